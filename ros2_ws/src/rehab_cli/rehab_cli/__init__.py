@@ -1,0 +1,1 @@
+"""The ``rehab`` command line: one console script, a subcommand per job."""

@@ -1,0 +1,66 @@
+"""Entry point of ``rehab``: finds the subcommand modules and dispatches.
+
+Every module in ``rehab_cli.commands`` with a ``register(subparsers)`` adds
+one subcommand; ``train_*`` modules add model kinds to ``rehab train`` and
+``rehab eval``. A ``RehabError`` (bad input, missing model, ...) becomes one
+clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from rehab_cli import commands
+from rehab_core.errors import RehabError
+
+
+def _command_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rehab",
+        description="ROS 2 perception stack for rehabilitation robotics.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train = sub.add_parser("train", help="train a model (stgcn, babynet, har, detector)")
+    train_kinds = train.add_subparsers(dest="kind", metavar="KIND", required=True)
+    evaluate = sub.add_parser("eval", help="evaluate a trained model")
+    eval_kinds = evaluate.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for name in _command_modules():
+        try:
+            module = importlib.import_module(f"{commands.__name__}.{name}")
+        except ImportError as err:  # one broken optional command must not hide the rest
+            print(f"rehab: warning: command module {name!r} unavailable: {err}", file=sys.stderr)
+            continue
+        if hasattr(module, "register"):
+            module.register(sub)
+        if hasattr(module, "register_train"):
+            module.register_train(train_kinds)
+        if hasattr(module, "register_eval"):
+            module.register_eval(eval_kinds)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        return int(args.func(args) or 0)
+    except RehabError as err:
+        print(f"rehab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rehab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

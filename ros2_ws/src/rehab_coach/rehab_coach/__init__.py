@@ -1,0 +1,1 @@
+"""Guided exercise sessions and exoskeleton assistance on top of the perception stack."""
