@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+
+# OpenCV prints multi-line backend errors (e.g. for a camera that does not
+# open) before we can report the problem in one line; our errors say it all.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 from rehab_cli import commands
 from rehab_core.errors import RehabError

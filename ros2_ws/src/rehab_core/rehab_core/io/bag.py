@@ -1,0 +1,177 @@
+"""rosbag2 (sqlite3 or MCAP) read and write without ROS, via the ``rosbags`` library.
+
+rosbag2_py is not installable from PyPI; ``rosbags`` reads and writes the same
+on-disk format (``metadata.yaml`` + storage files), so bags made here open with
+``ros2 bag info`` on a real install and vice versa.
+
+``BagFrameSource`` yields ``Frame`` objects from a bag's ``sensor_msgs/Image``
+(or ``CompressedImage``) topic, stamped with the message header stamp (the
+camera's time), falling back to the bag receive time when the header is zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rehab_core.errors import InputSourceError
+from rehab_core.types import Frame
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+_CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1}
+
+
+def is_bag(path: str | Path) -> bool:
+    """A rosbag2 directory (with metadata.yaml) or a bare .mcap / .db3 file."""
+    p = Path(path)
+    if p.is_dir():
+        return (p / "metadata.yaml").is_file()
+    return p.suffix in (".mcap", ".db3")
+
+
+def _reader(path: Path):
+    try:
+        from rosbags.highlevel import AnyReader
+    except ImportError as err:  # pragma: no cover - rosbags is in the pinned stack
+        raise InputSourceError("reading bags needs the 'rosbags' package (pip install rosbags)") \
+            from err
+    if not path.exists():
+        raise InputSourceError(f"bag not found: {path}")
+    try:
+        return AnyReader([path])
+    except Exception as err:  # rosbags raises several unrelated types
+        raise InputSourceError(f"cannot open bag {path}: {err}") from err
+
+
+@dataclass(frozen=True)
+class BagTopic:
+    name: str
+    msgtype: str
+    count: int
+
+
+class BagFrameSource:
+    """Iterate over the images of one topic of a rosbag2.
+
+    ``topic`` may be omitted when the bag has exactly one image topic.
+    Raises ``InputSourceError`` for a missing or unreadable bag, a bag with no
+    image topic (or several and none chosen) and an empty image topic.
+    """
+
+    def __init__(self, path: str | Path, topic: str | None = None, max_frames: int | None = None):
+        self.path = Path(path)
+        self.max_frames = max_frames
+        self.name = self.path.stem
+        with _reader(self.path) as reader:
+            images = [c for c in reader.connections if c.msgtype in IMAGE_TYPES]
+            if topic is not None:
+                images = [c for c in images if c.topic == topic]
+            topics = sorted({c.topic for c in images})
+            if not topics:
+                what = f"image topic {topic!r}" if topic else "image topic (sensor_msgs/Image)"
+                raise InputSourceError(f"bag {self.path} has no {what}")
+            if len(topics) > 1:
+                raise InputSourceError(
+                    f"bag {self.path} has several image topics {topics}; pick one with --topic"
+                )
+            self.topic = topics[0]
+            self.frame_count = sum(c.msgcount for c in images)
+            if self.frame_count == 0:
+                raise InputSourceError(f"bag {self.path} topic {self.topic} has no messages")
+            duration_s = max(reader.duration * 1e-9, 1e-9)
+        self.fps = (self.frame_count - 1) / duration_s if self.frame_count > 1 else 0.0
+        self.is_live = False
+
+    def __iter__(self) -> Iterator[Frame]:
+        with _reader(self.path) as reader:
+            connections = [c for c in reader.connections if c.topic == self.topic]
+            for index, (conn, recv_ns, raw) in enumerate(reader.messages(connections=connections)):
+                if self.max_frames is not None and index >= self.max_frames:
+                    return
+                msg = reader.deserialize(raw, conn.msgtype)
+                stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+                image, encoding = _decode(msg, conn.msgtype)
+                yield Frame(
+                    image=image,
+                    stamp_ns=stamp_ns or recv_ns,
+                    index=index,
+                    encoding=encoding,
+                    frame_id=msg.header.frame_id or "camera",
+                )
+
+
+def _decode(msg, msgtype: str) -> tuple[np.ndarray, str]:
+    """Image or CompressedImage message -> (array, encoding); a view where possible."""
+    if msgtype.endswith("CompressedImage"):
+        image = cv2.imdecode(np.asarray(msg.data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise InputSourceError(f"undecodable compressed image ({msg.format})")
+        return image, "bgr8"
+    channels = _CHANNELS.get(msg.encoding)
+    if channels is None:
+        # Passed on as-is; the consumer drops it with a diagnostic.
+        return np.asarray(msg.data, np.uint8), msg.encoding
+    row = msg.width * channels
+    data = np.asarray(msg.data, np.uint8)
+    if msg.height == 0 or msg.width == 0 or data.size < msg.step * msg.height:
+        return data[:0], msg.encoding
+    rows = data[: msg.step * msg.height].reshape(msg.height, msg.step)[:, :row]
+    shape = (msg.height, msg.width) if channels == 1 else (msg.height, msg.width, channels)
+    return rows.reshape(shape), msg.encoding
+
+
+def bag_topics(path: str | Path) -> tuple[list[BagTopic], float, int]:
+    """Topics with counts, duration (s) and start time (ns) of a bag."""
+    with _reader(Path(path)) as reader:
+        counts: dict[tuple[str, str], int] = {}
+        for c in reader.connections:
+            key = (c.topic, c.msgtype)
+            counts[key] = counts.get(key, 0) + c.msgcount
+        topics = [BagTopic(t, m, n) for (t, m), n in sorted(counts.items())]
+        return topics, reader.duration * 1e-9, reader.start_time
+
+
+def write_image_bag(
+    path: str | Path,
+    frames: Iterator[Frame] | list[Frame],
+    topic: str = "/camera/image_raw",
+    storage: str = "mcap",
+) -> int:
+    """Write frames as sensor_msgs/Image to a new rosbag2; returns the count.
+
+    The receive time is the frame stamp, so the bag replays at the source's
+    timing. ``storage`` is "mcap" (default, as rosbag2 since Iron) or "sqlite3".
+    """
+    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+    if storage not in plugins:
+        raise InputSourceError(f"unknown bag storage {storage!r}; use one of {sorted(plugins)}")
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    image_t = store.types["sensor_msgs/msg/Image"]
+    header_t = store.types["std_msgs/msg/Header"]
+    time_t = store.types["builtin_interfaces/msg/Time"]
+    count = 0
+    with Writer(Path(path), version=8, storage_plugin=plugins[storage]) as writer:
+        conn = writer.add_connection(topic, image_t.__msgtype__, typestore=store)
+        for frame in frames:
+            image = np.ascontiguousarray(frame.image)
+            channels = 1 if image.ndim == 2 else image.shape[2]
+            sec, nsec = divmod(int(frame.stamp_ns), 1_000_000_000)
+            msg = image_t(
+                header=header_t(stamp=time_t(sec=sec, nanosec=nsec), frame_id=frame.frame_id),
+                height=image.shape[0],
+                width=image.shape[1],
+                encoding=frame.encoding,
+                is_bigendian=0,
+                step=image.shape[1] * channels,
+                data=image.reshape(-1),
+            )
+            writer.write(conn, int(frame.stamp_ns), store.serialize_cdr(msg, image_t.__msgtype__))
+            count += 1
+    return count

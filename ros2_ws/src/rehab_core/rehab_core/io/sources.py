@@ -1,0 +1,55 @@
+"""One entry point for every input the stack takes: video file, rosbag2, camera.
+
+``open_frame_source`` decides by the spec's shape (a digit string is a camera
+index, a directory with metadata.yaml or a .mcap/.db3 file is a bag, anything
+else a video) and fails at open time with an ``InputSourceError`` whose
+message is one line a user can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from rehab_core.errors import InputSourceError
+from rehab_core.io.bag import BagFrameSource, is_bag
+from rehab_core.io.video import VideoSource
+from rehab_core.types import Frame
+
+
+class FrameSource(Protocol):
+    """What the image source needs from any input."""
+
+    name: str
+    fps: float
+    frame_count: int
+    is_live: bool
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+
+def input_kind(spec: str | int) -> str:
+    """"camera", "bag" or "video" for an input spec (without opening it)."""
+    if isinstance(spec, int) or str(spec).isdigit():
+        return "camera"
+    if is_bag(spec):
+        return "bag"
+    return "video"
+
+
+def open_frame_source(
+    spec: str | int, max_frames: int | None = None, topic: str | None = None
+) -> FrameSource:
+    """Open a video, bag or camera; raise InputSourceError with one clear line."""
+    kind = input_kind(spec)
+    if kind == "camera":
+        return VideoSource(int(spec), max_frames=max_frames)
+    path = Path(spec)
+    if not path.exists():
+        raise InputSourceError(f"input not found: {path}")
+    if kind == "bag":
+        return BagFrameSource(path, topic=topic, max_frames=max_frames)
+    if path.is_dir():
+        raise InputSourceError(f"{path} is a directory but not a rosbag2 (no metadata.yaml)")
+    return VideoSource(path, max_frames=max_frames)

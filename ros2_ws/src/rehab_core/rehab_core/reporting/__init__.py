@@ -1,0 +1,1 @@
+"""Run outputs and reports (JSON, JSONL) written by the CLI."""

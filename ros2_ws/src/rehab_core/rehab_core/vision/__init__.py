@@ -1,0 +1,27 @@
+"""Image normalisation, letterboxing and NMS shared by every image model."""
+
+from rehab_core.vision.image import (
+    SUPPORTED_ENCODINGS,
+    as_bgr8,
+    box_iou,
+    letterbox,
+    letterbox_top_left,
+    nms,
+    nms_per_class,
+    unletterbox_boxes,
+    unletterbox_points,
+    xywh_to_xyxy,
+)
+
+__all__ = [
+    "SUPPORTED_ENCODINGS",
+    "as_bgr8",
+    "box_iou",
+    "letterbox",
+    "letterbox_top_left",
+    "nms",
+    "nms_per_class",
+    "unletterbox_boxes",
+    "unletterbox_points",
+    "xywh_to_xyxy",
+]

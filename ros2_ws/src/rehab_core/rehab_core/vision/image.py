@@ -1,0 +1,227 @@
+"""Frame normalisation, letterboxing and NMS shared by every image model.
+
+Everything here is plain numpy/OpenCV so the runtime path never needs torch or
+ultralytics. ``letterbox`` reproduces ultralytics' ``LetterBox`` (same
+rounding, same per-axis gains) so boxes decoded by our code land on the same
+pixels as ultralytics' own ``predict``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rehab_core.errors import BadFrameError
+
+#: encoding -> expected channel count
+_CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1}
+_TO_BGR = {
+    "rgb8": cv2.COLOR_RGB2BGR,
+    "bgra8": cv2.COLOR_BGRA2BGR,
+    "rgba8": cv2.COLOR_RGBA2BGR,
+    "mono8": cv2.COLOR_GRAY2BGR,
+}
+
+SUPPORTED_ENCODINGS = tuple(_CHANNELS)
+
+
+def as_bgr8(image: np.ndarray | None, encoding: str = "bgr8") -> np.ndarray:
+    """Return ``image`` as a contiguous HxWx3 uint8 BGR array.
+
+    An already contiguous bgr8 array is returned as is (no copy). Only uint8
+    input is accepted: a float or uint16 frame has no single right scaling to
+    8 bit, so it is refused (``BadFrameError``) rather than silently guessed.
+    mono8 may be HxW or HxWx1.
+    """
+    if image is None:
+        raise BadFrameError("frame is None")
+    if not isinstance(image, np.ndarray):
+        raise BadFrameError(f"frame must be a numpy array, got {type(image).__name__}")
+    enc = str(encoding).lower()
+    if enc not in _CHANNELS:
+        raise BadFrameError(
+            f"unknown encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
+        )
+    if image.size == 0 or image.ndim < 2 or 0 in image.shape[:2]:
+        raise BadFrameError(f"frame is empty (shape {image.shape})")
+    if image.dtype != np.uint8:
+        raise BadFrameError(
+            f"frame dtype must be uint8 for {enc}, got {image.dtype} "
+            "(convert to 8 bit explicitly; no implicit rescaling)"
+        )
+    channels = 1 if image.ndim == 2 else image.shape[2] if image.ndim == 3 else -1
+    if image.ndim > 3 or channels != _CHANNELS[enc]:
+        raise BadFrameError(
+            f"encoding {enc} needs {_CHANNELS[enc]} channel(s), got array of shape {image.shape}"
+        )
+    if enc == "bgr8":
+        return image if image.flags.c_contiguous else np.ascontiguousarray(image)
+    if enc == "mono8" and image.ndim == 3:
+        image = image[:, :, 0]
+    return cv2.cvtColor(np.ascontiguousarray(image), _TO_BGR[enc])
+
+
+def letterbox_params(
+    shape_hw: tuple[int, int], size: int | tuple[int, int]
+) -> tuple[tuple[int, int], tuple[float, float], tuple[int, int, int, int]]:
+    """Resized (w, h), per-axis ratio (rx, ry) and (top, bottom, left, right) padding.
+
+    Same arithmetic as ultralytics ``LetterBox(auto=False, center=True)``.
+    """
+    out_h, out_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    h, w = int(shape_hw[0]), int(shape_hw[1])
+    if h <= 0 or w <= 0:
+        raise BadFrameError(f"cannot letterbox an empty image of shape {shape_hw}")
+    r = min(out_h / h, out_w / w)
+    new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
+    dw, dh = (out_w - new_w) / 2, (out_h - new_h) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    return (new_w, new_h), (new_w / w, new_h / h), (top, bottom, left, right)
+
+
+def letterbox(
+    image: np.ndarray, size: int | tuple[int, int], pad_value: int = 114
+) -> tuple[np.ndarray, tuple[float, float], tuple[int, int]]:
+    """Resize keeping aspect ratio and centre-pad to ``size`` (int or (h, w)).
+
+    Returns ``(padded, (ratio_x, ratio_y), (pad_x, pad_y))``. The ratios are
+    per axis (``new_w / w``, ``new_h / h``) because rounding the resized size
+    makes them differ slightly, and ultralytics un-letterboxes with exactly
+    these; use ``unletterbox_boxes`` / ``unletterbox_points`` to map back.
+    """
+    (new_w, new_h), ratio, (top, bottom, left, right) = letterbox_params(image.shape[:2], size)
+    if (image.shape[1], image.shape[0]) != (new_w, new_h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    padded = cv2.copyMakeBorder(
+        image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(pad_value,) * max(channels, 3)
+    )
+    if image.ndim == 3 and padded.ndim == 2:  # OpenCV drops a trailing 1-channel axis
+        padded = padded[:, :, None]
+    return padded, ratio, (left, top)
+
+
+def letterbox_top_left(
+    image: np.ndarray, size: int | tuple[int, int], pad_value: int = 114
+) -> tuple[np.ndarray, float]:
+    """YOLOX-demo letterbox: scale by ``r = min(h_out/h, w_out/w)``, pad right/bottom.
+
+    Returns ``(padded, r)``; map back with ``coords / r``.
+    """
+    out_h, out_w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    h, w = image.shape[:2]
+    if h <= 0 or w <= 0:
+        raise BadFrameError(f"cannot letterbox an empty image of shape {image.shape}")
+    r = min(out_h / h, out_w / w)
+    new_w, new_h = max(int(w * r), 1), max(int(h * r), 1)
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    padded = np.full((out_h, out_w, *image.shape[2:]), pad_value, dtype=image.dtype)
+    padded[:new_h, :new_w] = resized.reshape((new_h, new_w, *image.shape[2:]))
+    return padded, r
+
+
+def _ratio_xy(ratio: float | tuple[float, float]) -> tuple[float, float]:
+    if isinstance(ratio, (tuple, list, np.ndarray)):
+        return float(ratio[0]), float(ratio[1])
+    return float(ratio), float(ratio)
+
+
+def unletterbox_boxes(
+    boxes: np.ndarray,
+    ratio: float | tuple[float, float],
+    pad: tuple[float, float],
+    image_shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Map (N, 4) xyxy boxes from letterboxed to original pixels (new array).
+
+    When ``image_shape`` (h, w, ...) is given, boxes are clipped to the image.
+    """
+    rx, ry = _ratio_xy(ratio)
+    out = np.array(boxes, dtype=np.float32, copy=True).reshape(-1, 4)
+    out[:, [0, 2]] = (out[:, [0, 2]] - pad[0]) / rx
+    out[:, [1, 3]] = (out[:, [1, 3]] - pad[1]) / ry
+    if image_shape is not None:
+        h, w = image_shape[:2]
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, w)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, h)
+    return out
+
+
+def unletterbox_points(
+    points: np.ndarray,
+    ratio: float | tuple[float, float],
+    pad: tuple[float, float],
+    image_shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Map (..., >=2) points (x, y first) from letterboxed to original pixels (new array).
+
+    Extra trailing columns (e.g. scores) are kept. Clipped when ``image_shape``
+    is given.
+    """
+    rx, ry = _ratio_xy(ratio)
+    out = np.array(points, dtype=np.float32, copy=True)
+    out[..., 0] = (out[..., 0] - pad[0]) / rx
+    out[..., 1] = (out[..., 1] - pad[1]) / ry
+    if image_shape is not None:
+        h, w = image_shape[:2]
+        out[..., 0] = np.clip(out[..., 0], 0, w)
+        out[..., 1] = np.clip(out[..., 1], 0, h)
+    return out
+
+
+def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
+    """(N, 4) centre-size boxes to corner boxes."""
+    xywh = np.asarray(xywh, dtype=np.float32)
+    half = xywh[:, 2:4] * 0.5
+    return np.concatenate([xywh[:, :2] - half, xywh[:, :2] + half], axis=1)
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one xyxy box against (N, 4) xyxy boxes."""
+    x1 = np.maximum(box[0], boxes[:, 0])
+    y1 = np.maximum(box[1], boxes[:, 1])
+    x2 = np.minimum(box[2], boxes[:, 2])
+    y2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.45) -> np.ndarray:
+    """Greedy non-maximum suppression; indices of kept boxes, best score first.
+
+    A box is suppressed when its IoU with a kept, higher-scoring box is
+    strictly greater than ``iou_threshold`` (same rule as torchvision).
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if boxes.shape[0] != scores.shape[0]:
+        raise ValueError(f"{boxes.shape[0]} boxes but {scores.shape[0]} scores")
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        if order.size == 1:
+            break
+        rest = order[1:]
+        order = rest[box_iou(boxes[i], boxes[rest]) <= iou_threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def nms_per_class(
+    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float = 0.45
+) -> np.ndarray:
+    """Class-aware NMS: boxes of different classes never suppress each other.
+
+    Uses the offset trick (shift each class to its own region) so it is one
+    NMS pass; indices of kept boxes, best score first.
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if boxes.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = float(np.abs(boxes).max()) + 1.0
+    offsets = np.asarray(class_ids, dtype=np.float32).reshape(-1, 1) * span * 2.0
+    return nms(boxes + offsets, scores, iou_threshold)
