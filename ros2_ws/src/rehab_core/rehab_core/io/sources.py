@@ -14,6 +14,7 @@ from typing import Protocol
 
 from rehab_core.errors import InputSourceError
 from rehab_core.io.bag import BagFrameSource, is_bag
+from rehab_core.io.skeleton_bag import SkeletonBagSource, is_skeleton_bag
 from rehab_core.io.video import VideoSource
 from rehab_core.types import Frame
 
@@ -30,24 +31,33 @@ class FrameSource(Protocol):
 
 
 def input_kind(spec: str | int) -> str:
-    """"camera", "bag" or "video" for an input spec (without opening it)."""
+    """"camera", "skeleton_bag", "bag" or "video" for an input spec.
+
+    A skeleton bag (Skeleton2DArray messages) enters the graph after the pose
+    stage; everything else yields images.
+    """
     if isinstance(spec, int) or str(spec).isdigit():
         return "camera"
     if is_bag(spec):
-        return "bag"
+        return "skeleton_bag" if is_skeleton_bag(spec) else "bag"
     return "video"
 
 
 def open_frame_source(
     spec: str | int, max_frames: int | None = None, topic: str | None = None
 ) -> FrameSource:
-    """Open a video, bag or camera; raise InputSourceError with one clear line."""
+    """Open a video, bag or camera; raise InputSourceError with one clear line.
+
+    Image inputs yield ``Frame``; a skeleton bag yields ``SkeletonFrame``.
+    """
     kind = input_kind(spec)
     if kind == "camera":
         return VideoSource(int(spec), max_frames=max_frames)
     path = Path(spec)
     if not path.exists():
         raise InputSourceError(f"input not found: {path}")
+    if kind == "skeleton_bag":
+        return SkeletonBagSource(path, topic=topic, max_frames=max_frames)
     if kind == "bag":
         return BagFrameSource(path, topic=topic, max_frames=max_frames)
     if path.is_dir():

@@ -1,0 +1,84 @@
+"""rosbag2 input without ROS: image bags and skeleton bags, both storages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rehab_core.errors import InputSourceError
+from rehab_core.io.bag import BagFrameSource, bag_topics, write_image_bag
+from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame, write_skeleton_bag
+from rehab_core.io.sources import input_kind, open_frame_source
+from rehab_core.types import Frame, Skeleton
+
+
+def _frames(n: int = 6, fps: float = 15.0) -> list[Frame]:
+    rng = np.random.default_rng(0)
+    return [
+        Frame(image=rng.integers(0, 255, (24, 32, 3), dtype=np.uint8),
+              stamp_ns=5_000_000_000 + int(i * 1e9 / fps), index=i, encoding="rgb8")
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
+def test_image_bag_roundtrip(tmp_path, storage):
+    frames = _frames()
+    assert write_image_bag(tmp_path / "bag", frames, storage=storage) == len(frames)
+    assert input_kind(tmp_path / "bag") == "bag"
+    source = open_frame_source(str(tmp_path / "bag"))
+    assert isinstance(source, BagFrameSource)
+    assert source.frame_count == 6 and source.fps == pytest.approx(15.0, rel=1e-3)
+    back = list(source)
+    assert [f.stamp_ns for f in back] == [f.stamp_ns for f in frames]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(back, frames))
+    assert back[0].encoding == "rgb8"
+    topics, duration, start = bag_topics(tmp_path / "bag")
+    assert [(t.name, t.count) for t in topics] == [("/camera/image_raw", 6)]
+    assert start == frames[0].stamp_ns and duration == pytest.approx(5 / 15, abs=1e-6)
+
+
+def test_bag_with_two_image_topics_needs_a_choice(tmp_path):
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    write_image_bag(tmp_path / "a", _frames(2))
+    # add a second image topic by writing both into one bag
+    from rosbags.typesys import Stores, get_typestore
+
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    with Writer(tmp_path / "two", version=8, storage_plugin=StoragePlugin.MCAP) as writer:
+        for topic in ("/left/image", "/right/image"):
+            conn = writer.add_connection(topic, "sensor_msgs/msg/Image", typestore=store)
+            for frame in BagFrameSource(tmp_path / "a"):
+                msg = store.types["sensor_msgs/msg/Image"](
+                    header=store.types["std_msgs/msg/Header"](
+                        stamp=store.types["builtin_interfaces/msg/Time"](sec=1, nanosec=0),
+                        frame_id="c"),
+                    height=24, width=32, encoding="rgb8", is_bigendian=0, step=96,
+                    data=frame.image.reshape(-1))
+                writer.write(conn, frame.stamp_ns, store.serialize_cdr(msg, conn.msgtype))
+    with pytest.raises(InputSourceError, match="several image topics"):
+        BagFrameSource(tmp_path / "two")
+    assert len(list(BagFrameSource(tmp_path / "two", topic="/right/image"))) == 2
+
+
+def test_skeleton_bag_roundtrip(tmp_path):
+    rng = np.random.default_rng(1)
+    frames = [
+        SkeletonFrame(
+            stamp_ns=1_000_000_000 + i * 33_333_333, index=i, width=640, height=480,
+            skeletons=[Skeleton("coco17", rng.random((17, 3)) * 100, np.array([1, 2, 30, 40]),
+                                0.9, track_id=2)],
+            main_track_id=2,
+        )
+        for i in range(8)
+    ]
+    assert write_skeleton_bag(tmp_path / "sk", frames) == 8
+    assert input_kind(tmp_path / "sk") == "skeleton_bag"
+    source = open_frame_source(str(tmp_path / "sk"))
+    assert isinstance(source, SkeletonBagSource) and source.frame_count == 8
+    back = list(source)
+    assert [f.stamp_ns for f in back] == [f.stamp_ns for f in frames]
+    assert back[3].main_track_id == 2 and back[3].width == 640
+    np.testing.assert_allclose(back[3].skeletons[0].keypoints, frames[3].skeletons[0].keypoints,
+                               rtol=1e-6)
