@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,10 @@ def test_image_bag_roundtrip(tmp_path, storage):
     assert all(np.array_equal(a.image, b.image) for a, b in zip(back, frames))
     assert back[0].encoding == "rgb8"
     topics, duration, start = bag_topics(tmp_path / "bag")
-    assert [(t.name, t.count) for t in topics] == [("/camera/image_raw", 6)]
+    assert [(t.name, t.msgtype, t.count) for t in topics] == [
+        ("/camera/camera_info", "sensor_msgs/msg/CameraInfo", 6),
+        ("/camera/image_raw", "sensor_msgs/msg/Image", 6),
+    ]
     assert start == frames[0].stamp_ns and duration == pytest.approx(5 / 15, abs=1e-6)
 
 
@@ -60,6 +65,36 @@ def test_bag_with_two_image_topics_needs_a_choice(tmp_path):
     with pytest.raises(InputSourceError, match="several image topics"):
         BagFrameSource(tmp_path / "two")
     assert len(list(BagFrameSource(tmp_path / "two", topic="/right/image"))) == 2
+
+
+def test_rosbag2_directory_named_like_a_ros1_bag(tmp_path):
+    write_image_bag(tmp_path / "clip.bag", _frames(3))
+    assert input_kind(tmp_path / "clip.bag") == "bag"
+    assert len(list(open_frame_source(str(tmp_path / "clip.bag")))) == 3
+
+
+def test_bag_cli_from_video_and_info(tmp_path):
+    import subprocess
+
+    import cv2
+
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (64, 48))
+    for i in range(10):
+        writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+    writer.release()
+    rehab = str(Path(__file__).resolve().parents[1] / ".venv/bin/rehab")
+    made = subprocess.run([rehab, "bag", "from-video", str(video), str(tmp_path / "b"),
+                           "--storage", "sqlite3"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    info = subprocess.run([rehab, "bag", "info", str(tmp_path / "b")],
+                          capture_output=True, text=True, timeout=60)
+    assert info.returncode == 0, info.stderr
+    assert "/camera/image_raw" in info.stdout and "10 msgs" in info.stdout
+    assert "20.00 Hz" in info.stdout
+    again = subprocess.run([rehab, "bag", "from-video", str(video), str(tmp_path / "b")],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "exists" in again.stderr
 
 
 def test_skeleton_bag_roundtrip(tmp_path):

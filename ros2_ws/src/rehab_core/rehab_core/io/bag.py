@@ -11,7 +11,8 @@ camera's time), falling back to the bag receive time when the header is zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +34,30 @@ def is_bag(path: str | Path) -> bool:
     return p.suffix in (".mcap", ".db3")
 
 
-def _reader(path: Path):
+@contextmanager
+def open_bag(path: str | Path, default_typestore=None) -> Iterator:
+    """An opened ``rosbags`` AnyReader; any failure becomes one InputSourceError."""
     try:
         from rosbags.highlevel import AnyReader
+        from rosbags.rosbag2 import Reader as Rosbag2Reader
     except ImportError as err:  # pragma: no cover - rosbags is in the pinned stack
         raise InputSourceError("reading bags needs the 'rosbags' package (pip install rosbags)") \
             from err
+    path = Path(path)
     if not path.exists():
         raise InputSourceError(f"bag not found: {path}")
     try:
-        return AnyReader([path])
+        reader = AnyReader([path], default_typestore=default_typestore)
+        if path.is_dir() and not reader.is2:
+            # AnyReader takes any "*.bag" path for ROS 1; a rosbag2 directory may be named so.
+            reader.is2, reader.readers = True, [Rosbag2Reader(path)]
+        reader.open()
     except Exception as err:  # rosbags raises several unrelated types
         raise InputSourceError(f"cannot open bag {path}: {err}") from err
+    try:
+        yield reader
+    finally:
+        reader.close()
 
 
 @dataclass(frozen=True)
@@ -66,7 +79,7 @@ class BagFrameSource:
         self.path = Path(path)
         self.max_frames = max_frames
         self.name = self.path.stem
-        with _reader(self.path) as reader:
+        with open_bag(self.path) as reader:
             images = [c for c in reader.connections if c.msgtype in IMAGE_TYPES]
             if topic is not None:
                 images = [c for c in images if c.topic == topic]
@@ -87,7 +100,7 @@ class BagFrameSource:
         self.is_live = False
 
     def __iter__(self) -> Iterator[Frame]:
-        with _reader(self.path) as reader:
+        with open_bag(self.path) as reader:
             connections = [c for c in reader.connections if c.topic == self.topic]
             for index, (conn, recv_ns, raw) in enumerate(reader.messages(connections=connections)):
                 if self.max_frames is not None and index >= self.max_frames:
@@ -126,7 +139,7 @@ def _decode(msg, msgtype: str) -> tuple[np.ndarray, str]:
 
 def bag_topics(path: str | Path) -> tuple[list[BagTopic], float, int]:
     """Topics with counts, duration (s) and start time (ns) of a bag."""
-    with _reader(Path(path)) as reader:
+    with open_bag(path) as reader:
         counts: dict[tuple[str, str], int] = {}
         for c in reader.connections:
             key = (c.topic, c.msgtype)
@@ -137,14 +150,16 @@ def bag_topics(path: str | Path) -> tuple[list[BagTopic], float, int]:
 
 def write_image_bag(
     path: str | Path,
-    frames: Iterator[Frame] | list[Frame],
+    frames: Iterable[Frame],
     topic: str = "/camera/image_raw",
     storage: str = "mcap",
+    camera_info_topic: str | None = "/camera/camera_info",
 ) -> int:
-    """Write frames as sensor_msgs/Image to a new rosbag2; returns the count.
+    """Write frames as sensor_msgs/Image (+ CameraInfo) to a new rosbag2; returns the count.
 
     The receive time is the frame stamp, so the bag replays at the source's
     timing. ``storage`` is "mcap" (default, as rosbag2 since Iron) or "sqlite3".
+    CameraInfo carries the size with an all-zero K: uncalibrated, per REP-104.
     """
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
@@ -153,18 +168,25 @@ def write_image_bag(
     if storage not in plugins:
         raise InputSourceError(f"unknown bag storage {storage!r}; use one of {sorted(plugins)}")
     store = get_typestore(Stores.ROS2_HUMBLE)
-    image_t = store.types["sensor_msgs/msg/Image"]
-    header_t = store.types["std_msgs/msg/Header"]
-    time_t = store.types["builtin_interfaces/msg/Time"]
+    types = store.types
+    image_t, info_t = types["sensor_msgs/msg/Image"], types["sensor_msgs/msg/CameraInfo"]
     count = 0
     with Writer(Path(path), version=8, storage_plugin=plugins[storage]) as writer:
         conn = writer.add_connection(topic, image_t.__msgtype__, typestore=store)
+        info_conn = None
+        if camera_info_topic:
+            info_conn = writer.add_connection(camera_info_topic, info_t.__msgtype__,
+                                              typestore=store)
         for frame in frames:
             image = np.ascontiguousarray(frame.image)
             channels = 1 if image.ndim == 2 else image.shape[2]
             sec, nsec = divmod(int(frame.stamp_ns), 1_000_000_000)
+            header = types["std_msgs/msg/Header"](
+                stamp=types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nsec),
+                frame_id=frame.frame_id,
+            )
             msg = image_t(
-                header=header_t(stamp=time_t(sec=sec, nanosec=nsec), frame_id=frame.frame_id),
+                header=header,
                 height=image.shape[0],
                 width=image.shape[1],
                 encoding=frame.encoding,
@@ -173,5 +195,19 @@ def write_image_bag(
                 data=image.reshape(-1),
             )
             writer.write(conn, int(frame.stamp_ns), store.serialize_cdr(msg, image_t.__msgtype__))
+            if info_conn is not None:
+                info = _camera_info(types, header, image.shape[1], image.shape[0])
+                writer.write(info_conn, int(frame.stamp_ns),
+                             store.serialize_cdr(info, info_t.__msgtype__))
             count += 1
     return count
+
+
+def _camera_info(types, header, width: int, height: int):
+    zeros9, zeros12 = np.zeros(9, np.float64), np.zeros(12, np.float64)
+    return types["sensor_msgs/msg/CameraInfo"](
+        header=header, height=height, width=width, distortion_model="",
+        d=np.zeros(0, np.float64), k=zeros9, r=zeros9, p=zeros12, binning_x=0, binning_y=0,
+        roi=types["sensor_msgs/msg/RegionOfInterest"](
+            x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
+    )

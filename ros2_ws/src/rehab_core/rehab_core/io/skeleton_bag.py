@@ -138,10 +138,10 @@ class SkeletonBagSource:
         self.fps = (self.frame_count - 1) / duration_s if duration_s > 0 else 0.0
 
     def __iter__(self) -> Iterator[SkeletonFrame]:
-        from rosbags.highlevel import AnyReader
+        from rehab_core.io.bag import open_bag
 
         store = typestore()
-        with AnyReader([self.path], default_typestore=store) as reader:
+        with open_bag(self.path, default_typestore=store) as reader:
             conns = [c for c in reader.connections if c.topic == self.topic]
             for index, (conn, recv_ns, raw) in enumerate(reader.messages(connections=conns)):
                 if self.max_frames is not None and index >= self.max_frames:
