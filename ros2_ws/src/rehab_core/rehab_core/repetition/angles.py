@@ -1,0 +1,197 @@
+"""Joint angles and body-normalised signals from COCO-17 skeletons.
+
+Repetition counting needs one scalar per frame that goes through a cycle
+for every repetition. Joint angles are the first choice because they do
+not change with image scale, camera distance or in-plane rotation (a
+portrait or rotated video gives the same knee angle). Heights are offered
+as well, normalised by the torso length so that they too are
+scale-free; they assume the image's y axis points down (gravity).
+
+Every signal is computed with keypoint-score masking: a joint below
+``min_score`` is missing and a signal that needs it is NaN, never a value
+computed from garbage coordinates. Left and right sides are combined by a
+score-weighted mean so that the side facing the camera dominates in side
+views, where the far side is often guessed by the pose model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from rehab_core.errors import ShapeMismatchError
+from rehab_core.skeleton.layouts import get_layout
+
+COCO17 = get_layout("coco17")
+J = {name: i for i, name in enumerate(COCO17.names)}
+
+# Angle at the middle joint of each triplet, per side.
+ANGLE_TRIPLETS: dict[str, tuple[str, str, str]] = {}
+for _side in ("left", "right"):
+    ANGLE_TRIPLETS[f"{_side}_knee"] = (f"{_side}_hip", f"{_side}_knee", f"{_side}_ankle")
+    ANGLE_TRIPLETS[f"{_side}_hip"] = (f"{_side}_shoulder", f"{_side}_hip", f"{_side}_knee")
+    ANGLE_TRIPLETS[f"{_side}_elbow"] = (f"{_side}_shoulder", f"{_side}_elbow", f"{_side}_wrist")
+    ANGLE_TRIPLETS[f"{_side}_shoulder"] = (f"{_side}_hip", f"{_side}_shoulder", f"{_side}_elbow")
+    # Shoulder-hip-ankle: 180 deg when the body is a straight line (plank).
+    ANGLE_TRIPLETS[f"{_side}_body_line"] = (f"{_side}_shoulder", f"{_side}_hip", f"{_side}_ankle")
+
+DEFAULT_MIN_SCORE = 0.3
+
+
+def _check(keypoints: np.ndarray) -> np.ndarray:
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.shape[-2:] != (COCO17.num_keypoints, 3):
+        raise ShapeMismatchError(
+            f"expected (..., 17, 3) coco17 keypoints, got {kp.shape}; "
+            "convert other layouts with rehab_core.skeleton.convert_keypoints"
+        )
+    return kp
+
+
+def _valid(kp: np.ndarray, min_score: float) -> np.ndarray:
+    """Per-joint mask: score high enough and finite coordinates."""
+    return (kp[..., 2] >= min_score) & np.isfinite(kp[..., :2]).all(axis=-1)
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Angle ABC at ``b`` in degrees (0..180) for (..., 2) points; NaN if degenerate."""
+    v1, v2 = a - b, c - b
+    n1, n2 = np.linalg.norm(v1, axis=-1), np.linalg.norm(v2, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(v1 * v2, axis=-1) / (n1 * n2)
+    out = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return np.where((n1 > 1e-9) & (n2 > 1e-9), out, np.nan)
+
+
+def _angle_of(kp: np.ndarray, ok: np.ndarray, name: str) -> np.ndarray:
+    ia, ib, ic = (J[n] for n in ANGLE_TRIPLETS[name])
+    ang = angle_deg(kp[..., ia, :2], kp[..., ib, :2], kp[..., ic, :2])
+    return np.where(ok[..., ia] & ok[..., ib] & ok[..., ic], ang, np.nan)
+
+
+def joint_angles(
+    keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE
+) -> dict[str, np.ndarray]:
+    """All per-side angles for (17, 3) or (T, 17, 3) keypoints; NaN where masked."""
+    kp = _check(keypoints)
+    ok = _valid(kp, min_score)
+    return {name: _angle_of(kp, ok, name) for name in ANGLE_TRIPLETS}
+
+
+def _triplet_score(kp: np.ndarray, names: tuple[str, str, str]) -> np.ndarray:
+    return np.min(kp[..., [J[n] for n in names], 2], axis=-1)
+
+
+def bilateral_angle(
+    keypoints: np.ndarray, joint: str, min_score: float = DEFAULT_MIN_SCORE
+) -> np.ndarray:
+    """Score-weighted mean of the left and right ``joint`` angle (NaN if both masked)."""
+    kp = _check(keypoints)
+    ok = _valid(kp, min_score)
+    num = np.zeros(kp.shape[:-2])
+    den = np.zeros(kp.shape[:-2])
+    for side in ("left", "right"):
+        name = f"{side}_{joint}"
+        if name not in ANGLE_TRIPLETS:
+            known = "knee, hip, elbow, shoulder, body_line"
+            raise ValueError(f"unknown joint {joint!r}; known: {known}")
+        ang = _angle_of(kp, ok, name)
+        w = np.where(np.isfinite(ang), _triplet_score(kp, ANGLE_TRIPLETS[name]), 0.0)
+        num = num + np.nan_to_num(ang) * w
+        den = den + w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _midpoint(kp: np.ndarray, ok: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Mean of the valid joints among a, b; NaN where neither is valid."""
+    pa = np.where(ok[..., a, None], kp[..., a, :2], np.nan)
+    pb = np.where(ok[..., b, None], kp[..., b, :2], np.nan)
+    both = np.stack([pa, pb], axis=-2)
+    cnt = np.sum(np.isfinite(both[..., 0]), axis=-1)
+    s = np.nansum(both, axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt[..., None] > 0, s / np.maximum(cnt, 1)[..., None], np.nan)
+
+
+def torso_length(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) -> np.ndarray:
+    """Shoulder-midpoint to hip-midpoint distance in px (the scale unit); NaN if unknown."""
+    kp = _check(keypoints)
+    ok = _valid(kp, min_score)
+    sh = _midpoint(kp, ok, J["left_shoulder"], J["right_shoulder"])
+    hp = _midpoint(kp, ok, J["left_hip"], J["right_hip"])
+    length = np.linalg.norm(sh - hp, axis=-1)
+    return np.where(length > 1e-6, length, np.nan)
+
+
+def _height(kp: np.ndarray, min_score: float, upper: tuple[str, str], lower: tuple[str, str]):
+    """(lower_y - upper_y) / torso: how far ``upper`` is above ``lower`` in torso lengths."""
+    ok = _valid(kp, min_score)
+    up = _midpoint(kp, ok, J[upper[0]], J[upper[1]])
+    lo = _midpoint(kp, ok, J[lower[0]], J[lower[1]])
+    return (lo[..., 1] - up[..., 1]) / torso_length(kp, min_score)
+
+
+def hip_height(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) -> np.ndarray:
+    """Hip height above the ankles in torso lengths (drops in a squat)."""
+    kp = _check(keypoints)
+    return _height(kp, min_score, ("left_hip", "right_hip"), ("left_ankle", "right_ankle"))
+
+
+def shoulder_height(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) -> np.ndarray:
+    """Shoulder height above the wrists in torso lengths (drops in a push-up)."""
+    kp = _check(keypoints)
+    return _height(
+        kp, min_score, ("left_shoulder", "right_shoulder"), ("left_wrist", "right_wrist")
+    )
+
+
+def wrist_elevation(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) -> np.ndarray:
+    """Wrist height above the shoulders in torso lengths (rises in a jumping jack)."""
+    kp = _check(keypoints)
+    return _height(
+        kp, min_score, ("left_wrist", "right_wrist"), ("left_shoulder", "right_shoulder")
+    )
+
+
+def ankle_spread(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) -> np.ndarray:
+    """Distance between the ankles in torso lengths (opens in a jumping jack)."""
+    kp = _check(keypoints)
+    ok = _valid(kp, min_score)
+    la, ra = J["left_ankle"], J["right_ankle"]
+    d = np.linalg.norm(kp[..., la, :2] - kp[..., ra, :2], axis=-1)
+    d = np.where(ok[..., la] & ok[..., ra], d, np.nan)
+    return d / torso_length(kp, min_score)
+
+
+SignalFn = Callable[[np.ndarray, float], np.ndarray]
+
+
+def _angle_signal(joint: str) -> SignalFn:
+    return lambda kp, min_score: bilateral_angle(kp, joint, min_score)
+
+
+# name -> (function, unit). Angle signals are in degrees, heights in torso lengths.
+SIGNALS: dict[str, tuple[SignalFn, str]] = {
+    "knee_angle": (_angle_signal("knee"), "deg"),
+    "hip_angle": (_angle_signal("hip"), "deg"),
+    "elbow_angle": (_angle_signal("elbow"), "deg"),
+    "shoulder_angle": (_angle_signal("shoulder"), "deg"),
+    "body_line_angle": (_angle_signal("body_line"), "deg"),
+    "hip_height": (hip_height, "torso"),
+    "shoulder_height": (shoulder_height, "torso"),
+    "wrist_elevation": (wrist_elevation, "torso"),
+    "ankle_spread": (ankle_spread, "torso"),
+}
+
+
+def compute_signal(
+    name: str, keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE
+) -> np.ndarray:
+    """One named signal for (17, 3) or (T, 17, 3) keypoints (NaN where masked)."""
+    try:
+        fn, _unit = SIGNALS[name]
+    except KeyError:
+        raise ValueError(f"unknown signal {name!r}; known: {sorted(SIGNALS)}") from None
+    return fn(keypoints, min_score)

@@ -1,0 +1,99 @@
+"""Per-exercise counting parameters, all in seconds and signal units (never frames).
+
+Why these signals: joint angles are invariant to image scale, camera
+distance and in-plane rotation (portrait or rotated video), so each counted
+exercise uses the angle of the joint that moves most:
+
+* squat: knee angle (about 170 deg standing, under 100 deg at the bottom);
+* jumping jacks: shoulder elevation (hip-shoulder-elbow: about 20 deg with the
+  arms down, about 160 deg overhead; visible from the front and the side,
+  unlike ankle spread, which vanishes in a side view);
+* push-up: elbow angle (about 170 deg extended, under 110 deg at the bottom).
+
+Thresholds are fractions of the online range, so only ``min_amplitude``
+(the smallest movement that counts) is an absolute, exercise-specific value.
+It is set to roughly a third of a full range of motion so that shallow,
+rehab-style repetitions still count while pose jitter (a few degrees) does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rehab_core.errors import ConfigError
+from rehab_core.repetition.angles import SIGNALS
+
+
+@dataclass(frozen=True)
+class ExerciseConfig:
+    """How to count one exercise.
+
+    ``rest`` says where the signal sits between repetitions: "high" (knee
+    extended in a squat) or "low" (arms down in a jack); "auto" takes the side
+    the signal starts on. ``hysteresis`` are the (inner, outer) fractions of
+    the running range that must be crossed to leave rest and to reach the
+    extreme. ``counts_reps`` is False for static holds (plank), which report
+    hold time instead.
+    """
+
+    name: str
+    signal: str
+    rest: str = "high"
+    min_amplitude: float = 30.0
+    min_rep_s: float = 0.4
+    max_rep_s: float = 12.0
+    smoothing_s: float = 0.08
+    median_s: float = 0.15
+    range_window_s: float = 8.0
+    hysteresis: tuple[float, float] = (0.3, 0.6)
+    max_gap_s: float = 1.0
+    min_score: float = 0.3
+    counts_reps: bool = True
+
+    def validate(self) -> ExerciseConfig:
+        """Raise ConfigError naming the bad field; return self for chaining."""
+        if self.signal not in SIGNALS:
+            raise ConfigError(
+                f"{self.name}: unknown signal {self.signal!r}; known {sorted(SIGNALS)}"
+            )
+        if self.rest not in ("high", "low", "auto"):
+            raise ConfigError(f"{self.name}: rest must be high, low or auto, got {self.rest!r}")
+        lo, hi = self.hysteresis
+        if not 0.0 < lo < hi < 1.0:
+            raise ConfigError(
+                f"{self.name}: hysteresis must satisfy 0 < lo < hi < 1, got {self.hysteresis}"
+            )
+        for field in ("min_amplitude", "min_rep_s", "max_rep_s", "range_window_s", "max_gap_s"):
+            if not getattr(self, field) > 0:
+                raise ConfigError(f"{self.name}: {field} must be > 0, got {getattr(self, field)}")
+        if self.smoothing_s < 0 or self.median_s < 0:
+            raise ConfigError(f"{self.name}: smoothing_s and median_s must be >= 0")
+        if self.max_rep_s <= self.min_rep_s:
+            raise ConfigError(f"{self.name}: max_rep_s must exceed min_rep_s")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ConfigError(f"{self.name}: min_score must be in [0, 1], got {self.min_score}")
+        return self
+
+
+EXERCISES: dict[str, ExerciseConfig] = {
+    "squat": ExerciseConfig("squat", "knee_angle", rest="high", min_amplitude=35.0),
+    "jumping_jacks": ExerciseConfig(
+        "jumping_jacks", "shoulder_angle", rest="low", min_amplitude=40.0, min_rep_s=0.25
+    ),
+    "push_up": ExerciseConfig("push_up", "elbow_angle", rest="high", min_amplitude=30.0),
+    "plank": ExerciseConfig("plank", "body_line_angle", counts_reps=False),
+}
+
+ALIASES = {
+    "squats": "squat", "jacks": "jumping_jacks", "jumping_jack": "jumping_jacks",
+    "pushup": "push_up", "pushups": "push_up", "push_ups": "push_up", "push-up": "push_up",
+}
+
+
+def get_exercise_config(name: str, **overrides: object) -> ExerciseConfig | None:
+    """The config for an exercise label (aliases accepted), or None if it has none."""
+    key = ALIASES.get(name.lower(), name.lower())
+    cfg = EXERCISES.get(key)
+    if cfg is None:
+        return None
+    return replace(cfg, **overrides).validate() if overrides else cfg

@@ -1,0 +1,171 @@
+"""Streaming repetition counter on synthetic skeletons with exact expected counts.
+
+No ../shared needed: the sequences come from test_repetition_synth's stick
+figure, across frame rates, scales, noise, dropouts and rotations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_repetition_synth import sequence
+
+from rehab_core.errors import ConfigError, ShapeMismatchError
+from rehab_core.repetition import (
+    ExerciseConfig,
+    RepetitionCounter,
+    bilateral_angle,
+    get_exercise_config,
+    joint_angles,
+    torso_length,
+)
+from rehab_core.types import Skeleton
+
+
+def run(counter: RepetitionCounter, frames, stamps):
+    events = []
+    for kp, st in zip(frames, stamps):
+        for rep in counter.update(kp, int(st)):
+            events.append((int(st) * 1e-9, rep))
+    return events
+
+
+@pytest.mark.parametrize("fps", [10, 24, 30, 60])
+@pytest.mark.parametrize(
+    "kind,exercise,n,period",
+    [
+        ("squat", "squat", 7, 2.0),
+        ("jacks", "jumping_jacks", 12, 1.0),
+        ("pushup", "push_up", 6, 1.6),
+    ],
+)
+def test_exact_count_across_frame_rates(fps, kind, exercise, n, period):
+    frames, stamps, spans = sequence(kind, n, period, fps, noise_px=2.0, seed=fps)
+    counter = RepetitionCounter(exercise)
+    events = run(counter, frames, stamps)
+    assert counter.count == n
+    # Each rep is reported on the frame it ends, inside its true span (+ latency).
+    for (t_emit, rep), (s, e) in zip(events, spans):
+        assert s - 0.05 <= rep.start_t < rep.extreme_t < rep.end_t <= e + 0.05
+        assert rep.end_t <= t_emit < e + 0.5
+
+
+@pytest.mark.parametrize("scale", [40.0, 200.0, 900.0])
+@pytest.mark.parametrize("rotate_deg", [0.0, 90.0, -30.0])
+def test_scale_and_rotation_do_not_change_the_count(scale, rotate_deg):
+    """Angles are scale- and rotation-free: tiny or huge people, portrait or rotated video."""
+    frames, stamps, _ = sequence(
+        "squat", 6, 1.8, 30, scale=scale, noise_px=0.01 * scale, rotate_deg=rotate_deg, seed=3
+    )
+    counter = RepetitionCounter("squat")
+    run(counter, frames, stamps)
+    assert counter.count == 6
+
+
+def test_dropouts_and_missing_keypoints():
+    """10 % frames without a person and 8 % joints below score: still exact."""
+    frames, stamps, _ = sequence(
+        "jacks", 10, 1.2, 30, noise_px=3.0, drop_frames=0.10, drop_joints=0.08, seed=7
+    )
+    counter = RepetitionCounter("jacks")
+    run(counter, frames, stamps)
+    assert counter.count == 10
+
+
+def test_long_dropout_aborts_the_rep_in_progress():
+    """A rep whose bottom was never seen (person lost for 2 s) is not counted."""
+    frames, stamps, spans = sequence("squat", 4, 2.0, 30, seed=1, pause_s=0.5)
+    s, e = spans[1]
+    t = stamps * 1e-9
+    frames = [None if s + 0.5 < ti < e + 0.6 else kp for kp, ti in zip(frames, t)]
+    counter = RepetitionCounter("squat")
+    run(counter, frames, stamps)
+    assert counter.count == 3
+
+
+def test_varying_depth_counts_shallow_reps_after_deep_ones():
+    """Thresholds follow the running range, so a 70 % deep rep after a full one still counts
+    (the outer threshold is 60 % of the range: shallower reps are deliberately not counted)."""
+    frames, stamps, _ = sequence("squat", 8, 1.6, 30, noise_px=1.5, depths=[1.0, 0.7], seed=2)
+    counter = RepetitionCounter("squat")
+    run(counter, frames, stamps)
+    assert counter.count == 8
+
+
+def test_jitter_without_movement_counts_nothing():
+    """Standing still with pose jitter (and a slow 10-degree sway) is not a repetition."""
+    frames, stamps, _ = sequence("squat", 5, 2.0, 30, noise_px=4.0, depths=[0.1], seed=4)
+    counter = RepetitionCounter("squat")
+    run(counter, frames, stamps)
+    assert counter.count == 0
+
+
+def test_too_fast_cycles_are_rejected():
+    """A 0.3 s 'squat' is below min_rep_s: dropped, not counted."""
+    frames, stamps, _ = sequence("squat", 5, 0.3, 60, seed=5, pause_s=0.4)
+    counter = RepetitionCounter("squat")
+    run(counter, frames, stamps)
+    assert counter.count == 0
+
+
+def test_plank_reports_hold_time_and_no_reps():
+    frames, stamps, _ = sequence("plank", 5, 1.0, 25, noise_px=2.0, seed=6, lead_s=0.0)
+    counter = RepetitionCounter("plank")
+    run(counter, frames, stamps)
+    duration = (stamps[-1] - stamps[0]) * 1e-9
+    assert counter.count == 0
+    assert abs(counter.hold_s - duration) < 0.1
+
+
+def test_standing_is_not_a_plank_hold():
+    frames, stamps, _ = sequence("squat", 2, 2.0, 25, seed=6)
+    counter = RepetitionCounter("plank")
+    run(counter, frames, stamps)
+    assert counter.hold_s == 0.0
+
+
+@pytest.mark.parametrize("kind,n,period", [("squat", 7, 2.0), ("jacks", 12, 1.0)])
+def test_generic_counter_finds_the_periodic_signal(kind, n, period):
+    """No config: the most periodic candidate signal is followed; reps seen before the
+    switch are reported late rather than lost, and never twice."""
+    frames, stamps, _ = sequence(kind, n, period, 30, noise_px=2.0, seed=8)
+    counter = RepetitionCounter("unknown_exercise")
+    run(counter, frames, stamps)
+    assert counter.generic
+    assert counter.count == n
+    starts = [r.start_t for r in counter.repetitions]
+    assert starts == sorted(starts)
+
+
+def test_bad_input_is_rejected_or_dropped():
+    counter = RepetitionCounter("squat")
+    with pytest.raises(ShapeMismatchError):
+        counter.update(np.zeros((5, 2)), 0)
+    frames, stamps, _ = sequence("squat", 1, 2.0, 30)
+    counter.update(frames[0], int(stamps[5]))
+    assert counter.update(frames[1], int(stamps[5])) == []  # same stamp again: dropped
+    assert counter.dropped_frames == 1
+    # Other layouts are converted; a Skeleton object works as well.
+    blaze = np.zeros((33, 3), np.float32)
+    counter.update(Skeleton("blazepose33", blaze), int(stamps[6]))
+    with pytest.raises(ConfigError):
+        ExerciseConfig("x", "knee_angle", hysteresis=(0.7, 0.3)).validate()
+    with pytest.raises(ConfigError):
+        ExerciseConfig("x", "no_such_signal").validate()
+    assert get_exercise_config("Push-Up").name == "push_up"
+    assert get_exercise_config("tai_chi") is None
+
+
+def test_angles_mask_low_scores_and_normalise_scale():
+    frames, _, _ = sequence("squat", 1, 2.0, 10)
+    kp = frames[0].copy()
+    assert np.isfinite(joint_angles(kp)["left_knee"])
+    kp[13, 2] = 0.1  # left knee below min_score
+    assert np.isnan(joint_angles(kp)["left_knee"])
+    # The right side alone still gives the bilateral knee angle.
+    assert np.isfinite(bilateral_angle(kp, "knee"))
+    big = frames[0].copy()
+    big[:, :2] *= 3.0
+    assert torso_length(big) == pytest.approx(3.0 * torso_length(frames[0]), rel=1e-5)
+    seq = np.stack([f for f in frames if f is not None])
+    assert bilateral_angle(seq, "knee").shape == (len(seq),)
