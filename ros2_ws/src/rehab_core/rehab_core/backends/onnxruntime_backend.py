@@ -1,0 +1,105 @@
+"""ONNX Runtime backend: best installed execution provider, CPU as the floor.
+
+Provider order is TensorRT EP > CUDA EP > CPU, filtered by what the installed
+onnxruntime build offers, so one config runs on a Jetson, a GPU PC or a laptop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from rehab_core.backends._common import check_feeds, import_runtime, require_model_file
+from rehab_core.backends.base import Stopwatch, TensorSpec, Timings
+from rehab_core.errors import BackendUnavailableError, ModelLoadError
+
+PREFERRED_PROVIDERS = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CPUExecutionProvider",
+)
+
+_ORT_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+    "tensor(bool)": np.bool_,
+}
+
+
+def choose_providers(available: list[str], requested: list[str] | None = None) -> list[str]:
+    """Requested providers (all must be available) or the preferred installed ones."""
+    if requested:
+        missing = [p for p in requested if p not in available]
+        if missing:
+            raise BackendUnavailableError(
+                f"onnxruntime providers {missing} not available (installed: {available}); "
+                "for GPU providers pip install onnxruntime-gpu"
+            )
+        return list(requested)
+    chosen = [p for p in PREFERRED_PROVIDERS if p in available]
+    return chosen or ["CPUExecutionProvider"]
+
+
+class OnnxRuntimeBackend:
+    """One ``onnxruntime.InferenceSession`` behind the ``InferenceBackend`` protocol."""
+
+    name = "onnxruntime"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        providers: list[str] | None = None,
+        intra_op_threads: int = 0,
+        check_inputs: bool = True,
+    ) -> None:
+        ort = import_runtime("onnxruntime", "onnxruntime (or onnxruntime-gpu)", self.name)
+        path = require_model_file(model_path)
+        self.model_path = str(path)
+        self.timings = Timings()
+        self.check_inputs = check_inputs
+        options = ort.SessionOptions()
+        if intra_op_threads > 0:
+            options.intra_op_num_threads = int(intra_op_threads)
+        self.providers = choose_providers(ort.get_available_providers(), providers)
+        try:
+            self.session = ort.InferenceSession(
+                self.model_path, sess_options=options, providers=self.providers
+            )
+        except Exception as err:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise ModelLoadError(f"onnxruntime cannot load {path}: {err}") from err
+        self._inputs = [self._spec(i) for i in self.session.get_inputs()]
+        self._outputs = [self._spec(o) for o in self.session.get_outputs()]
+        self._output_names = [o.name for o in self._outputs]
+
+    @staticmethod
+    def _spec(arg) -> TensorSpec:
+        shape = tuple(d if isinstance(d, int) else (d or None) for d in arg.shape)
+        return TensorSpec(arg.name, shape, np.dtype(_ORT_DTYPES.get(arg.type, np.float32)))
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self._outputs
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Custom metadata stored in the ONNX file (ultralytics puts ``names`` here)."""
+        return dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if self.check_inputs:
+            check_feeds(self._inputs, feeds)
+        with Stopwatch(self.timings):
+            return self.session.run(self._output_names, feeds)
+
+    def close(self) -> None:
+        self.session = None

@@ -1,0 +1,96 @@
+"""Object detection with an ultralytics YOLO detect export (ONNX or TensorRT).
+
+Output [1, 4 + nc, N] (centre/size boxes in letterbox pixels, class
+probabilities). Labels come from a text file (one name per line) or from the
+ONNX ``names`` metadata that ultralytics writes; otherwise "class<i>".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rehab_core.backends import InferenceBackend
+from rehab_core.errors import ConfigError, ModelLoadError, ShapeMismatchError
+from rehab_core.pose.yolo_pose import model_input_size, open_backend
+from rehab_core.types import Detection
+from rehab_core.vision.image import as_bgr8
+from rehab_core.vision.yolo import boxes_to_image, decode_yolo, parse_names, yolo_blob
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """Class names, one per non-empty line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"labels file not found: {path}")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+class YoloDetector:
+    """Labelled boxes from an ultralytics detect model, in input-image pixels."""
+
+    def __init__(
+        self,
+        model: str | Path | InferenceBackend,
+        labels: str | Path | list[str] | None = None,
+        backend: str = "auto",
+        conf_threshold: float = 0.25,
+        iou_threshold: float = 0.7,
+        max_det: int = 300,
+        agnostic_nms: bool = False,
+        imgsz: int | None = None,
+        **backend_options: Any,
+    ) -> None:
+        if not 0.0 <= conf_threshold < 1.0 or not 0.0 < iou_threshold <= 1.0:
+            raise ConfigError(
+                f"thresholds out of range: conf={conf_threshold}, iou={iou_threshold}"
+            )
+        self.backend = open_backend(model, backend, backend_options)
+        self.conf_threshold = conf_threshold
+        self.iou_threshold = iou_threshold
+        self.max_det = max_det
+        self.agnostic_nms = agnostic_nms
+        self.input_size = model_input_size(self.backend, imgsz)
+        self._input_name = self.backend.inputs[0].name
+        channels = self.backend.outputs[0].shape[1]
+        if isinstance(labels, (str, Path)):
+            labels = read_labels(labels)
+        if labels is None:
+            meta = getattr(self.backend, "metadata", {}) or {}
+            labels = parse_names(meta.get("names"))
+        if labels is None:
+            if not isinstance(channels, int):
+                raise ConfigError("cannot tell the class count: pass labels=")
+            labels = [f"class{i}" for i in range(channels - 4)]
+        self.labels = list(labels)
+        if isinstance(channels, int) and channels != 4 + len(self.labels):
+            raise ShapeMismatchError(
+                f"detect output has {channels} channels but {len(self.labels)} labels "
+                f"(expected 4 + {len(self.labels)})"
+            )
+
+    def infer_raw(self, blob: np.ndarray) -> np.ndarray:
+        """The backend call alone (for benchmarks)."""
+        return self.backend.run({self._input_name: blob})[0]
+
+    def detect(self, image: np.ndarray, encoding: str = "bgr8") -> list[Detection]:
+        image = as_bgr8(image, encoding)
+        blob, ratio, pad = yolo_blob(image, self.input_size)
+        found = decode_yolo(
+            self.infer_raw(blob),
+            len(self.labels),
+            self.conf_threshold,
+            self.iou_threshold,
+            self.max_det,
+            agnostic=self.agnostic_nms,
+        )
+        boxes = boxes_to_image(found.boxes, ratio, pad, image.shape)
+        return [
+            Detection(self.labels[c], float(s), b, class_id=int(c))
+            for b, s, c in zip(boxes, found.scores, found.class_ids)
+        ]
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,0 +1,167 @@
+"""Skeleton sequences: npz round trip, bad files, and video -> skeletons extraction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rehab_core.datasets.extract import extract_skeletons, extract_to_cache
+from rehab_core.errors import BadFrameError, InputSourceError
+from rehab_core.io.skeleton_store import SkeletonSequence, load_skeletons, save_skeletons
+from rehab_core.pose.blazepose import BlazePoseEstimator
+from rehab_core.types import Skeleton
+
+
+def make_sequence(t: int = 20) -> SkeletonSequence:
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(0, 300, (t, 17, 3)).astype(np.float32)
+    kp[..., 2] = rng.uniform(0.1, 1.0, (t, 17))
+    kp[5] = 0  # nobody in frame 5
+    return SkeletonSequence(
+        keypoints=kp, stamps_ns=np.arange(t) * 33_366_667, layout="coco17", fps=29.97,
+        source="clip", width=340, height=256, pose_model="blazepose",
+    )
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    seq = make_sequence()
+    path = save_skeletons(tmp_path / "sub" / "clip", seq)
+    assert path.name == "clip.npz" and path.is_file()
+    assert not list(path.parent.glob(".*tmp*"))  # no temp file left behind
+    back = load_skeletons(path)
+    np.testing.assert_array_equal(back.keypoints, seq.keypoints)
+    np.testing.assert_array_equal(back.stamps_ns, seq.stamps_ns)
+    assert back.keypoints.dtype == np.float32 and back.stamps_ns.dtype == np.int64
+    assert (back.layout, back.source, back.pose_model) == ("coco17", "clip", "blazepose")
+    assert (back.width, back.height) == (340, 256) and back.fps == pytest.approx(29.97)
+    assert back.track_ids[5] == -1 and back.track_ids[4] == 0
+    assert back.detection_rate == pytest.approx(19 / 20)
+    assert back.duration_s == pytest.approx(19 * 0.033366667)
+
+
+def test_layout_conversion_and_normalisation() -> None:
+    seq = make_sequence()
+    op = seq.to_layout("openpose18")
+    assert op.keypoints.shape == (20, 18, 3) and op.layout == "openpose18"
+    neck = op.keypoints[:, 1, :2]
+    np.testing.assert_allclose(neck, seq.keypoints[:, [5, 6], :2].mean(axis=1), rtol=1e-6)
+    norm = seq.normalized()
+    assert norm[..., 0].max() <= 300 / 340 + 1e-6
+
+
+def test_invalid_sequences_are_refused() -> None:
+    with pytest.raises(ValueError, match="keypoints must be"):
+        SkeletonSequence(np.zeros((3, 33, 3)), np.arange(3), "coco17", 30)
+    with pytest.raises(ValueError, match="unknown keypoint layout"):
+        SkeletonSequence(np.zeros((3, 17, 3)), np.arange(3), "coco18", 30)
+    with pytest.raises(ValueError, match="track_ids"):
+        SkeletonSequence(np.zeros((3, 17, 3)), np.arange(3), "coco17", 30, track_ids=[1])
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(InputSourceError, match="not found"):
+        load_skeletons(tmp_path / "none.npz")
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(InputSourceError, match="unreadable"):
+        load_skeletons(text)
+    other = tmp_path / "other.npz"
+    np.savez(other, something=np.zeros(3))
+    with pytest.raises(InputSourceError, match="missing"):
+        load_skeletons(other)
+    seq = make_sequence(6)
+    future = tmp_path / "future.npz"
+    np.savez(future, keypoints=seq.keypoints, stamps_ns=seq.stamps_ns, layout="coco17",
+             fps=30.0, format_version=99)
+    with pytest.raises(InputSourceError, match="newer"):
+        load_skeletons(future)
+
+
+class ScriptedPose:
+    """A pose stage that finds one person on even frames and refuses frame 3."""
+
+    name = "scripted"
+    layout = "blazepose33"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.resets = 0
+
+    def estimate(self, image: np.ndarray) -> list[Skeleton]:
+        i = self.calls
+        self.calls += 1
+        if i == 3:
+            raise BadFrameError("scripted bad frame")
+        if i % 2:
+            return []
+        kp = np.full((33, 3), 0.9, np.float32)
+        kp[:, 0] = np.arange(33) + i  # moves slowly: same track throughout
+        kp[:, 1] = 100.0
+        return [Skeleton("blazepose33", kp, box=np.array([0, 50, 60, 150]), score=0.9)]
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def close(self) -> None:
+        pass
+
+
+def write_video(path: Path, n: int = 8, size: tuple[int, int] = (96, 64)) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12.0, size)
+    for i in range(n):
+        writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_extract_streams_frames_keeps_main_subject(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "synthetic.mp4")
+    pose = ScriptedPose()
+    seq = extract_skeletons(video, pose)
+    assert pose.resets == 1 and pose.calls == 8
+    assert len(seq) == 8 and seq.layout == "coco17" and seq.keypoints.shape == (8, 17, 3)
+    assert (seq.width, seq.height, seq.source, seq.pose_model) == (96, 64, "synthetic", "scripted")
+    assert seq.fps == pytest.approx(12.0)
+    np.testing.assert_allclose(np.diff(seq.stamps_ns), 1e9 / 12, atol=2e6)
+    # found on frames 0, 2, 4, 6; frame 3 was refused (counted as nobody)
+    np.testing.assert_array_equal(seq.detected, [True, False, True, False] * 2)
+    assert set(seq.track_ids[seq.detected]) == {0}
+    assert np.all(seq.track_ids[~seq.detected] == -1)
+    # blazepose33 converted to coco17: coco left_shoulder is blazepose landmark 11
+    assert seq.keypoints[2, 5, 0] == pytest.approx(11 + 2)
+
+
+def test_extract_with_blazepose_on_an_empty_video(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "empty_room.mp4", n=5)
+    with BlazePoseEstimator() as est:
+        seq = extract_skeletons(video, est)
+    assert len(seq) == 5 and seq.detection_rate == 0.0
+    assert np.all(seq.keypoints == 0)
+
+
+def test_extract_to_cache_writes_and_skips(tmp_path: Path, capsys) -> None:
+    video = write_video(tmp_path / "v1.mp4", n=4)
+    out = tmp_path / "cache"
+    (path, seq), = extract_to_cache([tmp_path], out)
+    assert path == out / "v1.npz" and seq is not None and len(load_skeletons(path)) == 4
+    (path, seq), = extract_to_cache([video], out)
+    assert seq is None and "skip" in capsys.readouterr().out
+
+
+def test_extract_missing_video(tmp_path: Path) -> None:
+    with pytest.raises(InputSourceError):
+        extract_skeletons(tmp_path / "missing.mp4", ScriptedPose())
+
+
+@pytest.mark.shared
+def test_extract_real_clip(shared_dir: Path) -> None:
+    seq = extract_skeletons(shared_dir / "media/exercise/squat.mp4", max_frames=48)
+    assert len(seq) == 48 and seq.layout == "coco17" and seq.pose_model == "blazepose"
+    assert seq.detection_rate > 0.95
+    assert set(seq.track_ids[seq.detected]) == {0}
+    hips_y = seq.keypoints[seq.detected][:, [11, 12], 1].mean()
+    shoulders_y = seq.keypoints[seq.detected][:, [5, 6], 1].mean()
+    assert shoulders_y < hips_y
