@@ -13,14 +13,19 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 
 # OpenCV prints multi-line backend errors (e.g. for a camera that does not
 # open) before we can report the problem in one line; our errors say it all.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+# MediaPipe / TFLite log through glog and TensorFlow's logger; keep errors only.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", category=UserWarning, module="google.protobuf")
 
-from rehab_cli import commands
-from rehab_core.errors import RehabError
+from rehab_cli import commands  # noqa: E402 - after the environment defaults above
+from rehab_core.errors import RehabError  # noqa: E402
 
 
 def _command_modules() -> list[str]:

@@ -24,6 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--max-frames", type=int, default=None)
     make.add_argument("--resize", default=None, metavar="WxH", help="e.g. 640x480")
     make.set_defaults(func=from_video)
+    skel = verbs.add_parser(
+        "skeletons",
+        help="run our pose model + tracker over a video and write the main subject's "
+             "skeletons (rehab_interfaces/Skeleton2DArray) to a rosbag2",
+    )
+    skel.add_argument("video", help="input video file")
+    skel.add_argument("out", help="output bag directory (must not exist)")
+    skel.add_argument("--pose", default="blazepose", help="pose estimator kind")
+    skel.add_argument("--model", default=None, help="pose model file (not for blazepose)")
+    skel.add_argument("--storage", choices=["mcap", "sqlite3"], default="mcap")
+    skel.add_argument("--max-frames", type=int, default=None)
+    skel.set_defaults(func=skeletons_from_video)
     info = verbs.add_parser("info", help="topics, counts, duration and rate of a bag")
     info.add_argument("bag")
     info.set_defaults(func=show_info)
@@ -61,6 +73,38 @@ def from_video(args: argparse.Namespace) -> int:
 
     count = write_image_bag(out, frames(), topic=args.topic, storage=args.storage)
     print(f"wrote {count} frames of {args.video} to {out} ({args.storage})")
+    return 0
+
+
+def skeletons_from_video(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rehab_core.datasets.extract import extract_skeletons
+    from rehab_core.io.skeleton_bag import SkeletonFrame, write_skeleton_bag
+    from rehab_core.pose import create_pose_estimator
+    from rehab_core.types import Skeleton
+
+    out = Path(args.out)
+    if out.exists():
+        raise InputSourceError(f"{out} exists; rosbag2 writes a new directory")
+    estimator = create_pose_estimator(args.pose, model_path=args.model)
+    try:
+        seq = extract_skeletons(args.video, estimator, max_frames=args.max_frames)
+    finally:
+        estimator.close()
+
+    def frames():
+        for i, (kps, stamp, track) in enumerate(zip(seq.keypoints, seq.stamps_ns, seq.track_ids)):
+            people = []
+            if track >= 0:
+                seen = kps[kps[:, 2] > 0]
+                box = np.r_[seen[:, :2].min(0), seen[:, :2].max(0)] if len(seen) else np.zeros(4)
+                people.append(Skeleton(seq.layout, kps, box, float(kps[:, 2].mean()), int(track)))
+            yield SkeletonFrame(int(stamp), i, seq.width, seq.height, people, int(track))
+
+    count = write_skeleton_bag(out, frames(), storage=args.storage)
+    print(f"wrote {count} skeleton frames of {args.video} ({seq.pose_model or args.pose}, "
+          f"{seq.detection_rate:.0%} detected) to {out}")
     return 0
 
 
