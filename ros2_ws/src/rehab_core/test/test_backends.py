@@ -35,7 +35,10 @@ def tiny_onnx(tmp_path_factory):
     two = helper.make_tensor("two", TensorProto.FLOAT, [1], [2.0])
     one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
     graph = helper.make_graph(
-        [helper.make_node("Mul", ["x", "two"], ["t"]), helper.make_node("Add", ["t", "one"], ["y"])],
+        [
+            helper.make_node("Mul", ["x", "two"], ["t"]),
+            helper.make_node("Add", ["t", "one"], ["y"]),
+        ],
         "tiny",
         [x],
         [y],
@@ -174,6 +177,7 @@ def test_litert_quantisation_maths():
     assert out.dtype == np.float32 and out.tolist() == [0.0, 1.0]
 
 
+@pytest.mark.shared
 def test_litert_movenet_real_model(shared_dir):
     path = shared_dir / "models/movenet/movenet_singlepose_lightning_int8_4.tflite"
     backend = create_backend(path, num_threads=1)

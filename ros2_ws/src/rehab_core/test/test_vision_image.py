@@ -137,3 +137,19 @@ def test_nms_matches_torchvision():
     scores = RNG.uniform(0, 1, 300).astype(np.float32)
     ref = torchvision.ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), 0.45).numpy()
     assert nms(boxes, scores, 0.45).tolist() == ref.tolist()
+
+
+def test_to_nchw_float_matches_blob_and_reuses_buffer():
+    import cv2
+
+    from rehab_core.vision import to_nchw_float
+
+    image = RNG.integers(0, 255, (32, 48, 3), dtype=np.uint8)
+    ref = cv2.dnn.blobFromImage(image, 1.0, swapRB=True) / np.float32(255)
+    out = to_nchw_float(image, 255.0, swap_rb=True)
+    assert out.shape == (1, 3, 32, 48) and np.array_equal(out, ref)
+    buf = np.empty_like(out)
+    assert to_nchw_float(image, out=buf) is buf
+    assert np.array_equal(buf[0], image.transpose(2, 0, 1).astype(np.float32))
+    with pytest.raises(ValueError, match="out must be"):
+        to_nchw_float(image, out=np.empty((1, 3, 10, 10), np.float32))

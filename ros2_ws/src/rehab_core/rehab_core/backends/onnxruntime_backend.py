@@ -57,7 +57,14 @@ class OnnxRuntimeBackend:
         providers: list[str] | None = None,
         intra_op_threads: int = 0,
         check_inputs: bool = True,
+        allow_spinning: bool = False,
     ) -> None:
+        """``allow_spinning=False``: idle ORT worker threads sleep instead of busy-waiting.
+
+        In a pipeline (decode, NMS, tracking between inferences) spinning
+        workers steal the CPU from that work; measured on 2 cores, disabling
+        it cut YOLO-pose estimate() from 52 to 42 ms with the same model.
+        """
         ort = import_runtime("onnxruntime", "onnxruntime (or onnxruntime-gpu)", self.name)
         path = require_model_file(model_path)
         self.model_path = str(path)
@@ -66,6 +73,8 @@ class OnnxRuntimeBackend:
         options = ort.SessionOptions()
         if intra_op_threads > 0:
             options.intra_op_num_threads = int(intra_op_threads)
+        if not allow_spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.providers = choose_providers(ort.get_available_providers(), providers)
         try:
             self.session = ort.InferenceSession(

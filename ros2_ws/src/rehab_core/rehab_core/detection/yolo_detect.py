@@ -54,6 +54,8 @@ class YoloDetector:
         self.agnostic_nms = agnostic_nms
         self.input_size = model_input_size(self.backend, imgsz)
         self._input_name = self.backend.inputs[0].name
+        # one input buffer reused every frame: a fresh 1 MB array costs more than filling it
+        self._blob = np.empty((1, 3, *self.input_size), np.float32)
         channels = self.backend.outputs[0].shape[1]
         if isinstance(labels, (str, Path)):
             labels = read_labels(labels)
@@ -77,7 +79,7 @@ class YoloDetector:
 
     def detect(self, image: np.ndarray, encoding: str = "bgr8") -> list[Detection]:
         image = as_bgr8(image, encoding)
-        blob, ratio, pad = yolo_blob(image, self.input_size)
+        blob, ratio, pad = yolo_blob(image, self.input_size, out=self._blob)
         found = decode_yolo(
             self.infer_raw(blob),
             len(self.labels),

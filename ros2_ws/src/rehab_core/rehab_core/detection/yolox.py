@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from rehab_core.backends import InferenceBackend
@@ -20,7 +19,7 @@ from rehab_core.detection.yolo_detect import read_labels
 from rehab_core.errors import ConfigError, ShapeMismatchError
 from rehab_core.pose.yolo_pose import model_input_size, open_backend
 from rehab_core.types import Detection
-from rehab_core.vision.image import as_bgr8, letterbox_top_left, nms_per_class
+from rehab_core.vision.image import as_bgr8, letterbox_top_left, nms_per_class, to_nchw_float
 
 STRIDES = (8, 16, 32)
 
@@ -60,6 +59,8 @@ class YoloxDetector:
         self.max_det = max_det
         self.input_size = model_input_size(self.backend, imgsz or 416)
         self._input_name = self.backend.inputs[0].name
+        # one input buffer reused every frame: a fresh 2 MB array costs more than filling it
+        self._blob = np.empty((1, 3, *self.input_size), np.float32)
         if labels is None:
             sibling = Path(self.backend.model_path).with_name("coco_classes.txt")
             labels = sibling if sibling.is_file() else None
@@ -81,9 +82,12 @@ class YoloxDetector:
                 f"YOLOX output has {channels} values per anchor but {len(self.labels)} labels"
             )
 
-    def preprocess(self, image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
+    def preprocess(
+        self, image_bgr: np.ndarray, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """YOLOX-demo input: top-left letterbox, pad 114, BGR, 0..255 float32 NCHW."""
         padded, r = letterbox_top_left(image_bgr, self.input_size)
-        return cv2.dnn.blobFromImage(padded, 1.0, swapRB=False), r
+        return to_nchw_float(padded, out=out), r
 
     def infer_raw(self, blob: np.ndarray) -> np.ndarray:
         """The backend call alone (for benchmarks)."""
@@ -91,7 +95,7 @@ class YoloxDetector:
 
     def detect(self, image: np.ndarray, encoding: str = "bgr8") -> list[Detection]:
         image = as_bgr8(image, encoding)
-        blob, r = self.preprocess(image)
+        blob, r = self.preprocess(image, out=self._blob)
         pred = self.infer_raw(blob)
         pred = pred[0] if pred.ndim == 3 else pred
         cls = pred[:, 5:]
@@ -107,8 +111,8 @@ class YoloxDetector:
         h, w = image.shape[:2]
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
-        keep = nms_per_class(boxes, scores[idx], class_ids[idx], self.iou_threshold)
-        keep = keep[: self.max_det]
+        keep = nms_per_class(boxes, scores[idx], class_ids[idx], self.iou_threshold,
+                             max_keep=self.max_det)
         return [
             Detection(self.labels[c], float(s), b, class_id=int(c))
             for b, s, c in zip(boxes[keep], scores[idx][keep], class_ids[idx][keep])

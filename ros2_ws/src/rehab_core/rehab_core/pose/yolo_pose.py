@@ -70,6 +70,8 @@ class YoloPoseEstimator:
         self.max_det = max_det
         self.input_size = model_input_size(self.backend, imgsz)
         self._input_name = self.backend.inputs[0].name
+        # one input buffer reused every frame: a fresh 1 MB array costs more than filling it
+        self._blob = np.empty((1, 3, *self.input_size), np.float32)
         meta = getattr(self.backend, "metadata", {}) or {}
         names = parse_names(meta.get("names"))
         channels = self.backend.outputs[0].shape[1]
@@ -89,7 +91,7 @@ class YoloPoseEstimator:
 
     def estimate(self, image: np.ndarray, encoding: str = "bgr8") -> list[Skeleton]:
         image = as_bgr8(image, encoding)
-        blob, ratio, pad = yolo_blob(image, self.input_size)
+        blob, ratio, pad = yolo_blob(image, self.input_size, out=self._blob)
         output = self.infer_raw(blob)
         found = decode_yolo(output, self.nc, self.conf_threshold, self.iou_threshold, self.max_det)
         if not found.scores.size:

@@ -170,6 +170,31 @@ def unletterbox_points(
     return out
 
 
+def to_nchw_float(
+    image: np.ndarray,
+    divide_by: float = 1.0,
+    swap_rb: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """HxWx3 uint8 → [1, 3, H, W] float32 ``pixel / divide_by`` (channels reversed if ``swap_rb``).
+
+    Split-then-divide per plane is ~20x faster than ``cv2.dnn.blobFromImage``
+    here, and dividing (not multiplying by the reciprocal) gives exactly
+    ultralytics' ``im / 255``. Pass ``out`` to reuse a buffer between frames.
+    """
+    h, w = image.shape[:2]
+    if out is None:
+        out = np.empty((1, 3, h, w), np.float32)
+    elif out.shape != (1, 3, h, w) or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 (1, 3, {h}, {w}), got {out.dtype} {out.shape}")
+    planes = cv2.split(image)
+    divisor = np.float32(divide_by)
+    for c in range(3):
+        np.divide(planes[2 - c] if swap_rb else planes[c], divisor, out=out[0, c],
+                  dtype=np.float32)
+    return out
+
+
 def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
     """(N, 4) centre-size boxes to corner boxes."""
     xywh = np.asarray(xywh, dtype=np.float32)
@@ -189,11 +214,17 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.45) -> np.ndarray:
+def nms(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    iou_threshold: float = 0.45,
+    max_keep: int | None = None,
+) -> np.ndarray:
     """Greedy non-maximum suppression; indices of kept boxes, best score first.
 
     A box is suppressed when its IoU with a kept, higher-scoring box is
     strictly greater than ``iou_threshold`` (same rule as torchvision).
+    ``max_keep`` stops once that many are kept (same result as truncating).
     """
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float32).reshape(-1)
@@ -204,7 +235,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.45) -> n
     while order.size:
         i = int(order[0])
         keep.append(i)
-        if order.size == 1:
+        if order.size == 1 or (max_keep is not None and len(keep) >= max_keep):
             break
         rest = order[1:]
         order = rest[box_iou(boxes[i], boxes[rest]) <= iou_threshold]
@@ -212,7 +243,11 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.45) -> n
 
 
 def nms_per_class(
-    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float = 0.45
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    class_ids: np.ndarray,
+    iou_threshold: float = 0.45,
+    max_keep: int | None = None,
 ) -> np.ndarray:
     """Class-aware NMS: boxes of different classes never suppress each other.
 
@@ -224,4 +259,4 @@ def nms_per_class(
         return np.zeros(0, dtype=np.int64)
     span = float(np.abs(boxes).max()) + 1.0
     offsets = np.asarray(class_ids, dtype=np.float32).reshape(-1, 1) * span * 2.0
-    return nms(boxes + offsets, scores, iou_threshold)
+    return nms(boxes + offsets, scores, iou_threshold, max_keep)

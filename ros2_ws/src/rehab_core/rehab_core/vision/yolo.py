@@ -14,11 +14,15 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from rehab_core.errors import ShapeMismatchError
-from rehab_core.vision.image import letterbox, nms_per_class, unletterbox_boxes
+from rehab_core.vision.image import (
+    letterbox,
+    nms_per_class,
+    to_nchw_float,
+    unletterbox_boxes,
+)
 
 
 @dataclass
@@ -31,11 +35,15 @@ class YoloCandidates:
     extra: np.ndarray
 
 
-def yolo_blob(image_bgr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, tuple, tuple]:
-    """Letterbox a BGR frame and make the NCHW float32 RGB 0..1 input; (blob, ratio, pad)."""
+def yolo_blob(
+    image_bgr: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple, tuple]:
+    """Letterbox a BGR frame and make the NCHW float32 RGB 0..1 input; (blob, ratio, pad).
+
+    The blob is bitwise what ultralytics feeds the same model (``im / 255``).
+    """
     padded, ratio, pad = letterbox(image_bgr, size)
-    blob = cv2.dnn.blobFromImage(padded, scalefactor=1.0 / 255.0, swapRB=True)
-    return blob, ratio, pad
+    return to_nchw_float(padded, 255.0, swap_rb=True, out=out), ratio, pad
 
 
 def parse_names(text: str | None) -> list[str] | None:
@@ -84,8 +92,8 @@ def decode_yolo(
     boxes = np.empty((idx.size, 4), np.float32)
     boxes[:, :2] = xywh[:, :2] - xywh[:, 2:4] * 0.5
     boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:4] * 0.5
-    keep = nms_per_class(boxes, scores, np.zeros_like(class_ids) if agnostic else class_ids,
-                         iou_threshold)[:max_det]
+    groups = np.zeros_like(class_ids) if agnostic else class_ids
+    keep = nms_per_class(boxes, scores, groups, iou_threshold, max_keep=max_det)
     return YoloCandidates(boxes[keep], scores[keep], class_ids[keep], rows[keep, 4 + nc :])
 
 
