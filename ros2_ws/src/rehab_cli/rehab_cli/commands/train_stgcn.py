@@ -46,6 +46,8 @@ def register_train(sub) -> None:
     p.add_argument("--stride", type=int, default=None, help="training window stride (frames)")
     p.add_argument("--fps", type=float, default=None, help="model frame rate")
     p.add_argument("--width", type=float, default=None, help="channel width multiplier")
+    p.add_argument("--speeds", default=None,
+                   help="playback-speed augmentation factors, comma-separated (e.g. 0.8,1,1.25)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
@@ -136,6 +138,11 @@ def run_train(args) -> int:
     for attr in ("window", "stride", "fps", "width", "pretrained"):
         if getattr(args, attr) is not None:
             setattr(spec, attr, getattr(args, attr))
+    if args.speeds:
+        try:
+            spec.speeds = tuple(float(v) for v in args.speeds.split(",") if v)
+        except ValueError as err:
+            raise ConfigError(f"--speeds must be numbers, got {args.speeds!r}") from err
     train_over = {k: getattr(args, a) for k, a in (
         ("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
         ("optimizer", "optimizer"), ("freeze_epochs", "freeze_epochs"))

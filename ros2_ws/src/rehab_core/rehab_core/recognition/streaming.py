@@ -1,0 +1,308 @@
+"""Streaming exercise recognition over one tracked person's skeletons.
+
+Per camera frame: convert the skeleton to the model's layout, match the
+camera's frame rate to the model's (repeat / drop, see ``preprocess``), keep
+the last ``window`` model-rate frames, and every ``stride`` frames classify
+the normalised window. Scores are smoothed (exponential moving average or a
+majority over the last k windows) and the reported label only changes after
+the new label has led for ``hysteresis`` consecutive windows, so it does not
+flicker. A smoothed top score under ``threshold`` reports ``unknown``.
+
+Missing input: a frame without a skeleton (``None``) enters the window as an
+all-unseen frame; a gap longer than ``max_gap_s`` (or a stamp going back)
+clears the window, since a window spanning the gap would mix two moments;
+a window with too few seen frames is not classified.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rehab_core.errors import ConfigError, ModelLoadError
+from rehab_core.recognition.model_bundle import ModelBundle, load_bundle
+from rehab_core.recognition.preprocess import (
+    NORMALIZATIONS,
+    FrameRateMatcher,
+    normalize_window,
+    window_to_input,
+)
+from rehab_core.skeleton.layouts import convert_keypoints, get_layout
+from rehab_core.types import Skeleton
+
+UNKNOWN = "unknown"
+
+
+@dataclass
+class StreamingConfig:
+    """Settings of the streaming classifier (a bundle's config.yaml fills them)."""
+
+    layout: str = "coco17"
+    window: int = 30
+    stride: int = 5
+    fps: float = 30.0
+    normalization: str = "torso"
+    min_score: float = 0.2
+    threshold: float = 0.5
+    smoothing: str = "ema"  # "ema", "majority" or "none"
+    ema_alpha: float = 0.5
+    majority_k: int = 5
+    hysteresis: int = 2
+    max_gap_s: float = 1.0
+    min_seen_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or self.stride < 1:
+            raise ConfigError(f"window and stride must be >= 1, got {self.window}, {self.stride}")
+        if self.fps <= 0:
+            raise ConfigError(f"fps must be > 0, got {self.fps}")
+        if self.normalization not in NORMALIZATIONS:
+            raise ConfigError(f"normalization must be one of {NORMALIZATIONS}")
+        if self.smoothing not in ("ema", "majority", "none"):
+            raise ConfigError(f"smoothing must be ema, majority or none, got {self.smoothing!r}")
+        if not 0.0 < self.ema_alpha <= 1.0:
+            raise ConfigError(f"ema_alpha must be in (0, 1], got {self.ema_alpha}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+        if self.hysteresis < 1 or self.majority_k < 1:
+            raise ConfigError("hysteresis and majority_k must be >= 1")
+        get_layout(self.layout)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StreamingConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class ActionPrediction:
+    """One classified window.
+
+    ``label``/``confidence``: the reported (smoothed, hysteresis-held) label and
+    its smoothed score ("unknown" from the threshold carries the best class's
+    too-low score unless the model has an "unknown" class); ``scores``: the
+    smoothed score of every class; ``raw_*``: this window alone, before
+    smoothing; stamps are model-clock ticks of the window's first and last frame.
+    """
+
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    window_start_ns: int
+    window_end_ns: int
+    model: str
+    raw_label: str = ""
+    raw_confidence: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+class _TorchRunner:
+    def __init__(self, model) -> None:
+        import torch
+
+        self._torch = torch
+        self.model = model.eval()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        with self._torch.inference_mode():
+            return self.model(self._torch.from_numpy(x)).numpy()[0]
+
+
+class _OnnxRunner:
+    """ONNX via the project's backend registry, or onnxruntime directly if absent."""
+
+    def __init__(self, path: Path) -> None:
+        self.backend = None
+        try:
+            from rehab_core.backends.registry import create_backend
+        except ImportError:
+            create_backend = None
+        if create_backend is not None:
+            self.backend = create_backend(str(path))
+            self.input_name = self.backend.inputs[0].name
+        else:
+            try:
+                import onnxruntime as ort
+            except ImportError as err:
+                from rehab_core.errors import BackendUnavailableError
+
+                raise BackendUnavailableError("onnxruntime is not installed") from err
+            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.backend is not None:
+            return np.asarray(self.backend.run({self.input_name: x})[0])[0]
+        return self.session.run(None, {self.input_name: x})[0][0]
+
+
+class StreamingClassifier:
+    """Sliding-window ST-GCN classifier for one tracked person.
+
+    Build it from a bundle folder (``from_bundle``) or from a torch model and
+    its labels. ``update(skeleton, stamp_ns)`` returns an ``ActionPrediction``
+    when a window was classified on this call, else None.
+    """
+
+    def __init__(
+        self,
+        runner,
+        labels: list[str],
+        config: StreamingConfig,
+        model_name: str = "stgcn",
+    ) -> None:
+        if not labels:
+            raise ConfigError("labels must not be empty")
+        self.run_model = runner if callable(runner) else _TorchRunner(runner)
+        self.labels = list(labels)
+        self.config = config
+        self.model_name = model_name
+        self.layout = get_layout(config.layout)
+        self._matcher = FrameRateMatcher(config.fps)
+        self.reset()
+
+    @classmethod
+    def from_torch(cls, model, labels: list[str], config: StreamingConfig,
+                   model_name: str = "stgcn") -> StreamingClassifier:
+        return cls(_TorchRunner(model), labels, config, model_name)
+
+    @classmethod
+    def from_bundle(cls, root: str | Path, runtime: str = "auto",
+                    **overrides: Any) -> StreamingClassifier:
+        """Load a bundle; runtime "onnx", "torch" or "auto" (ONNX when present)."""
+        bundle: ModelBundle = load_bundle(root)
+        settings = {**bundle.config.get("streaming", {}), **bundle.config}
+        settings.update(overrides)
+        config = StreamingConfig.from_dict(settings)
+        if runtime == "auto":
+            runtime = "onnx" if bundle.onnx_path.is_file() else "torch"
+        if runtime == "onnx":
+            if not bundle.onnx_path.is_file():
+                raise ModelLoadError(f"no ONNX model in {bundle.root}")
+            runner = _OnnxRunner(bundle.onnx_path)
+        elif runtime == "torch":
+            from rehab_core.recognition.model_bundle import load_torch_model
+
+            runner = _TorchRunner(load_torch_model(bundle.torch_path))
+        else:
+            raise ConfigError(f"runtime must be auto, onnx or torch, got {runtime!r}")
+        return cls(runner, bundle.labels, config, model_name=bundle.name)
+
+    def reset(self) -> None:
+        """Forget the window, the smoothing state and the current label."""
+        self._matcher.reset()
+        self._frames: deque[tuple[int, np.ndarray]] = deque(maxlen=self.config.window)
+        self._since_last = 0
+        self._last_stamp: int | None = None
+        self._ema: np.ndarray | None = None
+        self._recent: deque[int] = deque(maxlen=self.config.majority_k)
+        self._current: str | None = None
+        self._candidate: str | None = None
+        self._candidate_count = 0
+
+    def _to_layout(self, skeleton: Skeleton | None) -> np.ndarray:
+        if skeleton is None:
+            return np.zeros((self.layout.num_keypoints, 3), np.float32)
+        kp = skeleton.keypoints
+        if skeleton.layout != self.layout.name:
+            kp = convert_keypoints(kp, skeleton.layout, self.layout.name)
+        kp = np.asarray(kp, np.float32).copy()
+        bad = ~np.isfinite(kp).all(axis=1)
+        kp[bad] = 0.0
+        return kp
+
+    def update(self, skeleton: Skeleton | None, stamp_ns: int) -> ActionPrediction | None:
+        """Add one camera frame's skeleton (None when the person was not seen)."""
+        stamp_ns = int(stamp_ns)
+        if self._last_stamp is not None:
+            gap = (stamp_ns - self._last_stamp) * 1e-9
+            if gap < 0 or gap > self.config.max_gap_s:
+                self.reset()
+        self._last_stamp = stamp_ns
+        result = None
+        for tick, frame in self._matcher.push(stamp_ns, self._to_layout(skeleton)):
+            self._frames.append((tick, frame))
+            self._since_last += 1
+            if len(self._frames) == self.config.window and self._since_last >= self.config.stride:
+                self._since_last = 0
+                prediction = self._classify()
+                if prediction is not None:
+                    result = prediction
+        return result
+
+    def classify_window(self, window: np.ndarray) -> np.ndarray | None:
+        """Class probabilities of one raw (T, V, 3) window, or None if no body is seen."""
+        normed = normalize_window(window, self.layout, self.config.normalization,
+                                  self.config.min_score)
+        if normed is None:
+            return None
+        logits = np.asarray(self.run_model(window_to_input(normed)), np.float64).reshape(-1)
+        if logits.shape[0] != len(self.labels):
+            raise ModelLoadError(
+                f"model gives {logits.shape[0]} scores but there are {len(self.labels)} labels")
+        return _softmax(logits)
+
+    def _classify(self) -> ActionPrediction | None:
+        window = np.stack([f for _, f in self._frames])
+        seen = (window[:, :, 2] >= self.config.min_score).any(axis=1).mean()
+        if seen < self.config.min_seen_fraction:
+            return None
+        probs = self.classify_window(window)
+        if probs is None:
+            return None
+        smoothed = self._smooth(probs)
+        top = int(np.argmax(smoothed))
+        confidence = float(smoothed[top])
+        proposal = self.labels[top] if confidence >= self.config.threshold else UNKNOWN
+        label = self._hysteresis(proposal)
+        raw_top = int(np.argmax(probs))
+        return ActionPrediction(
+            label=label,
+            confidence=float(smoothed[self.labels.index(label)]) if label in self.labels
+            else confidence,
+            scores={name: float(p) for name, p in zip(self.labels, smoothed)},
+            window_start_ns=int(self._frames[0][0]),
+            window_end_ns=int(self._frames[-1][0]),
+            model=self.model_name,
+            raw_label=self.labels[raw_top],
+            raw_confidence=float(probs[raw_top]),
+        )
+
+    def _smooth(self, probs: np.ndarray) -> np.ndarray:
+        mode = self.config.smoothing
+        if mode == "ema":
+            a = self.config.ema_alpha
+            self._ema = probs if self._ema is None else a * probs + (1 - a) * self._ema
+            return self._ema
+        if mode == "majority":
+            self._recent.append(int(np.argmax(probs)))
+            votes = np.bincount(np.asarray(self._recent), minlength=len(self.labels))
+            # Majority picks the class; the confidence is the vote share.
+            return votes / votes.sum()
+        return probs
+
+    def _hysteresis(self, proposal: str) -> str:
+        if self._current is None:
+            self._current = proposal
+            return proposal
+        if proposal == self._current:
+            self._candidate, self._candidate_count = None, 0
+            return self._current
+        if proposal == self._candidate:
+            self._candidate_count += 1
+        else:
+            self._candidate, self._candidate_count = proposal, 1
+        if self._candidate_count >= self.config.hysteresis:
+            self._current = proposal
+            self._candidate, self._candidate_count = None, 0
+        return self._current
