@@ -59,7 +59,15 @@ def _load_data(args: argparse.Namespace, arch: str) -> tuple:
             labels = ([str(s) for s in d["labels"]] if "labels" in d
                       else [str(i) for i in range(int(y.max()) + 1)])
             groups = d.get("groups", None)
-        return x, y, labels, groups, None
+        streaming = None
+        if args.layout and arch == "lstm":
+            if x.ndim != 4 or x.shape[-1] != 3:
+                raise ConfigError(f"--layout needs x of shape (N, T, V, 3), got {x.shape}")
+            if args.normalize:
+                x = har.normalize_skeleton_windows(x, args.layout)
+            streaming = {"layout": args.layout, "window": int(x.shape[1]), "fps": args.fps,
+                         "normalization": "torso"}
+        return x, y, labels, groups, streaming
     raise ConfigError("give --data FILE.npz, --bvh-dir DIR or --synthetic")
 
 
@@ -70,6 +78,11 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-synthetic", type=int, default=300)
     p.add_argument("--window", type=int, default=30, help="frames per sample (BVH/synthetic)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layout", help="npz x is (N, T, V, 3) keypoints in this layout: the "
+                   "bundle then streams like ST-GCN (config.yaml + model.onnx)")
+    p.add_argument("--normalize", action="store_true",
+                   help="with --layout: x is in pixels, normalise it like the streaming path")
+    p.add_argument("--fps", type=float, default=30.0, help="with --layout: frame rate of x")
 
 
 def _train(args: argparse.Namespace) -> int:
