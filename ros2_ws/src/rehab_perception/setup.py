@@ -3,6 +3,22 @@
 from setuptools import find_packages, setup
 
 PACKAGE = "rehab_perception"
+COMPONENTS = (
+    "image_source",
+    "pose_estimator",
+    "object_detector",
+    "skeleton_tracker",
+    "action_classifier",
+    "repetition_counter",
+    "reach_detector",
+    "overlay",
+    "recorder",
+)
+
+
+def _class_name(role: str) -> str:
+    return "".join(part.title() for part in role.split("_")) + "Node"
+
 
 setup(
     name=PACKAGE,
@@ -12,11 +28,23 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
     ],
+    package_data={PACKAGE: ["dds/*.xml"]},
+    include_package_data=True,
     install_requires=["setuptools"],
     zip_safe=False,
     maintainer="Rehab stack maintainers",
     maintainer_email="maintainers@rehab-stack.org",
     description=__doc__,
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": [
+            *(f"{role}_node = {PACKAGE}.{role}_node:main" for role in COMPONENTS),
+            f"component_container = {PACKAGE}.container:main",
+            f"lifecycle_manager = {PACKAGE}.lifecycle_manager:main",
+        ],
+        # like rclcpp_components: the container loads components by these names
+        "rehab_perception.components": [
+            f"{role} = {PACKAGE}.{role}_node:{_class_name(role)}" for role in COMPONENTS
+        ],
+    },
 )

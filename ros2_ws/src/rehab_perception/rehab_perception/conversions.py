@@ -9,6 +9,7 @@ buffer (no copy at all).
 
 from __future__ import annotations
 
+import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,7 +73,10 @@ def image_to_msg(
         is_bigendian=0,
         step=width * channels,
     )
-    msg.data = np.ascontiguousarray(image).tobytes()
+    # one copy, straight into the array.array the message keeps (bytes would be copied twice)
+    data = array.array("B")
+    data.frombytes(memoryview(np.ascontiguousarray(image)).cast("B"))
+    msg.data = data
     return msg
 
 

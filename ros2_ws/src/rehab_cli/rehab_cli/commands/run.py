@@ -49,36 +49,78 @@ def _params_path(arg: str | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rehab_core.io.sources import open_frame_source
-    from rehab_core.reporting.run_outputs import RunRecorder
+    from rehab_core.io.sources import input_kind, open_frame_source
+    from rehab_core.reporting.run_outputs import RunRecorder, frame_record
 
     max_frames = args.max_frames
     if max_frames is not None and max_frames <= 0:
         raise RehabError("--max-frames must be positive")
     source = open_frame_source(args.input, max_frames=max_frames, topic=args.topic)
     params = _params_path(args.params)
+    kind = input_kind(args.input)
 
+    from rehab_perception import stack_config
     from rehab_perception.graph import run_graph
 
+    stack = stack_config.load_stack(params)
+    if kind == "skeleton_bag":
+        _start_at_tracker(stack)
+    if args.topic:
+        stack_config.set_param(stack, "image_source", "bag_topic", args.topic)
     out = Path(args.out)
+    video = None if args.no_video or kind == "skeleton_bag" else out / "annotated.mp4"
+    stack_config.set_param(stack, "overlay", "video_path", str(video) if video else "")
     recorder = RunRecorder(out, input_name=str(args.input), input_fps=source.fps)
+    current_action: dict | None = None
     started = time.perf_counter()
 
     def on_frame(result) -> None:
-        recorder.add(result)
+        nonlocal current_action
+        row = result.to_dict()
+        if "action" in row:
+            current_action = row["action"]
+        recorder.add(frame_record(row, current_action))
         if not args.quiet and result.index % 100 == 0:
             rate = recorder.frames / max(time.perf_counter() - started, 1e-6)
-            print(f"  frame {result.index:6d}  t={result.t:7.2f}s  {rate:5.1f} fps", flush=True)
+            label = current_action["label"] if current_action else "-"
+            print(f"  frame {result.index:6d}  t={row['t']:7.2f}s  {rate:5.1f} fps  {label}",
+                  flush=True)
 
-    extras = run_graph(
-        params,
-        source,
-        on_frame_result=on_frame,
-        annotated_video=None if args.no_video else out / "annotated.mp4",
-    )
-    summary = recorder.close(time.perf_counter() - started, extras=extras or None)
+    graph = run_graph(stack, str(args.input), on_frame_result=on_frame, max_frames=max_frames,
+                      domain_id=_private_domain_id())
+    for name, stats in graph.components.items():
+        for reason, count in stats.get("drops", {}).items():
+            recorder.error(f"{name}: {count} frames dropped: {reason}")
+    extras = {
+        "input_kind": kind,
+        "components": graph.components,
+        "annotated_video": str(video) if video and video.exists() else None,
+    }
+    summary = recorder.close(time.perf_counter() - started, extras=extras)
     _print_summary(summary, out)
     return 0
+
+
+#: stages that need pixels; a skeleton bag enters the graph after them
+IMAGE_STAGES = ("pose_estimator", "object_detector", "reach_detector", "overlay")
+
+
+def _start_at_tracker(stack: dict) -> None:
+    """Drop the image stages from the stack (a skeleton bag replaces them)."""
+    container = stack["rehab_container"]["ros__parameters"]
+    container["components"] = [
+        c for c in container["components"] if c.split(":")[-1] not in IMAGE_STAGES
+    ]
+    manager = stack.get("lifecycle_manager", {}).get("ros__parameters", {})
+    if "node_names" in manager:
+        manager["node_names"] = [n for n in manager["node_names"] if n not in IMAGE_STAGES]
+
+
+def _private_domain_id() -> int:
+    """A ROS domain of its own, so a run never mixes with a stack already running."""
+    import os
+
+    return int(os.environ.get("REHAB_RUN_DOMAIN_ID", 200 + os.getpid() % 30))
 
 
 def _print_summary(summary: dict, out: Path) -> None:

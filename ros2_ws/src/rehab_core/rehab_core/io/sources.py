@@ -44,15 +44,20 @@ def input_kind(spec: str | int) -> str:
 
 
 def open_frame_source(
-    spec: str | int, max_frames: int | None = None, topic: str | None = None
+    spec: str | int,
+    max_frames: int | None = None,
+    topic: str | None = None,
+    frame_id: str = "camera",
 ) -> FrameSource:
     """Open a video, bag or camera; raise InputSourceError with one clear line.
 
     Image inputs yield ``Frame``; a skeleton bag yields ``SkeletonFrame``.
     """
+    if spec is None or str(spec).strip() == "":
+        raise InputSourceError("no input given (a video file, a camera index or a rosbag2)")
     kind = input_kind(spec)
     if kind == "camera":
-        return VideoSource(int(spec), max_frames=max_frames)
+        return VideoSource(int(spec), frame_id=frame_id, max_frames=max_frames)
     path = Path(spec)
     if not path.exists():
         raise InputSourceError(f"input not found: {path}")
@@ -62,4 +67,4 @@ def open_frame_source(
         return BagFrameSource(path, topic=topic, max_frames=max_frames)
     if path.is_dir():
         raise InputSourceError(f"{path} is a directory but not a rosbag2 (no metadata.yaml)")
-    return VideoSource(path, max_frames=max_frames)
+    return VideoSource(path, frame_id=frame_id, max_frames=max_frames)

@@ -18,11 +18,9 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-
-from rehab_core.types import Detection, Skeleton
 
 #: actions shorter than this are merged into their neighbours' gap (flicker)
 MIN_SEGMENT_S = 0.5
@@ -33,36 +31,43 @@ def _round(value: float, digits: int = 2) -> float:
     return round(float(value), digits)
 
 
-def skeleton_record(skeleton: Skeleton) -> dict[str, Any]:
-    return {
-        "layout": skeleton.layout,
-        "keypoints": [[_round(x), _round(y), _round(s, 3)] for x, y, s in skeleton.keypoints],
-        "track_id": int(skeleton.track_id),
-        "score": _round(skeleton.score, 3),
-        "box": [_round(v) for v in skeleton.box],
+def _reach_record(states: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Per-side reach states -> one object: the most active side first, all sides kept."""
+    if not states:
+        return None
+    named = [{**s, "phase": REACH_PHASES[int(s["phase"])] if isinstance(s["phase"], int)
+              else s["phase"]} for s in states]
+    best = max(named, key=lambda s: _PHASE_PRIORITY[s["phase"]])
+    return {**best, "sides": named}
+
+
+_PHASE_PRIORITY = {"NO_REACH": 0, "REACH": 1, "OFFSET": 2, "ONSET": 3}
+
+
+def frame_record(result: dict[str, Any], current_action: dict[str, Any] | None) -> dict[str, Any]:
+    """A graph frame result (``FrameResult.to_dict()``) -> one predictions.jsonl object.
+
+    ``action`` is the classifier's current verdict (the last window's), so
+    every frame says what is being recognised at that moment.
+    """
+    record = {
+        "frame": int(result["frame"]),
+        "t": _round(result["t"], 4),
+        "skeletons": [
+            {"layout": s["layout"], "keypoints": s["keypoints"], "track_id": s["track_id"],
+             "score": s.get("score", 0.0), "box": s.get("box", [])}
+            for s in result.get("skeletons", [])
+        ],
+        "detections": [
+            {"label": d["label"], "score": d["score"], "box": d["box"]}
+            for d in result.get("detections", [])
+        ],
+        "action": current_action,
+        "reach": _reach_record(result.get("reach")),
     }
-
-
-def detection_record(detection: Detection) -> dict[str, Any]:
-    return {
-        "label": detection.label,
-        "score": _round(detection.score, 3),
-        "box": [_round(v) for v in detection.box],
-    }
-
-
-@dataclass
-class FrameResult:
-    """Everything the graph produced for one source frame."""
-
-    index: int
-    t: float
-    skeletons: list[Skeleton] = field(default_factory=list)
-    detections: list[Detection] = field(default_factory=list)
-    action: dict[str, Any] | None = None
-    reach: dict[str, Any] | None = None
-    repetitions: list[dict[str, Any]] = field(default_factory=list)
-    dropped: str | None = None
+    if result.get("repetitions"):
+        record["repetitions"] = result["repetitions"]
+    return record
 
 
 @dataclass
@@ -91,57 +96,51 @@ class RunRecorder:
         self._reaches: list[dict[str, Any]] = []
         self._last_t = 0.0
 
-    def add(self, result: FrameResult) -> None:
+    def add(self, record: dict[str, Any]) -> None:
+        """Write one predictions.jsonl object (see ``frame_record``) and update the summary."""
         self.frames += 1
-        self._last_t = max(self._last_t, result.t)
-        if result.dropped:
-            self.errors.append(f"frame {result.index}: dropped: {result.dropped}")
-        record = {
-            "frame": result.index,
-            "t": _round(result.t, 4),
-            "skeletons": [skeleton_record(s) for s in result.skeletons],
-            "detections": [detection_record(d) for d in result.detections],
-            "action": result.action,
-            "reach": result.reach,
-        }
-        if result.repetitions:
-            record["repetitions"] = result.repetitions
+        self._last_t = max(self._last_t, record["t"])
         self._jsonl.write(json.dumps(record, allow_nan=False) + "\n")
-        self._track_action(result)
-        for event in result.repetitions:
+        self._track_action(record)
+        for event in record.get("repetitions", []):
             self._repetitions[event["exercise"]] = max(
                 self._repetitions[event["exercise"]], int(event["count"])
             )
             self._repetition_events.append(event)
-        self._track_reach(result)
+        self._track_reach(record)
 
-    def _track_action(self, result: FrameResult) -> None:
-        action = result.action
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+
+    def _track_action(self, record: dict[str, Any]) -> None:
+        action = record["action"]
+        t = record["t"]
         label = action.get("label") if action else None
         if not label or label == "unknown":
             return
         confidence = float(action.get("confidence", 0.0))
         last = self._segments[-1] if self._segments else None
         gap = 1.0 / self.input_fps if self.input_fps > 0 else 0.1
-        if last and last.label == label and result.t - last.end_s <= max(MIN_SEGMENT_S, 3 * gap):
-            last.end_s = result.t
+        if last and last.label == label and t - last.end_s <= max(MIN_SEGMENT_S, 3 * gap):
+            last.end_s = t
             last.confidences.append(confidence)
         else:
-            self._segments.append(_Segment(label, result.t, result.t, [confidence]))
+            self._segments.append(_Segment(label, t, t, [confidence]))
 
-    def _track_reach(self, result: FrameResult) -> None:
-        reach = result.reach
+    def _track_reach(self, record: dict[str, Any]) -> None:
+        reach = record["reach"]
         if not reach:
             return
-        side = reach.get("side", "")
-        phase = reach.get("phase")
-        if phase == "ONSET" and side not in self._open_reach:
-            self._open_reach[side] = result.t
-        elif phase in ("OFFSET", "NO_REACH") and side in self._open_reach:
-            onset = self._open_reach.pop(side)
-            offset = result.t if phase == "OFFSET" else None
-            self._reaches.append({"side": side, "onset_s": _round(onset, 3),
-                                  "offset_s": None if offset is None else _round(offset, 3)})
+        t = record["t"]
+        for state in reach["sides"]:
+            side, phase = state.get("side", ""), state["phase"]
+            if phase == "ONSET" and side not in self._open_reach:
+                self._open_reach[side] = t
+            elif phase in ("OFFSET", "NO_REACH") and side in self._open_reach:
+                onset = self._open_reach.pop(side)
+                offset = t if phase == "OFFSET" else None
+                self._reaches.append({"side": side, "onset_s": _round(onset, 3),
+                                      "offset_s": None if offset is None else _round(offset, 3)})
 
     def actions(self) -> list[dict[str, Any]]:
         """Recognised exercise segments, short flickers dropped."""

@@ -1,0 +1,96 @@
+"""The perception stack on a real ROS 2 install: composed or as separate processes.
+
+    ros2 launch launch/rehab_stack.launch.py input:=/path/clip.mp4 use_container:=true
+
+Everything it starts is also startable here without launch (``rehab up``,
+``component_container``, ``<role>_node``) with the same parameter file, so the
+tests exercise the same graph. The component list, remappings and manager
+order come from the parameter file (``rehab_perception.stack_config``), not
+from this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition, UnlessCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
+PACKAGE = "rehab_perception"
+DEFAULT_PARAMS = str(Path(__file__).resolve().parent / "config" / "stack.yaml")
+
+ARGUMENTS = {
+    "params_file": (DEFAULT_PARAMS, "stack parameter file (components, manager, every node)"),
+    "use_container": ("true", "true: one process, zero-copy hand-off; false: one process each"),
+    "input": ("0", "video file, camera index or rosbag2 for image_source"),
+    "pose_model": ("", "pose_estimator.model_path ('' keeps the file's value)"),
+    "detector_model": ("", "object_detector.model_path ('' keeps the file's value)"),
+    "action_model_dir": ("", "action_classifier.model_dir ('' keeps the file's value)"),
+    "backend": ("", "inference backend for every model stage ('' keeps the file's value)"),
+}
+
+
+def _overrides(context) -> dict[str, dict[str, str]]:
+    """Launch arguments -> per-node parameter overrides (empty arguments are left out)."""
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    per_node = {
+        "image_source": {"input": value["input"]},
+        "pose_estimator": {"model_path": value["pose_model"], "backend": value["backend"]},
+        "object_detector": {"model_path": value["detector_model"], "backend": value["backend"]},
+        "action_classifier": {"model_dir": value["action_model_dir"]},
+    }
+    return {node: {k: v for k, v in params.items() if v} for node, params in per_node.items()}
+
+
+def _separate_processes(context):
+    from rehab_perception import stack_config
+
+    params_file = LaunchConfiguration("params_file").perform(context)
+    overrides = _overrides(context)
+    return [
+        Node(
+            package=PACKAGE,
+            executable=f"{spec.plugin}_node",
+            name=spec.name,
+            parameters=[params_file, overrides.get(spec.name, {})],
+            remappings=list(spec.remappings),
+            respawn=True,  # the lifecycle manager brings a respawned node back to active
+            respawn_delay=1.0,
+            output="screen",
+        )
+        for spec in stack_config.components(stack_config.load_stack(params_file))
+    ]
+
+
+def _container(context):
+    params_file = LaunchConfiguration("params_file").perform(context)
+    sets = [f"{node}.{key}={value}" for node, params in _overrides(context).items()
+            for key, value in params.items()]
+    return [Node(
+        package=PACKAGE,
+        executable="component_container",
+        name="rehab_container",
+        arguments=["--params", params_file, *(a for s in sets for a in ("--set", s))],
+        output="screen",
+    )]
+
+
+def generate_launch_description() -> LaunchDescription:
+    use_container = LaunchConfiguration("use_container")
+    return LaunchDescription([
+        *(DeclareLaunchArgument(name, default_value=default, description=doc)
+          for name, (default, doc) in ARGUMENTS.items()),
+        OpaqueFunction(function=_container, condition=IfCondition(use_container)),
+        OpaqueFunction(function=_separate_processes, condition=UnlessCondition(use_container)),
+        Node(
+            package=PACKAGE,
+            executable="lifecycle_manager",
+            name="lifecycle_manager",
+            parameters=[LaunchConfiguration("params_file")],
+            output="screen",
+        ),
+    ])

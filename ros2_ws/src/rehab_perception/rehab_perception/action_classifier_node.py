@@ -1,0 +1,101 @@
+"""Action classifier: ``skeletons`` -> ``action`` (rehab_interfaces/ActionPrediction).
+
+``classifier`` picks the model family: "stgcn" (skeleton windows, the
+default) or "har" (the core's HAR classifier). Both are streaming: a
+prediction is published whenever the window slides (every ``stride`` frames).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rehab_core.errors import ModelLoadError
+from rehab_perception import payloads
+from rehab_perception._subject import main_skeleton
+from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+
+
+@dataclass(frozen=True)
+class ActionClassifierConfig:
+    classifier: str
+    model_dir: str
+    runtime: str
+    threshold: float
+
+
+@dataclass
+class _PredictionView:
+    """A core prediction with the fields the ActionPrediction message needs."""
+
+    label: str
+    confidence: float
+    class_names: list[str]
+    class_scores: list[float]
+    window_start_ns: int
+    window_end_ns: int
+    model_name: str
+    track_id: int
+
+
+def _view(pred: Any, track_id: int) -> _PredictionView:
+    scores = dict(getattr(pred, "scores", {}))
+    return _PredictionView(
+        label=pred.label,
+        confidence=float(pred.confidence),
+        class_names=list(scores),
+        class_scores=[float(v) for v in scores.values()],
+        window_start_ns=int(pred.window_start_ns),
+        window_end_ns=int(pred.window_end_ns),
+        model_name=str(getattr(pred, "model", "")),
+        track_id=track_id,
+    )
+
+
+_CLASSIFIER_MODULES = {
+    "stgcn": "rehab_core.recognition.streaming",
+    "har": "rehab_core.har.streaming",
+}
+
+
+class ActionClassifierNode(LifecycleComponent):
+    DEFAULT_NAME = "action_classifier"
+    Config = ActionClassifierConfig
+    PARAMS = (
+        ParamSpec("classifier", "stgcn", "model family", choices=tuple(_CLASSIFIER_MODULES)),
+        ParamSpec("model_dir", "models/exercise_stgcn", "model bundle folder"),
+        ParamSpec("runtime", "auto", "model runtime", choices=("auto", "onnx", "torch")),
+        ParamSpec("threshold", 0.5, "below this confidence the label is 'unknown'", 0.0, 1.0),
+    )
+
+    def configure(self, cfg: ActionClassifierConfig) -> None:
+        if not Path(cfg.model_dir).is_dir():
+            raise ModelLoadError(f"action model folder not found: {cfg.model_dir}")
+        module = importlib.import_module(_CLASSIFIER_MODULES[cfg.classifier])
+        self.classifier = module.StreamingClassifier.from_bundle(
+            cfg.model_dir, runtime=cfg.runtime, threshold=cfg.threshold
+        )
+        self.out_action = self.create_output("action", payloads.ACTION)
+
+    def activate(self) -> None:
+        self.create_input("skeletons", payloads.SKELETONS, self.on_skeletons)
+
+    def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+        subject = main_skeleton(p)
+        prediction = self.classifier.update(subject, p.stamp_ns)
+        if prediction is not None:
+            track = subject.track_id if subject is not None else -1
+            self.out_action.publish(
+                payloads.ActionPayload(p.stamp_ns, p.frame_id, _view(prediction, track))
+            )
+
+    def deactivate(self) -> None:
+        self.classifier.reset()
+
+    def cleanup(self) -> None:
+        self.classifier = None
+
+
+main = main_for(ActionClassifierNode)

@@ -1,0 +1,1 @@
+"""Benchmarks of rehab_perception (scripts that print numbers; not tests)."""

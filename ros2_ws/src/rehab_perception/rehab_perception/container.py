@@ -1,0 +1,207 @@
+"""The Python component container: any set of our components in one process.
+
+Like rclcpp_components, components are found by name: Python entry points in
+group ``rehab_perception.components`` (see setup.py), so a third-party
+package can add one without touching this file. All components share one
+``InProcessBus`` (zero-copy hand-off, see ``channel``) and one
+``MultiThreadedExecutor``; their lifecycle services stay normal ROS services,
+so the same lifecycle manager drives the container and separate processes.
+
+Executable ``component_container --params stack.yaml [--input X] [--manager]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import signal
+import sys
+import threading
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from rclpy.context import Context
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.parameter import Parameter
+
+from rehab_core.errors import ConfigError
+from rehab_perception import stack_config
+from rehab_perception.channel import InProcessBus
+from rehab_perception.dds import use_large_data_profile
+from rehab_perception.lifecycle_component import LifecycleComponent, ros_session
+
+GROUP = "rehab_perception.components"
+
+
+def component_class(plugin: str) -> type[LifecycleComponent]:
+    """The component class registered as ``plugin`` (or a ``module:Class`` path)."""
+    if ":" in plugin:
+        module, _, name = plugin.partition(":")
+        return getattr(importlib.import_module(module), name)
+    found = [ep for ep in entry_points(group=GROUP) if ep.name == plugin]
+    if not found:
+        known = sorted(ep.name for ep in entry_points(group=GROUP))
+        raise ConfigError(f"unknown component {plugin!r}; registered: {known}")
+    return found[0].load()
+
+
+def _overrides(params: dict[str, Any]) -> list[Parameter]:
+    out = []
+    for key, value in params.items():
+        if isinstance(value, dict):
+            out.extend(Parameter(f"{key}.{p.name}", value=p.value) for p in _overrides(value))
+        else:
+            out.append(Parameter(key, value=value))
+    return out
+
+
+class ComponentContainer:
+    """Loads components into one process and spins them on a MultiThreadedExecutor."""
+
+    def __init__(self, context: Context | None = None, num_threads: int = 4) -> None:
+        self.context = context
+        self.bus = InProcessBus()
+        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        self.nodes: dict[str, LifecycleComponent] = {}
+        self._thread: threading.Thread | None = None
+
+    def load(self, plugin: str, name: str, parameters: dict[str, Any] | None = None,
+             remappings: tuple[tuple[str, str], ...] = ()) -> LifecycleComponent:
+        if name in self.nodes:
+            raise ConfigError(f"a component named {name!r} is already loaded")
+        cls = component_class(plugin)
+        cli = ["--ros-args"]
+        for src, dst in remappings:
+            cli += ["-r", f"{src}:={dst}"]
+        node = cls(
+            name,
+            bus=self.bus,
+            context=self.context,
+            cli_args=cli if remappings else None,
+            parameter_overrides=_overrides(parameters or {}),
+            automatically_declare_parameters_from_overrides=False,
+        )
+        self.nodes[name] = node
+        self.executor.add_node(node)
+        return node
+
+    def load_stack(self, stack: dict[str, Any]) -> list[LifecycleComponent]:
+        return [self.load(s.plugin, s.name, s.parameters, s.remappings)
+                for s in stack_config.components(stack)]
+
+    def add_node(self, node: Any) -> None:
+        """Spin a node that is not a component (e.g. the lifecycle manager) here too."""
+        self.executor.add_node(node)
+
+    def spin_in_background(self) -> None:
+        self._thread = threading.Thread(target=self._spin, name="rehab_container", daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        with contextlib.suppress(ExternalShutdownException):
+            self.executor.spin()
+
+    def shutdown(self) -> None:
+        """Components down (active -> inactive -> unconfigured -> finalized), then the executor."""
+        for node in reversed(list(self.nodes.values())):
+            with contextlib.suppress(Exception):  # already finalized
+                node.trigger_shutdown()
+        self.executor.shutdown(timeout_sec=5.0)
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        for node in self.nodes.values():
+            node.destroy_node()
+        self.nodes.clear()
+
+
+def _input_ended(container: ComponentContainer) -> bool:
+    from rehab_perception.image_source_node import ImageSourceNode
+
+    events = [getattr(n, "finished", None) for n in container.nodes.values()
+              if isinstance(n, ImageSourceNode)]
+    return bool(events) and all(e is not None and e.is_set() for e in events)
+
+
+def parse_overrides(items: list[str]) -> list[tuple[str, str, Any]]:
+    """``node.param=value`` strings (value parsed as YAML) -> (node, param, value)."""
+    import yaml
+
+    out = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        node, dot, param = key.partition(".")
+        if not sep or not dot or not node or not param:
+            raise ConfigError(f"--set expects node.param=value, got {item!r}")
+        out.append((node, param, yaml.safe_load(raw) if raw else ""))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", required=True, help="stack parameter file (YAML)")
+    parser.add_argument("--input", help="override image_source.input")
+    parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                        help="override one parameter (repeatable)")
+    parser.add_argument("--manager", action="store_true",
+                        help="also run the lifecycle manager in this process")
+    parser.add_argument("--exit-at-end", action="store_true",
+                        help="stop when the image source reaches the end of its input")
+    args, ros_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    return run_stack(args.params, args.input, with_manager=args.manager,
+                     overrides=parse_overrides(args.set), exit_at_end=args.exit_at_end,
+                     ros_args=ros_args)
+
+
+def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
+              with_manager: bool = True, overrides: list[tuple[str, str, Any]] = (),
+              exit_at_end: bool = False, ros_args: list[str] | None = None) -> int:
+    """Run the container (and manager) until Ctrl-C / SIGTERM, then bring it down in order.
+
+    rclpy's own signal handlers are off: they would shut the context down
+    first, and the lifecycle teardown (deactivate, cleanup: the recorder
+    closes its file, models are freed) needs the graph still running.
+    """
+    from rclpy.signals import SignalHandlerOptions
+
+    from rehab_perception.lifecycle_manager import LifecycleManager
+
+    stack = stack_config.load_stack(params)
+    if input_:
+        stack_config.set_param(stack, "image_source", "input", input_)
+    for node, param, value in overrides:
+        stack_config.set_param(stack, node, param, value)
+    use_large_data_profile()
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with ros_session(ros_args, signal_handler_options=SignalHandlerOptions.NO):
+            threads = int(stack_config.node_params(stack, stack_config.CONTAINER)
+                          .get("num_threads", 4))
+            container = ComponentContainer(num_threads=threads)
+            manager = None
+            try:
+                container.load_stack(stack)
+                if with_manager:
+                    manager = LifecycleManager(
+                        parameter_overrides=_overrides(stack_config.manager_params(stack))
+                    )
+                    container.add_node(manager)
+                container.spin_in_background()
+                if manager is not None:
+                    manager.start_autostart()
+                while not stop.wait(0.2):
+                    if exit_at_end and _input_ended(container):
+                        break
+            finally:
+                if manager is not None:
+                    manager.shutdown()  # reverse order over the lifecycle services
+                    manager.stop()
+                    manager.destroy_node()
+                container.shutdown()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

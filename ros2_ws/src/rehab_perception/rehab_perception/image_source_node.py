@@ -1,0 +1,124 @@
+"""Image source: a video file, camera or rosbag2 -> ``image`` (sensor_msgs/Image).
+
+A bag of ``rehab_interfaces/Skeleton2DArray`` (e.g. the shipped sample) is
+replayed on ``skeletons`` instead, for a graph that starts at the tracker.
+
+Frames keep their source stamp (video position, bag header stamp, camera
+clock) so every downstream output can be matched to its frame. ``pacing``
+"realtime" plays at the source frame rate; "fast" publishes as fast as the
+stages behind it take frames (in the container the hand-off is synchronous,
+so replaying a file this way drops nothing).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from rehab_core.errors import RehabError
+from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame
+from rehab_core.io.sources import FrameSource, open_frame_source
+from rehab_perception import payloads
+from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+
+
+@dataclass(frozen=True)
+class ImageSourceConfig:
+    input: str
+    bag_topic: str
+    pacing: str
+    fps: float
+    frame_id: str
+    max_frames: int
+    wait_for_consumers: int
+    stamp_clock: str
+
+
+class ImageSourceNode(LifecycleComponent):
+    DEFAULT_NAME = "image_source"
+    Config = ImageSourceConfig
+    PARAMS = (
+        ParamSpec("input", "", "video file, camera index (e.g. '0') or rosbag2 path"),
+        ParamSpec("bag_topic", "", "image topic to read from a bag ('' = the first image topic)"),
+        ParamSpec("pacing", "realtime", "realtime: source frame rate; fast: as fast as consumed",
+                  choices=("realtime", "fast")),
+        ParamSpec("fps", 0.0, "realtime rate override (0 = the source's own rate)", 0.0, 1000.0),
+        ParamSpec("frame_id", "camera", "frame_id of the published images"),
+        ParamSpec("max_frames", 0, "stop after this many frames (0 = all)", 0, 10**9),
+        ParamSpec("wait_for_consumers", 0,
+                  "hold the first frame until this many consumers (in-process or ROS) listen; "
+                  "replaying a file then loses no frame to discovery", 0, 1000),
+        ParamSpec("stamp_clock", "source",
+                  "source: the video position / bag / camera stamp; wall: the capture time "
+                  "(live use: every stage then reports its age = end-to-end latency)",
+                  choices=("source", "wall")),
+    )
+
+    def configure(self, cfg: ImageSourceConfig) -> None:
+        self.finished = threading.Event()
+        self.frames_published = 0
+        self._source: FrameSource = open_frame_source(
+            cfg.input, topic=cfg.bag_topic or None, frame_id=cfg.frame_id,
+            max_frames=cfg.max_frames or None,
+        )
+        self._frames = iter(self._source)
+        self.skeleton_input = isinstance(self._source, SkeletonBagSource)
+        if self.skeleton_input:
+            self.out_image = self.create_output("skeletons", payloads.SKELETONS)
+        else:
+            self.out_image = self.create_output("image", payloads.IMAGE)
+
+    def activate(self) -> None:
+        cfg = self.config
+        if cfg.pacing == "fast":
+            period = 0.0
+        else:
+            fps = cfg.fps or float(getattr(self._source, "fps", 0.0)) or 30.0
+            period = 1.0 / fps
+        self._timer = self.create_component_timer(period, self.publish_next)
+
+    def publish_next(self) -> bool:
+        """Read and publish one frame; at the end of the input stop and set ``finished``."""
+        if not self.is_active or self.finished.is_set():
+            return False
+        if self.frames_published == 0 and self.consumers() < self.config.wait_for_consumers:
+            return True
+        started = time.perf_counter()
+        self.take_downstream()
+        try:
+            frame = next(self._frames, None)
+        except RehabError as err:
+            self.diag.drop(f"unreadable frame: {err}")
+            return True
+        if frame is None:
+            self.get_logger().info(f"input ended after {self.frames_published} frames")
+            self._timer.cancel()
+            self.finished.set()
+            return False
+        if self.config.stamp_clock == "wall":
+            frame.stamp_ns = time.time_ns()
+        if isinstance(frame, SkeletonFrame):
+            frame = payloads.SkeletonsPayload(frame.stamp_ns, self.config.frame_id, frame.width,
+                                              frame.height, frame.skeletons, frame.main_track_id)
+        self.out_image.publish(frame)
+        self.frames_published += 1
+        self.diag.frame_done(frame.stamp_ns, started, self.take_downstream())
+        return True
+
+    def consumers(self) -> int:
+        """In-process consumers plus ROS subscribers of the image output."""
+        out = self.out_image
+        local = self.bus.consumer_count(out.topic) if self.bus is not None else 0
+        return local + out.publisher.get_subscription_count()
+
+    def cleanup(self) -> None:
+        source = getattr(self, "_source", None)
+        if source is not None:
+            if hasattr(source, "close"):
+                source.close()
+            self._source = None
+            self._frames = iter(())
+
+
+main = main_for(ImageSourceNode)

@@ -1,0 +1,373 @@
+"""Project base node: every perception component is a ``LifecycleComponent``.
+
+Like nav2's ``LifecycleNode``, it holds what every component repeats, so a
+component file is only its own logic:
+
+* ``PARAMS`` (``ParamSpec``: default, description, range or choices) are
+  declared in ``__init__``; ``on_configure`` reads them into the component's
+  frozen ``Config`` dataclass and validates them. A bad value, a missing
+  model file or a missing backend logs one clear message, cleans up and
+  returns FAILURE (the node stays unconfigured, nothing half-built).
+  Ranges are checked here rather than in the parameter descriptor because a
+  descriptor range makes a bad override raise inside the constructor, which
+  would kill the process instead of failing the transition with a message.
+* Inputs, outputs and timers are created through ``create_input`` /
+  ``create_output`` / ``create_component_timer`` so they take the in-process
+  zero-copy path inside the container (see ``channel``), are started and
+  stopped in mirror order, and every input is guarded: a bad message,
+  duplicate or out-of-order stamp, or an exception in the component's
+  callback is counted as a drop with its reason, never a crash.
+* ``main_for(cls)`` is the ``ros2 run`` entry point body.
+
+Subclasses implement ``configure(cfg)``, ``activate()``, and optionally
+``deactivate()`` and ``cleanup()``; they never override the ``on_*`` methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+
+from rehab_core.errors import BadFrameError, RehabError
+from rehab_perception.channel import InProcessBus, Input, Output
+from rehab_perception.dds import use_large_data_profile
+from rehab_perception.diagnostics import ComponentDiagnostics
+from rehab_perception.payloads import Codec
+
+SUCCESS = TransitionCallbackReturn.SUCCESS
+FAILURE = TransitionCallbackReturn.FAILURE
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: its default (which fixes its type), what it means and its valid values."""
+
+    name: str
+    default: Any
+    description: str
+    min: float | None = None
+    max: float | None = None
+    choices: Sequence[Any] | None = None
+
+    def constraints(self) -> str:
+        parts = []
+        if self.min is not None or self.max is not None:
+            parts.append(f"range [{self.min}, {self.max}]")
+        if self.choices is not None:
+            parts.append(f"one of {list(self.choices)}")
+        return "; ".join(parts)
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` as the default's type (int -> float allowed), or raise ``_ConfigRejected``."""
+        want = type(self.default)
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise _ConfigRejected(
+                f"parameter {self.name!r}={value!r} must be of type {want.__name__}"
+            )
+        return value
+
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` is invalid, or None."""
+        if self.choices is not None and value not in self.choices:
+            return f"parameter {self.name!r}={value!r} must be one of {list(self.choices)}"
+        if self.min is not None and value < self.min:
+            return f"parameter {self.name!r}={value!r} is below its minimum {self.min}"
+        if self.max is not None and value > self.max:
+            return f"parameter {self.name!r}={value!r} is above its maximum {self.max}"
+        return None
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    pass
+
+
+COMMON_PARAMS = (
+    ParamSpec("autostart", False, "configure and activate on start (standalone use)"),
+    ParamSpec("diagnostics_period", 1.0, "seconds between diagnostics messages", 0.05, 60.0),
+)
+
+
+class LifecycleComponent(LifecycleNode):
+    """Base of every perception component (see the module docstring)."""
+
+    DEFAULT_NAME: ClassVar[str] = "component"
+    PARAMS: ClassVar[tuple[ParamSpec, ...]] = ()
+    Config: ClassVar[type] = NoConfig
+
+    def __init__(self, node_name: str | None = None, *, bus: InProcessBus | None = None,
+                 **node_kwargs: Any) -> None:
+        super().__init__(node_name or self.DEFAULT_NAME, **node_kwargs)
+        self.bus = bus
+        self.diag = ComponentDiagnostics()
+        self.config: Any = None
+        self.last_error = ""
+        self.is_active = False
+        self._lock = threading.RLock()
+        self._outputs: list[Output] = []
+        self._inputs: list[Input] = []
+        self._timers: list[Any] = []
+        self._diag_pub = None
+        self._downstream = threading.local()  # time spent in in-process consumers, per thread
+        for spec in (*COMMON_PARAMS, *self.PARAMS):
+            self.declare_parameter(
+                spec.name,
+                spec.default,
+                ParameterDescriptor(
+                    description=spec.description,
+                    additional_constraints=spec.constraints(),
+                    dynamic_typing=True,  # a wrong type fails configure, not the constructor
+                ),
+            )
+
+    # -- hooks for subclasses ------------------------------------------------
+
+    def configure(self, cfg: Any) -> None:
+        """Build core objects and outputs; raise a RehabError with a message to fail."""
+
+    def activate(self) -> None:
+        """Create inputs and timers."""
+
+    def deactivate(self) -> None:
+        """Undo what ``activate`` did beyond inputs/timers (those are removed for you)."""
+
+    def cleanup(self) -> None:
+        """Free models and core objects."""
+
+    # -- helpers -------------------------------------------------------------
+
+    def create_output(self, topic: str, codec: Codec) -> Output:
+        out = Output(self, topic, codec)
+        self._outputs.append(out)
+        return out
+
+    def create_input(self, topic: str, codec: Codec, handler: Callable[[Any], None],
+                     *, check_stamps: bool = True) -> Input:
+        """Subscribe ``handler(payload)``; see ``_guard`` for what is counted as a drop."""
+        inp = Input(self, topic, codec, self._guard(handler, codec.name, check_stamps))
+        self._inputs.append(inp)
+        return inp
+
+    def create_component_timer(self, period_s: float, callback: Callable[[], None]) -> Any:
+        timer = self.create_timer(period_s, callback)
+        self._timers.append(timer)
+        return timer
+
+    def fail(self, message: str) -> None:
+        """Log why a stage could not run (kept in ``last_error`` for the manager/tests)."""
+        self.last_error = message
+        self.get_logger().error(message)
+
+    def note_downstream(self, seconds: float) -> None:
+        """Called by our outputs: time the in-process consumers took (not ours)."""
+        self._downstream.s = getattr(self._downstream, "s", 0.0) + seconds
+
+    def take_downstream(self) -> float:
+        spent = getattr(self._downstream, "s", 0.0)
+        self._downstream.s = 0.0
+        return spent
+
+    def _guard(self, handler: Callable[[Any], None], kind: str,
+               check_stamps: bool) -> Callable[[Any], None]:
+        last_stamp = [-1]
+
+        def guarded(payload: Any) -> None:
+            started = time.perf_counter()
+            stamp = int(getattr(payload, "stamp_ns", -1))
+            with self._lock:
+                if not self.is_active:
+                    return
+                if check_stamps and stamp == last_stamp[0]:
+                    self.diag.drop(f"duplicate stamp: {kind} {stamp}")
+                    return
+                if check_stamps and stamp < last_stamp[0]:
+                    self.diag.drop(f"out-of-order stamp: {kind} {stamp} < {last_stamp[0]}")
+                    return
+                self.take_downstream()
+                try:
+                    handler(payload)
+                except BadFrameError as err:
+                    self.diag.drop(f"bad frame: {err}")
+                    return
+                except Exception as err:
+                    self.diag.drop(f"processing error: {type(err).__name__}: {err}")
+                    self.get_logger().error(
+                        f"{kind} callback failed: {type(err).__name__}: {err}",
+                        throttle_duration_sec=5.0,
+                    )
+                    return
+                last_stamp[0] = stamp
+                self.diag.frame_done(stamp, started, self.take_downstream())
+
+        return guarded
+
+    def state_label(self) -> str:
+        return self._state_machine.current_state[1] if hasattr(self, "_state_machine") else ""
+
+    def _read_config(self) -> Any:
+        values = {}
+        for spec in self.PARAMS:
+            value = spec.coerce(self.get_parameter(spec.name).value)
+            problem = spec.check(value)
+            if problem:
+                raise _ConfigRejected(problem)
+            values[spec.name] = value
+        fields = {f.name for f in dataclasses.fields(self.Config)}
+        return self.Config(**{k: v for k, v in values.items() if k in fields})
+
+    def _publish_diagnostics(self) -> None:
+        if self._diag_pub is None:
+            return
+        msg = DiagnosticArray()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        state = "active" if self.is_active else "inactive"
+        msg.status = [self.diag.to_status(self.get_fully_qualified_name(), state)]
+        self._diag_pub.publish(msg)
+
+    # -- lifecycle transitions ------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.last_error = ""
+        try:
+            self.config = self._read_config()
+            self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+            self.configure(self.config)
+        except (RehabError, _ConfigRejected, ImportError, OSError, ValueError) as err:
+            self.fail(f"configure failed: {err}")
+            self._release()
+            return FAILURE
+        self.get_logger().info(f"configured: {self.config}")
+        return SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        super().on_activate(state)  # activates the lifecycle publishers
+        self.is_active = True
+        try:
+            self.activate()
+            period = float(self.get_parameter("diagnostics_period").value)
+            self.create_component_timer(period, self._publish_diagnostics)
+        except (RehabError, ImportError, OSError, ValueError) as err:
+            self.fail(f"activate failed: {err}")
+            self._stop()
+            super().on_deactivate(state)
+            return FAILURE
+        self.get_logger().info("activated")
+        return SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop()
+        self._publish_diagnostics()
+        super().on_deactivate(state)
+        self.get_logger().info("deactivated")
+        return SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info("cleaned up")
+        return SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        # reachable from unconfigured, inactive and active: undo whatever exists
+        self._undo_all()
+        return SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._undo_all()
+        return SUCCESS  # back to unconfigured, ready to be configured again
+
+    def _undo_all(self) -> None:
+        if self.is_active:
+            self._stop()
+        if self.config is not None:
+            self._release()
+
+    def _stop(self) -> None:
+        """Mirror of activate: timers first, then inputs (newest first), then the hook."""
+        with self._lock:
+            self.is_active = False
+        for timer in reversed(self._timers):
+            self.destroy_timer(timer)
+        self._timers.clear()
+        for inp in reversed(self._inputs):
+            inp.destroy()
+        self._inputs.clear()
+        try:
+            self.deactivate()
+        except Exception as err:
+            self.get_logger().error(f"deactivate hook failed: {err}")
+
+    def _release(self) -> None:
+        try:
+            self.cleanup()
+        except Exception as err:
+            self.get_logger().error(f"cleanup hook failed: {err}")
+        for out in reversed(self._outputs):
+            out.destroy()
+        self._outputs.clear()
+        if self._diag_pub is not None:
+            self.destroy_publisher(self._diag_pub)
+            self._diag_pub = None
+        self.config = None
+        self.diag.reset()
+
+
+class _ConfigRejected(Exception):
+    """A parameter outside its documented range or choices."""
+
+
+def spin_components(nodes: Sequence[LifecycleComponent], *, num_threads: int | None = None,
+                    context: Any = None) -> None:
+    """Spin ``nodes`` until shutdown, autostarting those with ``autostart: true``."""
+    executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+    for node in nodes:
+        executor.add_node(node)
+    for node in nodes:
+        if node.get_parameter("autostart").value and node.trigger_configure() == SUCCESS:
+            node.trigger_activate()
+    try:
+        executor.spin()
+    finally:
+        executor.shutdown()
+
+
+@contextlib.contextmanager
+def ros_session(args: list[str] | None = None, **init_kwargs: Any) -> Iterator[None]:
+    """``with rclpy.init(...)`` that also works on Humble (whose init is no context manager)."""
+    rclpy.init(args=args, **init_kwargs)
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+
+
+def main_for(cls: type[LifecycleComponent]) -> Callable[[list[str] | None], int]:
+    """The body of a component's ``ros2 run`` executable."""
+
+    def main(args: list[str] | None = None) -> int:
+        use_large_data_profile()
+        try:
+            with ros_session(args):
+                node = cls()
+                try:
+                    spin_components([node])
+                finally:
+                    node.destroy_node()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        return 0
+
+    main.__doc__ = f"Run {cls.__name__} as its own process."
+    return main

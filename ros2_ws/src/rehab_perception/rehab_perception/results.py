@@ -1,0 +1,85 @@
+"""One source frame's outputs from every stage, as plain data (for callbacks and JSON lines).
+
+``FrameResult`` is what ``graph.run_graph`` hands to its callback and what the
+recorder writes: the lead's ``rehab run`` turns it into predictions.jsonl rows
+with ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rehab_perception import payloads
+
+
+def _skeleton_dict(s: Any) -> dict[str, Any]:
+    return {
+        "layout": s.layout,
+        "track_id": int(s.track_id),
+        "score": round(float(s.score), 4),
+        "box": [round(float(v), 2) for v in s.box],
+        "keypoints": [[round(float(v), 2) for v in row] for row in s.keypoints],
+    }
+
+
+def _detection_dict(d: Any) -> dict[str, Any]:
+    return {
+        "label": d.label,
+        "class_id": int(d.class_id),
+        "score": round(float(d.score), 4),
+        "box": [round(float(v), 2) for v in d.box],
+        "track_id": int(d.track_id),
+    }
+
+
+@dataclass
+class FrameResult:
+    """Everything the stack produced for the source frame stamped ``stamp_ns``.
+
+    ``skeletons`` are the tracked ones when a tracker runs (else the raw
+    pose output); ``action`` is set only on frames where the window slid.
+    """
+
+    stamp_ns: int
+    index: int
+    width: int = 0
+    height: int = 0
+    skeletons: payloads.SkeletonsPayload | None = None
+    detections: payloads.DetectionsPayload | None = None
+    action: payloads.ActionPayload | None = None
+    repetitions: list[payloads.RepetitionPayload] = field(default_factory=list)
+    reach: list[payloads.ReachPayload] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"frame": self.index, "stamp_ns": self.stamp_ns,
+                               "t": round(self.stamp_ns * 1e-9, 6)}
+        if self.skeletons is not None:
+            out["main_track_id"] = self.skeletons.main_track_id
+            out["skeletons"] = [_skeleton_dict(s) for s in self.skeletons.skeletons]
+        if self.detections is not None:
+            out["detections"] = [_detection_dict(d) for d in self.detections.detections]
+        if self.action is not None:
+            pred = self.action.prediction
+            out["action"] = {
+                "label": pred.label,
+                "confidence": round(float(pred.confidence), 4),
+                "scores": dict(zip(pred.class_names,
+                                   (round(float(s), 4) for s in pred.class_scores))),
+                "window_start_ns": int(pred.window_start_ns),
+                "window_end_ns": int(pred.window_end_ns),
+                "model": pred.model_name,
+            }
+        if self.repetitions:
+            out["repetitions"] = [
+                {"exercise": r.exercise, "count": r.count, "track_id": r.track_id,
+                 "start_ns": r.start_ns, "end_ns": r.end_ns, "quality": r.quality}
+                for r in self.repetitions
+            ]
+        if self.reach:
+            out["reach"] = [
+                {"side": r.state.side, "phase": int(r.state.phase),
+                 "object": r.state.object_label, "confidence": round(r.state.confidence, 4)}
+                for r in self.reach
+            ]
+        return out

@@ -1,0 +1,88 @@
+"""The stack's YAML parameter file: one ROS 2 parameter file for every way of running it.
+
+It is a normal ROS 2 parameter file (``<node>: ros__parameters: ...``) so
+launch_ros can hand it to separate nodes unchanged; two sections describe the
+graph itself:
+
+* ``rehab_container.ros__parameters.components``: the components to load, as
+  ``plugin`` or ``plugin:node_name`` (plugin = entry point name in group
+  ``rehab_perception.components``), and ``remappings``: a list of
+  ``node_name:from:=to``.
+* ``lifecycle_manager.ros__parameters``: ``node_names`` (bring-up order),
+  ``autostart``, ``bond_timeout`` ...
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rehab_core.errors import ConfigError
+
+CONTAINER = "rehab_container"
+MANAGER = "lifecycle_manager"
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    plugin: str
+    name: str
+    parameters: dict[str, Any]
+    remappings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def load_stack(source: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """The parameter file as a dict (a dict is deep-copied so callers can override freely)."""
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(f"parameter file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of node names")
+    return data
+
+
+def node_params(stack: dict[str, Any], name: str) -> dict[str, Any]:
+    section = stack.get(name) or stack.get(f"/{name}") or {}
+    params = dict((stack.get("/**") or {}).get("ros__parameters", {}))
+    params.update(section.get("ros__parameters", {}) if isinstance(section, dict) else {})
+    return params
+
+
+def set_param(stack: dict[str, Any], node: str, key: str, value: Any) -> None:
+    stack.setdefault(node, {}).setdefault("ros__parameters", {})[key] = value
+
+
+def components(stack: dict[str, Any]) -> list[ComponentSpec]:
+    params = node_params(stack, CONTAINER)
+    entries = params.get("components") or []
+    if not entries:
+        raise ConfigError(f"{CONTAINER}.ros__parameters.components lists no component")
+    remaps: dict[str, list[tuple[str, str]]] = {}
+    for rule in params.get("remappings") or []:
+        try:
+            node, mapping = str(rule).split(":", 1)
+            src, dst = mapping.split(":=", 1)
+        except ValueError as err:
+            raise ConfigError(f"remapping {rule!r} is not 'node:from:=to'") from err
+        remaps.setdefault(node, []).append((src, dst))
+    specs = []
+    for entry in entries:
+        plugin, _, name = str(entry).partition(":")
+        name = name or plugin
+        specs.append(ComponentSpec(plugin, name, node_params(stack, name),
+                                   tuple(remaps.get(name, ()))))
+    return specs
+
+
+def manager_params(stack: dict[str, Any]) -> dict[str, Any]:
+    return node_params(stack, MANAGER)
