@@ -18,5 +18,10 @@ setup(
     maintainer_email="maintainers@rehab-stack.org",
     description=__doc__,
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "run_exercise_server_node = rehab_coach.run_exercise_server_node:main",
+        "exo_assist_node = rehab_coach.exo_assist_node:main",
+        "exo_simulator_node = rehab_coach.exo_simulator_node:main",
+        "joint_trajectory_adapter = rehab_coach.joint_trajectory_adapter:main",
+    ]},
 )

@@ -1,0 +1,126 @@
+"""Replay a recorded skeleton stream as the perception stack's messages.
+
+Why: the RunExercise server only needs skeletons, predictions and repetition
+events. Replaying cached skeletons (``rehab_core.io.skeleton_store``) through
+the core's streaming classifier and repetition counter gives exactly those
+messages in seconds, with no camera or pose model, so sessions and tests run
+on real footage cheaply. The counter follows the classifier's label like
+``rehab_perception``'s repetition_counter node does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from rehab_core.coaching import same_exercise
+from rehab_core.io.skeleton_store import SkeletonSequence
+from rehab_core.repetition.counter import RepetitionCounter
+from rehab_core.types import Skeleton
+from rehab_perception import payloads
+
+TRACK_ID = 0
+
+
+class FrameClassifier(Protocol):
+    def update(self, skeleton: Skeleton | None, stamp_ns: int) -> Any | None:
+        """A prediction (label, confidence, scores, window_*_ns, model) or None."""
+
+
+@dataclass
+class StreamFrame:
+    """One frame's messages as payloads (convert with ``payloads.*.to_msg``)."""
+
+    skeletons: payloads.SkeletonsPayload
+    action: payloads.ActionPayload | None = None
+    repetitions: list[payloads.RepetitionPayload] = field(default_factory=list)
+
+
+@dataclass
+class _View:
+    label: str
+    confidence: float
+    class_names: list[str]
+    class_scores: list[float]
+    window_start_ns: int
+    window_end_ns: int
+    model_name: str
+    track_id: int
+
+
+def _view(pred: Any) -> _View:
+    scores = dict(getattr(pred, "scores", {}) or {})
+    return _View(
+        label=str(pred.label), confidence=float(pred.confidence),
+        class_names=list(scores), class_scores=[float(v) for v in scores.values()],
+        window_start_ns=int(getattr(pred, "window_start_ns", 0)),
+        window_end_ns=int(getattr(pred, "window_end_ns", 0)),
+        model_name=str(getattr(pred, "model", "")), track_id=TRACK_ID,
+    )
+
+
+def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
+                    frame_id: str = "camera") -> Iterator[StreamFrame]:
+    """Per frame: the subject's skeleton, the classifier's prediction, completed reps."""
+    counter: RepetitionCounter | None = None
+    detected = seq.detected
+    for i, stamp in enumerate(seq.stamps_ns):
+        stamp = int(stamp)
+        skeleton = None
+        if detected[i]:
+            kp = seq.keypoints[i]
+            seen = kp[kp[:, 2] > 0]
+            box = np.array([*seen[:, :2].min(0), *seen[:, :2].max(0)], np.float32)
+            skeleton = Skeleton(seq.layout, kp, box=box, score=float(seen[:, 2].mean()),
+                                track_id=TRACK_ID)
+        frame = StreamFrame(payloads.SkeletonsPayload(
+            stamp, frame_id, seq.width, seq.height, [skeleton] if skeleton else [],
+            TRACK_ID if skeleton else -1))
+        if classifier is not None:
+            pred = classifier.update(skeleton, stamp)
+            if pred is not None:
+                frame.action = payloads.ActionPayload(stamp, frame_id, _view(pred))
+                label = pred.label
+                if label and label != "unknown" and (
+                        counter is None or not same_exercise(counter.exercise, label)):
+                    counter = RepetitionCounter(label)
+        if counter is not None:
+            for rep in counter.update(skeleton, stamp):
+                frame.repetitions.append(payloads.RepetitionPayload(
+                    stamp_ns=stamp, frame_id=frame_id, track_id=TRACK_ID,
+                    exercise=rep.exercise, count=counter.count,
+                    start_ns=round(rep.start_t * 1e9), end_ns=round(rep.end_t * 1e9),
+                    quality={
+                        "duration_s": rep.duration_s,
+                        "range_of_motion_deg": rep.amplitude if rep.unit == "deg" else 0.0,
+                        "key_joint": rep.signal.removesuffix("_angle"),
+                        "tempo_s": rep.extreme_t - rep.start_t,
+                    },
+                ))
+        yield frame
+
+
+class StreamPublisher:
+    """Publishes ``StreamFrame``s on ``skeletons``, ``action`` and ``repetitions``."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self.pubs = {
+            name: node.create_publisher(codec.msg_type, name, codec.qos)
+            for name, codec in (("skeletons", payloads.SKELETONS), ("action", payloads.ACTION),
+                                ("repetitions", payloads.REPETITION))
+        }
+
+    def publish(self, frame: StreamFrame) -> None:
+        self.pubs["skeletons"].publish(payloads.SKELETONS.to_msg(frame.skeletons))
+        if frame.action is not None:
+            self.pubs["action"].publish(payloads.ACTION.to_msg(frame.action))
+        for rep in frame.repetitions:
+            self.pubs["repetitions"].publish(payloads.REPETITION.to_msg(rep))
+
+    def destroy(self) -> None:
+        for pub in self.pubs.values():
+            self.node.destroy_publisher(pub)

@@ -1,0 +1,342 @@
+"""RunExercise action server: announce an exercise, watch the patient, count, report.
+
+Inputs: ``action`` (ActionPrediction), ``repetitions`` (RepetitionEvent) and
+``skeletons`` (Skeleton2DArray, for presence and, with
+``count_from_skeletons``, for counting here with DTW quality). Outputs: the
+action's feedback and result, ``display`` (std_msgs/String: what the patient
+is asked to do, like the thesis's "Displayer") and, when enabled, ``cmd_vel``
+(a small robot reaction: a nod for a counted repetition, a shake for the
+wrong exercise).
+
+Goal policy:
+
+* the exercise must be one of the loaded model's classes (``labels_file``,
+  or ``exercises`` to override); otherwise the goal is rejected and the valid
+  names are logged; ``repetitions`` must be > 0 and ``time_limit_s`` >= 0;
+* **preemption**: a new accepted goal aborts the running one with reason
+  "preempted" (one patient, one exercise at a time);
+* cancel -> result reason "canceled" (status CANCELED); completed -> SUCCEEDED;
+  timeout / person_lost / preempted -> ABORTED, with the reason in the result.
+
+Time is the input's own time (``SourceClock``), so a replayed video and a
+live camera are judged alike; the goal is active from the first frame that
+arrives after it was accepted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from geometry_msgs.msg import Twist
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from std_msgs.msg import String
+
+from rehab_coach.source_clock import SourceClock
+from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig, same_exercise
+from rehab_core.errors import ConfigError
+from rehab_core.paths import repo_file
+from rehab_interfaces.action import RunExercise
+from rehab_interfaces.msg import RepetitionQuality
+from rehab_perception import payloads
+from rehab_perception._subject import main_skeleton
+from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+
+
+@dataclass(frozen=True)
+class RunExerciseConfig:
+    labels_file: str
+    exercises: str
+    person_lost_timeout_s: float
+    min_confidence: float
+    decision_horizon_s: float
+    count_from_skeletons: bool
+    reference_file: str
+    feedback_period_s: float
+    enable_cmd_vel: bool
+    max_speed: float
+
+
+def read_labels(path: Path) -> list[str]:
+    """Class names, one a line (blank lines and '#' comments skipped)."""
+    if not path.is_file():
+        raise ConfigError(f"labels file not found: {path} (set 'labels_file' or 'exercises')")
+    names = [ln.strip() for ln in path.read_text().splitlines()]
+    names = [n for n in names if n and not n.startswith("#")]
+    if not names:
+        raise ConfigError(f"labels file {path} lists no class")
+    return names
+
+
+class RunExerciseServerNode(LifecycleComponent):
+    DEFAULT_NAME = "run_exercise_server"
+    Config = RunExerciseConfig
+    PARAMS = (
+        ParamSpec("labels_file", "models/exercise_stgcn/labels.txt",
+                  "class names of the loaded exercise model (valid goal exercises)"),
+        ParamSpec("exercises", "", "comma-separated valid exercises; overrides labels_file"),
+        ParamSpec("person_lost_timeout_s", 3.0, "end the goal when the patient is unseen this long",
+                  0.1, 600.0),
+        ParamSpec("min_confidence", 0.0, "predictions below this do not vote", 0.0, 1.0),
+        ParamSpec("decision_horizon_s", 3.0, "longest wait for the classifier's verdict on a rep",
+                  0.0, 60.0),
+        ParamSpec("count_from_skeletons", False,
+                  "count here from skeletons (DTW to the reference) instead of 'repetitions'"),
+        ParamSpec("reference_file", "", "patient's reference repetitions (.npz), '' = none"),
+        ParamSpec("feedback_period_s", 0.1, "feedback and time-check period", 0.01, 5.0),
+        ParamSpec("enable_cmd_vel", False, "publish small robot reactions on cmd_vel"),
+        ParamSpec("max_speed", 0.3, "speed limit of those reactions (rad/s)", 0.0, 2.0),
+    )
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def configure(self, cfg: RunExerciseConfig) -> None:
+        if cfg.exercises.strip():
+            self.valid_exercises = [e.strip() for e in cfg.exercises.split(",") if e.strip()]
+        else:
+            self.valid_exercises = read_labels(repo_file(cfg.labels_file))
+        self.reference_path = repo_file(cfg.reference_file) if cfg.reference_file else None
+        if self.reference_path is not None and not self.reference_path.is_file():
+            raise ConfigError(f"reference file not found: {self.reference_path}")
+        self.clock = SourceClock()
+        self.session: ExerciseSession | None = None
+        self._session_lock = threading.RLock()
+        self._goal_sessions: dict[bytes, ExerciseSession] = {}
+        self._wake = threading.Event()
+        self._main_track = -1
+        self.pub_display = self.create_publisher(String, "display", 10)
+        self.pub_cmd_vel = self.create_publisher(Twist, "cmd_vel", 10) if cfg.enable_cmd_vel \
+            else None
+        self.action_server = ActionServer(
+            self, RunExercise, "run_exercise",
+            execute_callback=self._execute,
+            goal_callback=self._on_goal,
+            handle_accepted_callback=self._on_accepted,
+            cancel_callback=lambda _goal: CancelResponse.ACCEPT,
+            callback_group=ReentrantCallbackGroup(),
+        )
+
+    def activate(self) -> None:
+        self.create_input("action", payloads.ACTION, self._on_action)
+        self.create_input("repetitions", payloads.REPETITION, self._on_repetition)
+        self.create_input("skeletons", payloads.SKELETONS, self._on_skeletons)
+
+    def deactivate(self) -> None:
+        with self._session_lock:
+            if self.session is not None and not self.session.done:
+                self.session.finish(self._now(), "deactivated")
+        self._wake.set()
+
+    def cleanup(self) -> None:
+        if getattr(self, "action_server", None) is not None:
+            self.action_server.destroy()
+            self.action_server = None
+        for pub in ("pub_display", "pub_cmd_vel"):
+            if getattr(self, pub, None) is not None:
+                self.destroy_publisher(getattr(self, pub))
+                setattr(self, pub, None)
+
+    # -- goals -------------------------------------------------------------------------
+
+    def _on_goal(self, goal: RunExercise.Goal) -> GoalResponse:
+        if not self.is_active:
+            self.get_logger().warn("goal rejected: server is not active")
+            return GoalResponse.REJECT
+        if not any(same_exercise(goal.exercise, e) for e in self.valid_exercises):
+            self.get_logger().error(
+                f"goal rejected: unknown exercise {goal.exercise!r}; valid exercises: "
+                f"{', '.join(self.valid_exercises)}")
+            return GoalResponse.REJECT
+        if goal.repetitions < 1 or not goal.time_limit_s >= 0:
+            self.get_logger().error(
+                f"goal rejected: repetitions must be > 0 and time_limit_s >= 0, got "
+                f"{goal.repetitions}, {goal.time_limit_s}")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def _on_accepted(self, goal_handle) -> None:
+        goal = goal_handle.request
+        cfg = self.config
+        reference = None
+        if self.reference_path is not None:
+            from rehab_core.coaching import load_reference
+
+            reference = load_reference(self.reference_path, goal.exercise)
+        session = ExerciseSession(SessionConfig(
+            exercise=goal.exercise, repetitions=int(goal.repetitions),
+            time_limit_s=float(goal.time_limit_s),
+            person_lost_timeout_s=cfg.person_lost_timeout_s,
+            min_confidence=cfg.min_confidence, decision_horizon_s=cfg.decision_horizon_s,
+            count_from_skeletons=cfg.count_from_skeletons,
+        ), reference=reference)
+        with self._session_lock:
+            old = self.session
+            if old is not None and not old.done:
+                old.finish(self._now(), "preempted")
+                self.get_logger().warn(f"goal {old.config.exercise!r} preempted by a new goal")
+            now = self.clock.now()
+            if now is not None:
+                session.start(now)
+            self.session = session
+            # bound to its goal here: by the time _execute runs a newer goal may be current
+            self._goal_sessions[bytes(goal_handle.goal_id.uuid)] = session
+        self._wake.set()
+        limit = f" within {goal.time_limit_s:g} s" if goal.time_limit_s > 0 else ""
+        self._display(f"Please do {goal.repetitions} x {goal.exercise}{limit}")
+        self.get_logger().info(f"goal accepted: {goal.repetitions} x {goal.exercise}{limit}")
+        goal_handle.execute()
+
+    def _execute(self, goal_handle) -> RunExercise.Result:
+        with self._session_lock:
+            session = self._goal_sessions.pop(bytes(goal_handle.goal_id.uuid))
+        period = self.config.feedback_period_s if self.config else 0.1
+        accepted_wall = time.monotonic()
+        last_fb = None
+        while True:
+            with self._session_lock:
+                now = self.clock.now()
+                if goal_handle.is_cancel_requested and not session.done:
+                    session.finish(now if now is not None else 0.0, "canceled")
+                elif now is not None:
+                    session.tick(now)
+                elif (session.config.time_limit_s > 0
+                      and time.monotonic() - accepted_wall >= session.config.time_limit_s):
+                    session.finish(0.0, "timeout")  # no input at all arrived
+                fb = (session.current_label, round(session.current_confidence, 3),
+                      session.repetitions_done, int(session.state))
+                done = session.done
+            if fb != last_fb and goal_handle.is_active:
+                goal_handle.publish_feedback(RunExercise.Feedback(
+                    current_label=fb[0], confidence=float(fb[1]),
+                    repetitions_done=fb[2], state=fb[3]))
+                last_fb = fb
+            if done:
+                return self._finish(goal_handle, session)
+            self._wake.wait(period)
+            self._wake.clear()
+
+    def _finish(self, goal_handle, session: ExerciseSession) -> RunExercise.Result:
+        r = session.result()
+        result = RunExercise.Result(
+            success=r.success, repetitions_done=r.repetitions_done,
+            repetition_durations_s=[float(d) for d in r.repetition_durations_s],
+            mean_confidence=float(r.mean_confidence), reason=r.reason,
+            quality=[_quality_msg(q) for q in r.quality],
+        )
+        if r.success:
+            goal_handle.succeed()
+            self._display(f"Well done: {r.repetitions_done} x {r.exercise}")
+        elif r.reason == "canceled" and goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        else:
+            goal_handle.abort()
+        self.get_logger().info(
+            f"goal {r.exercise!r} ended: {r.reason}, {r.repetitions_done} repetitions")
+        return result
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        now = self.clock.now()
+        return now if now is not None else 0.0
+
+    def _observe(self, stamp_ns: int) -> float:
+        t, restarted = self.clock.observe(stamp_ns)
+        if restarted:
+            with self._session_lock:
+                s = self.session
+                if s is not None and not s.done:
+                    if s.started_t is None or s.now is None or s.now <= s.started_t:
+                        s.started_t = s.now = None  # nothing seen yet: start on the new input
+                    else:
+                        s.finish(s.now, "input_restarted")
+            self.get_logger().warn("input stamps went back: a new input, the clock restarts")
+        return t
+
+    def _on_action(self, p: payloads.ActionPayload) -> None:
+        track = int(getattr(p.prediction, "track_id", -1))
+        if track >= 0 and self._main_track >= 0 and track != self._main_track:
+            return  # another person's prediction
+        t = self._observe(p.stamp_ns)
+        with self._session_lock:
+            s = self.session
+            if s is None or s.done:
+                return
+            before_state, before_reps = s.state, s.repetitions_done
+            s.on_prediction(t, p.prediction.label, float(p.prediction.confidence))
+            self._react(s, before_state, before_reps)
+        self._wake.set()
+
+    def _on_repetition(self, p: payloads.RepetitionPayload) -> None:
+        if p.track_id >= 0 and self._main_track >= 0 and p.track_id != self._main_track:
+            return
+        t = self._observe(p.stamp_ns)
+        q = p.quality
+        with self._session_lock:
+            s = self.session
+            if s is None or s.done:
+                return
+            before_state, before_reps = s.state, s.repetitions_done
+            s.on_repetition(t, RepetitionInput(
+                exercise=p.exercise, start_t=p.start_ns * 1e-9, end_t=p.end_ns * 1e-9,
+                range_of_motion_deg=float(q.get("range_of_motion_deg", float("nan"))),
+                key_joint=str(q.get("key_joint", "")),
+                tempo_s=float(q.get("tempo_s", float("nan"))),
+                reference_distance=float(q.get("reference_distance", -1.0)),
+            ))
+            self._react(s, before_state, before_reps)
+        self._wake.set()
+
+    def _on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+        subject = main_skeleton(p)
+        self._main_track = subject.track_id if subject is not None else self._main_track
+        t = self._observe(p.stamp_ns)
+        with self._session_lock:
+            s = self.session
+            if s is None or s.done:
+                return
+            before_state, before_reps = s.state, s.repetitions_done
+            s.on_skeleton(t, subject)
+            self._react(s, before_state, before_reps)
+        self._wake.set()
+
+    # -- outputs -----------------------------------------------------------------------
+
+    def _display(self, text: str) -> None:
+        if self.pub_display is not None:
+            self.pub_display.publish(String(data=text))
+
+    def _react(self, s: ExerciseSession, before_state, before_reps: int) -> None:
+        """Optional robot reaction: nod for a counted rep, shake for the wrong exercise."""
+        if self.pub_cmd_vel is None:
+            return
+        speed = min(0.2, self.config.max_speed)
+        if s.repetitions_done > before_reps:
+            self.pub_cmd_vel.publish(_turn(speed))
+        elif s.state != before_state and s.state.name == "WRONG_EXERCISE":
+            self.pub_cmd_vel.publish(_turn(-speed))
+            self._display(f"That is not {s.config.exercise}: please do {s.config.exercise}")
+
+
+def _turn(speed: float) -> Twist:
+    msg = Twist()
+    msg.angular.z = float(speed)
+    return msg
+
+
+def _quality_msg(q: dict) -> RepetitionQuality:
+    def f(key: str, default: float) -> float:
+        v = q.get(key)
+        return float(v) if v is not None and v == v else default
+
+    return RepetitionQuality(
+        duration_s=f("duration_s", 0.0), range_of_motion_deg=f("range_of_motion_deg", 0.0),
+        key_joint=str(q.get("key_joint", "")), tempo_s=f("tempo_s", 0.0),
+        reference_distance=f("reference_distance", -1.0),
+    )
+
+
+main = main_for(RunExerciseServerNode)

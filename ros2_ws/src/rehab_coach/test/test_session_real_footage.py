@@ -1,0 +1,56 @@
+"""Full goal lifecycle on real footage: cached BlazePose skeletons of squat.mp4 replayed
+through the shipped exercise model into the RunExercise server by ``rehab session``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from coach_testutil import REPO_ROOT
+
+from rehab_cli.main import main as rehab
+
+SKELETONS = REPO_ROOT / ".cache" / "skeletons" / "squat.npz"
+MODEL = REPO_ROOT / "models" / "exercise_stgcn"
+TRUTH = yaml.safe_load((REPO_ROOT / "test/data/repetitions_truth.yaml").read_text())["videos"]
+
+
+@pytest.fixture(scope="module")
+def squat_skeletons(shared_dir):
+    if not SKELETONS.is_file():
+        pytest.skip(f"no cached skeletons at {SKELETONS} (extracted from ../shared/media)")
+    if not (MODEL / "labels.txt").is_file():
+        pytest.skip(f"no exercise model at {MODEL}")
+    return SKELETONS
+
+
+def test_squat_goal_counts_the_clip_and_jacks_count_nothing(squat_skeletons, tmp_path):
+    truth = TRUTH["squat.mp4"]["repetitions"]
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump({"goals": [
+        {"exercise": "squat", "repetitions": truth},
+        {"exercise": "jumping_jacks", "repetitions": 3, "time_limit_s": 4.0},
+    ]}))
+    out = tmp_path / "out"
+    assert rehab(["session", "--plan", str(plan), "--input", str(squat_skeletons),
+                  "--out", str(out), "--speed", "10", "--quiet"]) == 0
+    goals = json.loads((out / "session.json").read_text())["goals"]
+    squat, jacks = goals
+    assert squat["exercise"] == "squat" and squat["success"], squat
+    assert squat["repetitions_done"] == truth and squat["reason"] == "completed"
+    assert len(squat["quality"]) == truth and squat["mean_confidence"] > 0.5
+    # the rest of the clip is still squats: jumping jacks must not count them
+    assert jacks["repetitions_done"] == 0 and not jacks["success"]
+    assert jacks["reason"] in ("timeout", "input_ended", "person_lost")
+    assert (out / "session.png").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "| 1 | squat |" in report and "session.png" in report
+
+
+def test_unknown_exercise_goal_is_recorded_as_rejected(squat_skeletons, tmp_path):
+    out = tmp_path / "out"
+    assert rehab(["session", "--exercise", "yoga", "--repetitions", "2", "--input",
+                  str(squat_skeletons), "--out", str(out), "--quiet"]) == 0
+    (goal,) = json.loads((out / "session.json").read_text())["goals"]
+    assert not goal["success"] and goal["reason"].startswith("rejected")

@@ -1,0 +1,361 @@
+"""The logic of one RunExercise goal: count only the requested exercise, know when to stop.
+
+Inputs, all stamped with the caller's clock in seconds (source time):
+
+* classifier predictions of the tracked patient (label, confidence);
+* presence of the patient (a skeleton seen or not);
+* completed repetitions, either as events from an external counter
+  (``on_repetition``) or counted here from the patient's skeletons
+  (``on_skeleton`` with ``count_from_skeletons``: then the key-angle curve is
+  known and each repetition gets a DTW distance to the patient's reference).
+
+Why repetitions are *decided* after they end rather than when they end: the
+classifier looks at a sliding window, so its verdict on a movement arrives a
+little after the movement. A repetition is therefore held until the first
+decisive prediction stamped at or after its end (or ``decision_horizon_s``
+has passed) and counted when the majority of decisive predictions from its
+start to that moment name the requested exercise. A repetition of another
+exercise (or one no prediction recognised) is never counted; it is kept in
+``ignored`` with the reason.
+
+Ending: ``completed`` (target reached, success), ``timeout`` (time limit),
+``person_lost`` (patient unseen for ``person_lost_timeout_s`` after having
+been seen), or whatever ``finish`` is told (``canceled``, ``preempted``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from rehab_core.errors import ConfigError
+from rehab_core.repetition.config import ALIASES
+from rehab_core.repetition.counter import Repetition, RepetitionCounter
+from rehab_core.repetition.quality import assess_repetition
+from rehab_core.types import Skeleton
+
+UNKNOWN = "unknown"
+
+
+class SessionState(IntEnum):
+    """Numbered as the RunExercise feedback constants."""
+
+    WAITING_FOR_PERSON = 0
+    EXERCISING = 1
+    WRONG_EXERCISE = 2
+    DONE = 3
+
+
+def canonical_exercise(name: str) -> str:
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    return ALIASES.get(key, key)
+
+
+def same_exercise(a: str, b: str) -> bool:
+    """True when two labels name the same exercise (case, spaces and aliases ignored)."""
+    return canonical_exercise(a) == canonical_exercise(b)
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    exercise: str
+    repetitions: int
+    time_limit_s: float = 0.0
+    person_lost_timeout_s: float = 3.0
+    min_confidence: float = 0.0
+    decision_horizon_s: float = 3.0
+    count_from_skeletons: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.exercise.strip():
+            raise ConfigError("exercise must not be empty")
+        if self.repetitions < 1:
+            raise ConfigError(f"repetitions must be > 0, got {self.repetitions}")
+        if not math.isfinite(self.time_limit_s) or self.time_limit_s < 0:
+            raise ConfigError(f"time_limit_s must be >= 0 (0 = no limit), got {self.time_limit_s}")
+        if not self.person_lost_timeout_s > 0:
+            raise ConfigError("person_lost_timeout_s must be > 0")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
+        if self.decision_horizon_s < 0:
+            raise ConfigError("decision_horizon_s must be >= 0")
+
+
+@dataclass
+class RepetitionInput:
+    """A completed repetition as a counter reports it (fields of RepetitionEvent)."""
+
+    exercise: str
+    start_t: float
+    end_t: float
+    range_of_motion_deg: float = float("nan")
+    key_joint: str = ""
+    tempo_s: float = float("nan")
+    reference_distance: float = -1.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_t - self.start_t
+
+
+@dataclass
+class CountedRepetition:
+    index: int
+    start_t: float
+    end_t: float
+    confidence: float
+    quality: dict[str, Any]
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_t - self.start_t
+
+
+@dataclass
+class SessionResult:
+    exercise: str
+    success: bool
+    repetitions_done: int
+    repetition_durations_s: list[float]
+    mean_confidence: float
+    reason: str
+    quality: list[dict[str, Any]]
+    started_t: float
+    ended_t: float
+    ignored: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe(asdict(self))
+
+
+def _json_safe(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return x
+
+
+class ExerciseSession:
+    """State of one goal. Feed it in time order; read ``state``, ``done`` and ``result()``."""
+
+    def __init__(self, config: SessionConfig,
+                 reference: Repetition | np.ndarray | None = None) -> None:
+        self.config = config
+        self.reference = reference
+        self.started_t: float | None = None
+        self.now: float | None = None
+        self.current_label = ""
+        self.current_confidence = 0.0
+        self.counted: list[CountedRepetition] = []
+        self.ignored: list[dict[str, Any]] = []
+        self.timeline: list[dict[str, Any]] = []
+        self._pending: list[RepetitionInput] = []
+        self._predictions: deque[tuple[float, str, float]] = deque()
+        self._last_seen: float | None = None
+        self._present = False
+        self._result: SessionResult | None = None
+        self._counter = RepetitionCounter(config.exercise) if config.count_from_skeletons else None
+
+    # -- queries -----------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    @property
+    def repetitions_done(self) -> int:
+        return len(self.counted)
+
+    @property
+    def state(self) -> SessionState:
+        if self.done:
+            return SessionState.DONE
+        if not self._present:
+            return SessionState.WAITING_FOR_PERSON
+        if self._decisive(self.current_label, self.current_confidence) and not same_exercise(
+            self.current_label, self.config.exercise
+        ):
+            return SessionState.WRONG_EXERCISE
+        return SessionState.EXERCISING
+
+    def result(self) -> SessionResult | None:
+        return self._result
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def start(self, t: float) -> None:
+        """The goal became active at ``t`` (otherwise the first input starts it)."""
+        if self.started_t is None:
+            self.started_t = float(t)
+            self.now = float(t)
+
+    def on_prediction(self, t: float, label: str, confidence: float) -> None:
+        if not self._advance(t):
+            return
+        self.current_label, self.current_confidence = str(label), float(confidence)
+        self._predictions.append((t, self.current_label, self.current_confidence))
+        self._decide_pending(t, final=False)
+        self._sample(t)
+        self._check_end(t)
+
+    def on_presence(self, t: float, present: bool) -> None:
+        if not self._advance(t):
+            return
+        self._present = bool(present)
+        if present:
+            self._last_seen = t
+        self._check_end(t)
+
+    def on_skeleton(self, t: float, skeleton: Skeleton | np.ndarray | None) -> None:
+        """Presence, plus counting here when ``count_from_skeletons`` is set."""
+        self.on_presence(t, skeleton is not None)
+        if self.done or self._counter is None:
+            return
+        for rep in self._counter.update(skeleton, round(t * 1e9)):
+            q = assess_repetition(rep, self.reference)
+            self._add(t, RepetitionInput(
+                exercise=self.config.exercise, start_t=rep.start_t, end_t=rep.end_t,
+                range_of_motion_deg=q.range_of_motion_deg, key_joint=q.key_joint,
+                tempo_s=q.tempo_s[0],
+                reference_distance=-1.0 if q.reference_distance is None
+                else q.reference_distance,
+            ))
+
+    def on_repetition(self, t: float, rep: RepetitionInput) -> None:
+        """A repetition from an external counter (ignored when counting from skeletons)."""
+        if self._counter is not None:
+            return
+        if not self._advance(t):
+            return
+        self._add(t, rep)
+
+    def tick(self, t: float) -> None:
+        """Time passes without input: time limit, person lost, overdue decisions."""
+        if self._advance(t):
+            self._decide_pending(t, final=False)
+            self._check_end(t)
+
+    def finish(self, t: float, reason: str) -> SessionResult:
+        """End now (cancel, preemption, end of input); pending repetitions are decided."""
+        if self._result is None:
+            self._advance(t)
+            self._decide_pending(self.now if self.now is not None else t, final=True)
+            if self._result is None:
+                self._close(reason)
+        return self._result
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _advance(self, t: float) -> bool:
+        if self.done:
+            return False
+        t = float(t)
+        if self.started_t is None:
+            self.started_t = t
+        if self.now is None or t > self.now:
+            self.now = t
+        return True
+
+    def _decisive(self, label: str, confidence: float) -> bool:
+        return bool(label) and label != UNKNOWN and confidence >= self.config.min_confidence
+
+    def _add(self, t: float, rep: RepetitionInput) -> None:
+        if not same_exercise(rep.exercise, self.config.exercise):
+            self.ignored.append({"t": t, "exercise": rep.exercise,
+                                 "reason": "counter reported another exercise"})
+            return
+        self._pending.append(rep)
+        self._decide_pending(t, final=False)
+        self._sample(t)
+        self._check_end(t)
+
+    def _decide_pending(self, t: float, final: bool) -> None:
+        while self._pending:
+            rep = self._pending[0]
+            decided_by = [p for p in self._predictions
+                          if p[0] >= rep.end_t and self._decisive(p[1], p[2])]
+            overdue = t - rep.end_t >= self.config.decision_horizon_s
+            if not (decided_by or overdue or final):
+                return
+            self._pending.pop(0)
+            until = decided_by[0][0] if decided_by else t
+            self._judge(rep, until)
+            if len(self.counted) >= self.config.repetitions:
+                self._pending.clear()
+                self._close("completed")
+                return
+        self._forget_old_predictions()
+
+    def _judge(self, rep: RepetitionInput, until: float) -> None:
+        # votes: every decisive prediction from the rep's start to the deciding one,
+        # plus the one in force when the rep started
+        before = [p for p in self._predictions if p[0] < rep.start_t]
+        votes = [p for p in self._predictions
+                 if rep.start_t <= p[0] <= until and self._decisive(p[1], p[2])]
+        if before and self._decisive(before[-1][1], before[-1][2]):
+            votes.insert(0, before[-1])
+        if not votes:
+            self.ignored.append({"t": rep.end_t, "exercise": rep.exercise,
+                                 "reason": "no recognised exercise during the repetition"})
+            return
+        tally = Counter(canonical_exercise(v[1]) for v in votes)
+        winner, _ = tally.most_common(1)[0]
+        if winner != canonical_exercise(self.config.exercise):
+            self.ignored.append({"t": rep.end_t, "exercise": rep.exercise,
+                                 "reason": f"recognised exercise was {winner!r}"})
+            return
+        conf = float(np.mean([v[2] for v in votes if canonical_exercise(v[1]) == winner]))
+        self.counted.append(CountedRepetition(
+            index=len(self.counted), start_t=rep.start_t, end_t=rep.end_t, confidence=conf,
+            quality={
+                "duration_s": rep.duration_s,
+                "range_of_motion_deg": rep.range_of_motion_deg,
+                "key_joint": rep.key_joint,
+                "tempo_s": rep.tempo_s,
+                "reference_distance": rep.reference_distance,
+            },
+        ))
+
+    def _forget_old_predictions(self) -> None:
+        keep_from = min((r.start_t for r in self._pending), default=self.now or 0.0) - 30.0
+        while len(self._predictions) > 1 and self._predictions[1][0] < keep_from:
+            self._predictions.popleft()
+
+    def _check_end(self, t: float) -> None:
+        if self.done:
+            return
+        cfg = self.config
+        if cfg.time_limit_s > 0 and t - self.started_t >= cfg.time_limit_s:
+            self.finish(t, "timeout")
+        elif self._last_seen is not None and t - self._last_seen >= cfg.person_lost_timeout_s:
+            self.finish(t, "person_lost")
+
+    def _sample(self, t: float) -> None:
+        self.timeline.append({"t": t, "label": self.current_label,
+                              "confidence": self.current_confidence,
+                              "repetitions": self.repetitions_done,
+                              "state": self.state.name})
+
+    def _close(self, reason: str) -> None:
+        reps = self.counted
+        success = len(reps) >= self.config.repetitions
+        self._result = SessionResult(
+            exercise=self.config.exercise,
+            success=success,
+            repetitions_done=len(reps),
+            repetition_durations_s=[r.duration_s for r in reps],
+            mean_confidence=float(np.mean([r.confidence for r in reps])) if reps else 0.0,
+            reason="completed" if success else reason,
+            quality=[r.quality for r in reps],
+            started_t=float(self.started_t if self.started_t is not None else 0.0),
+            ended_t=float(self.now if self.now is not None else 0.0),
+            ignored=list(self.ignored),
+        )
