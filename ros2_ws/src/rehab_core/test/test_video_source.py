@@ -137,6 +137,7 @@ def test_camera_that_does_not_open() -> None:
         VideoSource(97)
 
 
+@pytest.mark.shared
 def test_real_clip(shared_dir: Path) -> None:
     with VideoSource(shared_dir / "media/exercise/squat.mp4", max_frames=48) as video:
         assert (video.width, video.height) == (1280, 720)
@@ -148,3 +149,28 @@ def test_real_clip(shared_dir: Path) -> None:
     assert np.all(steps > 0)
     assert np.median(steps) == pytest.approx(1000 / 23.976, abs=1.0)
     assert frames[0].image.shape == (720, 1280, 3)
+
+
+@pytest.mark.shared
+def test_portrait_phone_video_reaches_the_pose_model_upright(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    """A phone stores portrait video as sideways frames plus a 90° rotation flag."""
+    from rehab_core.io.video import read_frames
+    from rehab_core.pose.blazepose import BlazePoseEstimator
+
+    frames = read_frames(shared_dir / "media/exercise/squat.mp4", range(0, 12, 3))
+    stored = [cv2.rotate(f.image, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in frames]
+    h, w = stored[0].shape[:2]  # 1280 x 720: sideways
+    path = tmp_path / "phone.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    for image in stored:
+        writer.write(image)
+    writer.release()
+    phone = set_mp4_rotation(path, tmp_path / "phone_rot.mp4", 90)
+    with VideoSource(phone) as video, BlazePoseEstimator() as pose:
+        assert (video.width, video.height) == (1280, 720)
+        for frame in video:
+            (skel,) = pose.estimate(frame.image)
+            kp = skel.keypoints
+            assert kp[0, 1] < kp[[5, 6], 1].mean() < kp[[11, 12], 1].mean() < kp[[15, 16], 1].mean()
