@@ -15,6 +15,7 @@ frame's outputs are complete.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,8 +133,12 @@ def run_graph(
     *,
     domain_id: int | None = None,
     timeout_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> GraphRun:
     """Run the stack of ``params`` on ``input`` until it ends; see the module docstring.
+
+    ``stop``: set it (from another thread) to end the run early, e.g. a live
+    camera once the caller has what it needs; the graph then shuts down cleanly.
 
     Raises ``RehabError`` (e.g. ``ConfigError``) naming the component that
     failed to configure or activate and why.
@@ -170,8 +175,13 @@ def run_graph(
         if source.trigger_activate() != SUCCESS:
             raise ConfigError(f"{source.get_name()}: {source.last_error or 'activate failed'}")
         container.spin_in_background()
-        if not source.finished.wait(timeout_s):
-            raise RehabError(f"input did not end within {timeout_s} s")
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not source.finished.wait(0.05):
+            if stop is not None and stop.is_set():
+                source.trigger_deactivate()
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise RehabError(f"input did not end within {timeout_s} s")
         wall = time.perf_counter() - started
         run = GraphRun(frames=collector.frames, wall_s=wall,
                        fps=collector.frames / wall if wall > 0 else 0.0,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rehab_perception import payloads
 from rehab_perception._subject import main_skeleton
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
@@ -29,9 +31,13 @@ class RepetitionCounterNode(LifecycleComponent):
     )
 
     def configure(self, cfg: RepetitionCounterConfig) -> None:
+        from rehab_core.repetition.config import get_exercise_config
         from rehab_core.repetition.counter import RepetitionCounter
+        from rehab_core.repetition.quality import assess_repetition
 
         self._counter_cls = RepetitionCounter
+        self._config_of = get_exercise_config
+        self._assess = assess_repetition
         self.counter = RepetitionCounter(cfg.exercise or None)
         self.out_reps = self.create_output("repetitions", payloads.REPETITION)
 
@@ -42,7 +48,11 @@ class RepetitionCounterNode(LifecycleComponent):
 
     def on_action(self, p: payloads.ActionPayload) -> None:
         label = p.prediction.label
-        if label and label != "unknown" and label != self.counter.exercise:
+        if not label or label == "unknown":
+            return
+        known = self._config_of(label)
+        name = known.name if known is not None else label  # aliases: "jacks" = jumping_jacks
+        if name != self.counter.exercise:
             self.counter = self._counter_cls(label)
 
     def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
@@ -56,13 +66,22 @@ class RepetitionCounterNode(LifecycleComponent):
                 count=self.counter.count,
                 start_ns=round(rep.start_t * 1e9),
                 end_ns=round(rep.end_t * 1e9),
-                quality={
-                    "duration_s": rep.duration_s,
-                    "range_of_motion_deg": rep.amplitude if rep.unit == "deg" else 0.0,
-                    "key_joint": rep.signal,
-                    "tempo_s": rep.extreme_t - rep.start_t,
-                },
+                quality=self._quality(rep),
             ))
+
+    def _quality(self, rep) -> dict:
+        """Therapist-facing quality (shared with the coach); -1 marks "not applicable"."""
+        q = self._assess(rep)
+        rom = q.range_of_motion_deg
+        return {
+            "duration_s": float(q.duration_s),
+            "range_of_motion_deg": float(rom) if np.isfinite(rom) else -1.0,
+            "key_joint": q.key_joint,
+            "tempo_s": float(q.tempo_s[0]),
+            "tempo_concentric_s": float(q.tempo_s[1]),
+            "reference_distance": -1.0 if q.reference_distance is None
+            else float(q.reference_distance),
+        }
 
     def deactivate(self) -> None:
         self.counter = self._counter_cls(self.config.exercise or None)

@@ -74,6 +74,8 @@ class _Feeder:
         self.publisher = StreamPublisher(node)
         self.args, self.model_dir = args, model_dir
         self.done = threading.Event()
+        #: set when the session is over: frames still coming from the graph are ignored
+        self.stopping = threading.Event()
         self.error: BaseException | None = None
         self.frames = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -119,15 +121,20 @@ class _Feeder:
             raise RehabError(f"stack parameter file not found: {params}")
 
         def on_frame(result: Any) -> None:
-            if result.skeletons is None:
+            if result.skeletons is None or self.stopping.is_set():
                 return
             action = result.action[-1] if isinstance(result.action, list) and result.action \
                 else (result.action or None)
-            self.publisher.publish(StreamFrame(result.skeletons, action,
-                                               list(result.repetitions or [])))
+            try:
+                self.publisher.publish(StreamFrame(result.skeletons, action,
+                                                   list(result.repetitions or [])))
+            except Exception:
+                if self.stopping.is_set():  # the session ended while this frame was in flight
+                    return
+                raise
             self.frames += 1
 
-        run_graph(params, self.args.input, on_frame)
+        run_graph(params, self.args.input, on_frame, stop=self.stopping)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     spin = threading.Thread(target=executor.spin, daemon=True)
     spin.start()
     records: list[dict[str, Any]] = []
+    feeder: _Feeder | None = None
     try:
         if server.trigger_configure() != SUCCESS or server.trigger_activate() != SUCCESS:
             raise RehabError(f"RunExercise server: {server.last_error}")
@@ -183,6 +191,10 @@ def run(args: argparse.Namespace) -> int:
         if feeder.error is not None:
             raise feeder.error
     finally:
+        if feeder is not None:
+            feeder.stopping.set()
+            if feeder.thread.is_alive():
+                feeder.thread.join(timeout=30)
         executor.shutdown()
         server.destroy_node()
         node.destroy_node()
