@@ -1,0 +1,287 @@
+"""``rehab bench``: replay a bag through the stack at several rates and report (ros2_benchmark).
+
+Three kinds of measurement, each repeated ``runs`` times on a fresh stage state:
+
+* the bag's recorded rate (the latency figures of ``bench.json`` come from it);
+* fixed rates (the rate sweep);
+* a bisection for the peak sustainable rate: the highest rate at which fewer
+  than ``max_drop`` (5 %) of the frames are dropped, averaged over the runs.
+
+Results go to ``OUT/bench.json`` (figures, machine, backends, model and bag
+hashes), ``OUT/report.md`` and PNG plots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rehab_bench.player import GraphPlayer, RunResult, load_bag_frames
+from rehab_core.errors import ConfigError
+from rehab_perception import stack_config
+
+#: parameter names whose values are model files or folders (hashed into bench.json)
+_MODEL_KEYS = ("model_path", "model_dir", "labels_path")
+
+
+@dataclass
+class BenchConfig:
+    bag: Path
+    out: Path
+    params: str | Path | dict[str, Any]
+    rates: list[float] = field(default_factory=lambda: [5.0, 10.0, 15.0, 30.0])
+    runs: int = 3
+    duration_s: float | None = None  # None: play the bag once per run
+    topic: str | None = None
+    search_steps: int = 6
+    max_drop: float = 0.05
+    domain_id: int | None = None
+    progress: bool = True
+    #: also measure the stack as separate processes (DDS between stages)
+    compare: bool = False
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (relative names and contents, sorted)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def model_hashes(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``node.param`` -> path and sha256 of every model file named in the stack's parameters."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in stack_config.components(stack):
+        for key in _MODEL_KEYS:
+            value = spec.parameters.get(key)
+            if not isinstance(value, str) or not value:
+                continue
+            path = Path(value)
+            entry: dict[str, Any] = {"path": str(path)}
+            entry.update({"sha256": sha256_path(path)} if path.exists() else {"missing": True})
+            out[f"{spec.name}.{key}"] = entry
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    import psutil
+
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu_model": model,
+        "cores_logical": psutil.cpu_count(logical=True),
+        "cores_physical": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "ros_distro": os.environ.get("ROS_DISTRO", ""),
+        "rmw": os.environ.get("RMW_IMPLEMENTATION", "default"),
+    }
+
+
+def _pct(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None, "mean": None}
+    a = np.asarray(values, float)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+            "p99": float(np.percentile(a, 99)), "max": float(a.max()), "mean": float(a.mean())}
+
+
+def summarize(rate: float, runs: list[RunResult]) -> dict[str, Any]:
+    """Pooled figures of several runs at one rate."""
+    latencies = [v for r in runs for v in r.latencies_ms()]
+    stages = list(dict.fromkeys(s for r in runs for s in r.stage_ms))  # graph order
+    drops = {"busy": 0, "incomplete": 0}
+    for r in runs:
+        for k, v in r.drop_counts().items():
+            drops[k] += v
+    return {
+        "rate_hz": rate,
+        "runs": len(runs),
+        "sent": sum(r.sent for r in runs),
+        "delivered": sum(r.delivered for r in runs),
+        "dropped_fraction": float(np.mean([r.dropped_fraction for r in runs])),
+        "dropped_fraction_per_run": [round(r.dropped_fraction, 4) for r in runs],
+        "drops": drops,
+        "observed_fps": float(np.mean([r.observed_fps for r in runs])),
+        "latency_ms": _pct(latencies),
+        "stages_ms": {s: _pct([v for r in runs for v in r.stage_ms.get(s, [])]) for s in stages},
+        "stage_drops": {s: {k: sum(r.stage_drops.get(s, {}).get(k, 0) for r in runs)
+                            for k in {k for r in runs for k in r.stage_drops.get(s, {})}}
+                        for s in stages},
+        "cpu_percent": float(np.mean([r.cpu_percent for r in runs])),
+        "rss_mb": float(max(r.rss_mb for r in runs)),
+    }
+
+
+class _Bench:
+    def __init__(self, cfg: BenchConfig, player: GraphPlayer, frames: list, bar: Any) -> None:
+        self.cfg, self.player, self.frames, self.bar = cfg, player, frames, bar
+        self.runs: dict[float, list[RunResult]] = {}
+
+    def count(self, rate: float) -> int:
+        if self.cfg.duration_s:
+            return max(2, round(self.cfg.duration_s * rate))
+        return len(self.frames)
+
+    def measure(self, rate: float) -> dict[str, Any]:
+        rate = round(float(rate), 3)
+        if rate not in self.runs:
+            results = []
+            for _ in range(self.cfg.runs):
+                self.bar.set_postfix_str(f"{rate:g} fps")
+                results.append(self.player.play(self.frames, rate, self.count(rate),
+                                                on_tick=lambda: self.bar.update(1)))
+            self.runs[rate] = results
+        return summarize(rate, self.runs[rate])
+
+    def sustainable(self, rate: float) -> bool:
+        return self.measure(rate)["dropped_fraction"] < self.cfg.max_drop
+
+    def peak(self, service_ms: float) -> tuple[float, bool]:
+        """Highest sustainable rate (bisection); second item False if even the top held."""
+        tried = sorted(self.runs)
+        ok = [r for r in tried if self.sustainable(r)]
+        bad = [r for r in tried if not self.sustainable(r)]
+        lo = max(ok, default=0.0)
+        hi = min((r for r in bad if r > lo), default=None)
+        if hi is None:
+            hi = max(2.0 * lo, 2000.0 / max(service_ms, 1e-3), 1.0)  # 2x the no-load rate
+            if self.sustainable(hi):
+                return hi, False
+        for _ in range(self.cfg.search_steps):
+            if hi - lo <= 0.02 * hi:
+                break
+            mid = (lo * hi) ** 0.5 if lo > 0 else hi / 2  # geometric: rates span decades
+            if self.sustainable(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo, True
+
+
+def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
+    """Run every measurement and write bench.json, report.md and the plots; returns bench.json."""
+    from tqdm import tqdm
+
+    from rehab_bench import report
+
+    if cfg.runs < 1:
+        raise ConfigError(f"--runs must be >= 1, got {cfg.runs}")
+    if any(r <= 0 for r in cfg.rates):
+        raise ConfigError(f"--rates must be > 0, got {cfg.rates}")
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    if cfg.compare:
+        # before this process's first DDS participant: Fast DDS reads the profile once per
+        # process, and the component processes use it (shared memory for large images)
+        from rehab_perception.dds import use_large_data_profile
+
+        use_large_data_profile()
+    frames, recorded_fps = load_bag_frames(cfg.bag, cfg.topic)
+    stack = stack_config.load_stack(cfg.params)
+    has_recorder = any(s.name == "recorder" for s in stack_config.components(stack))
+    if has_recorder:
+        stack_config.set_param(stack, "recorder", "output_dir", str(cfg.out / "recording"))
+    recorded = recorded_fps if recorded_fps > 0 else 30.0
+    with tqdm(unit="frame", desc="rehab bench", disable=not cfg.progress,
+              dynamic_ncols=True) as bar:
+        with GraphPlayer(stack, domain_id=cfg.domain_id) as player:
+            service_ms = player.warm_up(frames)
+            bench = _Bench(cfg, player, frames, bar)
+            at_recorded = bench.measure(recorded)
+            for rate in sorted({round(float(r), 3) for r in cfg.rates}):
+                bench.measure(rate)
+            peak, bounded = bench.peak(service_ms)
+            peak_summary = bench.measure(peak) if peak > 0 else None
+            backends = player.backends()
+            stages = player.stages
+            required = player.required
+            topics = {t: player._kind(t) for t in required}
+        compare = None
+        if cfg.compare:
+            if has_recorder:
+                stack_config.set_param(stack, "recorder", "output_dir",
+                                       str(cfg.out / "recording_processes"))
+            compare = _compare_processes(cfg, stack, topics, frames, recorded, bar)
+    result = {
+        "bag": {"path": str(cfg.bag), "sha256": sha256_path(Path(cfg.bag)),
+                "frames": len(frames), "recorded_fps": recorded_fps,
+                "size": [int(frames[0].width), int(frames[0].height)]},
+        "throughput_fps": round(peak, 3),
+        "throughput_bounded": bounded,
+        "throughput_observed_fps": peak_summary["observed_fps"] if peak_summary else 0.0,
+        "latency_ms": at_recorded["latency_ms"],
+        "dropped_fraction": at_recorded["dropped_fraction"],
+        "cpu_percent": at_recorded["cpu_percent"],
+        "rss_mb": max(s["rss_mb"] for s in (summarize(r, v) for r, v in bench.runs.items())),
+        "stages": at_recorded["stages_ms"],
+        "stage_drops": at_recorded["stage_drops"],
+        "service_time_ms": service_ms,
+        "at_recorded_rate": at_recorded,
+        "sweep": [summarize(r, bench.runs[r]) for r in sorted(bench.runs)],
+        "method": {"runs": cfg.runs, "duration_s": cfg.duration_s, "max_drop": cfg.max_drop,
+                   "search_steps": cfg.search_steps, "required_topics": required,
+                   "stages": stages, "drop_rule": "busy at tick, or a required output missing",
+                   "latency": "hand-off to the graph -> last output with the frame's stamp"},
+        "machine": machine_info(),
+        "backends": backends,
+        "models": model_hashes(stack),
+        "params": str(cfg.params) if not isinstance(cfg.params, dict) else "<dict>",
+    }
+    if compare is not None:
+        result["compare"] = {
+            "container": {"throughput_fps": result["throughput_fps"],
+                          "latency_ms": result["latency_ms"],
+                          "dropped_fraction": result["dropped_fraction"],
+                          "cpu_percent": result["cpu_percent"], "rss_mb": result["rss_mb"]},
+            "processes": compare,
+        }
+    (cfg.out / "bench.json").write_text(json.dumps(result, indent=2, default=float))
+    report.write_plots(cfg.out, bench.runs, recorded, stages)
+    report.write_report(cfg.out, result)
+    return result
+
+
+def _compare_processes(cfg: BenchConfig, stack: dict[str, Any], topics: dict[str, str],
+                       frames: list, recorded: float, bar: Any) -> dict[str, Any]:
+    """Recorded-rate figures and peak sustainable rate of the stack as separate processes."""
+    from rehab_bench.processes import ProcessGraphPlayer
+
+    domain = cfg.domain_id if cfg.domain_id is not None else int(
+        os.environ.get("ROS_DOMAIN_ID", "0") or 0)
+    with ProcessGraphPlayer(stack, topics, domain_id=domain) as player:
+        service_ms = player.warm_up(frames)
+        bench = _Bench(cfg, player, frames, bar)
+        at_recorded = bench.measure(recorded)
+        peak, bounded = bench.peak(service_ms)
+    return {
+        "throughput_fps": round(peak, 3),
+        "throughput_bounded": bounded,
+        "latency_ms": at_recorded["latency_ms"],
+        "dropped_fraction": at_recorded["dropped_fraction"],
+        "cpu_percent": at_recorded["cpu_percent"],
+        "rss_mb": at_recorded["rss_mb"],
+        "sweep": [summarize(r, bench.runs[r]) for r in sorted(bench.runs)],
+        "note": "cpu_percent and rss_mb include every component process",
+    }

@@ -1,0 +1,399 @@
+"""Fixed-rate replay of in-memory frames through the in-process stack (ros2_benchmark method).
+
+Why this shape: ros2_benchmark loads the bag into memory first (so disk and
+decode cost never limit the rate), then plays the messages at a target rate
+from a timer that never waits for the graph, and a monitor matches the graph's
+outputs to the input by stamp. Here the graph is our ``ComponentContainer``:
+
+* the stack's ``image_source`` is replaced by ``BenchSourceNode``, a component
+  with the same name, remappings and ``image`` output, so every stage binds to
+  it exactly as to the real source;
+* the in-process bus hands a frame over synchronously, so publishing runs the
+  whole graph in the calling thread. A dedicated *worker* thread therefore
+  publishes, and the *ticker* (the caller's thread, absolute deadlines at the
+  target rate) only hands a frame over when the worker is idle. A frame whose
+  tick finds the graph still busy is dropped ("busy"); one whose required
+  outputs never arrive is dropped too ("incomplete");
+* the monitor subscribes to every output topic of the graph on the bus and
+  keeps, per stamp, when each output arrived: end-to-end latency is hand-off
+  time -> last output of that stamp. Per-stage latency comes from each
+  component's own diagnostics (its processing time, time spent in the stages
+  behind it excluded), recorded per frame.
+
+Every played frame gets a fresh, increasing wall-clock stamp (the stages
+reject duplicate / out-of-order stamps, and the bag is replayed many times).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import rclpy
+from rclpy.context import Context
+from rclpy.logging import LoggingSeverity
+
+from rehab_core.errors import ConfigError, InputSourceError
+from rehab_core.io.bag import BagFrameSource
+from rehab_core.types import Frame
+from rehab_perception import payloads, stack_config
+from rehab_perception.container import ComponentContainer
+from rehab_perception.diagnostics import ComponentDiagnostics
+from rehab_perception.lifecycle_component import SUCCESS, LifecycleComponent
+
+SOURCE_NAME = "image_source"
+#: output kinds a stage emits once per input frame; a frame lacking one was dropped inside
+PER_FRAME_KINDS = ("image", "skeletons", "detections")
+
+
+def load_bag_frames(bag: str | Path, topic: str | None = None,
+                    max_frames: int | None = None) -> tuple[list[Frame], float]:
+    """All image frames of the bag, decoded into memory, and the bag's recorded rate (fps)."""
+    source = BagFrameSource(bag, topic=topic, max_frames=max_frames)
+    frames = [dataclasses.replace(f, image=f.image.copy()) for f in source]
+    if not frames:
+        raise InputSourceError(f"bag {bag} yielded no frame")
+    return frames, float(source.fps)
+
+
+class RecordingDiagnostics(ComponentDiagnostics):
+    """The component's normal counters, plus every frame's processing time by stamp."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples: dict[int, float] = {}
+
+    def frame_done(self, stamp_ns: int, started: float, downstream_s: float = 0.0) -> None:
+        self.samples[stamp_ns] = (time.perf_counter() - downstream_s - started) * 1e3
+        super().frame_done(stamp_ns, started, downstream_s)
+
+    def reset(self) -> None:
+        super().reset()
+        self.samples = {}
+
+
+class BenchSourceNode(LifecycleComponent):
+    """Stands in for ``image_source``: the player publishes its frames on ``image``."""
+
+    DEFAULT_NAME = SOURCE_NAME
+
+    def configure(self, cfg: Any) -> None:
+        self.out_image = self.create_output("image", payloads.IMAGE)
+
+    def publish_frame(self, frame: Frame) -> None:
+        """Publish (running every in-process stage behind it); diagnostics like a real source."""
+        started = time.perf_counter()
+        self.take_downstream()
+        self.out_image.publish(frame)
+        self.diag.frame_done(frame.stamp_ns, started, self.take_downstream())
+
+
+@dataclass
+class FrameRecord:
+    """One tick of a run: what was sent, when, and what came back."""
+
+    stamp_ns: int
+    tick_s: float  # when the tick fired (relative to the run start)
+    #: ok | busy (graph still busy at the tick) | incomplete (outputs missing) | pending
+    status: str = "pending"
+    latency_ms: float = float("nan")  # hand-off -> last output of this stamp
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class RunResult:
+    """One replay at one target rate."""
+
+    rate_hz: float
+    frames: list[FrameRecord]
+    wall_s: float
+    cpu_percent: float
+    rss_mb: float
+    stage_ms: dict[str, list[float]] = field(default_factory=dict)
+    stage_drops: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def sent(self) -> int:
+        return len(self.frames)
+
+    @property
+    def delivered(self) -> int:
+        return sum(r.status == "ok" for r in self.frames)
+
+    @property
+    def dropped_fraction(self) -> float:
+        return 1.0 - self.delivered / self.sent if self.sent else 0.0
+
+    @property
+    def observed_fps(self) -> float:
+        return self.delivered / self.wall_s if self.wall_s > 0 else 0.0
+
+    def latencies_ms(self) -> list[float]:
+        return [r.latency_ms for r in self.frames if r.status == "ok"]
+
+    def drop_counts(self) -> dict[str, int]:
+        out = {"busy": 0, "incomplete": 0}
+        for r in self.frames:
+            if r.status != "ok":
+                out[r.status] += 1
+        return out
+
+
+class _Monitor:
+    """Arrival time of every output on the graph's output topics, by stamp."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = topics
+        self._lock = threading.Lock()
+        self.arrivals: dict[int, dict[str, float]] = {}
+        self.handlers = {t: self._handler(t) for t in topics}
+
+    def _handler(self, topic: str) -> Callable[[Any], None]:
+        def on_output(payload: Any) -> None:
+            now = time.perf_counter()
+            stamp = int(getattr(payload, "stamp_ns", -1))
+            with self._lock:
+                self.arrivals.setdefault(stamp, {})[topic] = now
+        return on_output
+
+    def take(self, stamp_ns: int) -> dict[str, float]:
+        with self._lock:
+            return self.arrivals.pop(stamp_ns, {})
+
+    def clear(self) -> None:
+        with self._lock:
+            self.arrivals.clear()
+
+
+class GraphPlayer:
+    """The stack of ``params`` in one container, fed by a fixed-rate player.
+
+    Use as a context manager; ``play(frames, rate_hz)`` runs one replay and
+    can be called many times (the stages are deactivated and re-activated
+    between runs, so tracker / classifier state never leaks from one run to
+    the next). Raises ``ConfigError`` naming a stage that fails to come up.
+    """
+
+    def __init__(self, params: str | Path | dict[str, Any], *, domain_id: int | None = None,
+                 overrides: list[tuple[str, str, Any]] = ()) -> None:
+        self.stack = stack_config.load_stack(params)
+        for node, key, value in overrides:
+            stack_config.set_param(self.stack, node, key, value)
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain_id)
+        threads = int(stack_config.node_params(self.stack, stack_config.CONTAINER)
+                      .get("num_threads", 4))
+        self.container = ComponentContainer(context=self.context, num_threads=threads)
+        self.process = psutil.Process()
+        self._stamp = 0
+        try:
+            self._load()
+            self._order = self._bring_up_order()
+            for node in [*self._order, self.source]:  # all configured before any activates
+                if node.trigger_configure() != SUCCESS:
+                    raise ConfigError(f"{node.get_name()}: {node.last_error or 'configure failed'}")
+            self._activate()
+            self.monitor = _Monitor(self._output_topics())
+            self.required = [t for t in self.monitor.topics if self._kind(t) in PER_FRAME_KINDS]
+            self.container.spin_in_background()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- set-up ----------------------------------------------------------------
+
+    def _load(self) -> None:
+        specs = stack_config.components(self.stack)
+        if sum(s.name == SOURCE_NAME for s in specs) != 1:
+            raise ConfigError(f"the stack must have exactly one {SOURCE_NAME!r} component")
+        for spec in specs:
+            if spec.name == SOURCE_NAME:
+                node = self.container.load(f"{__name__}:BenchSourceNode", spec.name, {},
+                                           spec.remappings)
+                self.source: BenchSourceNode = node  # type: ignore[assignment]
+            else:
+                node = self.container.load(spec.plugin, spec.name, spec.parameters,
+                                           spec.remappings)
+            node.diag = RecordingDiagnostics()
+            node.get_logger().set_level(LoggingSeverity.WARN)  # keeps the progress bar readable
+
+    def _bring_up_order(self) -> list[LifecycleComponent]:
+        names = stack_config.manager_params(self.stack).get("node_names", [])
+        order = [n for n in names if n in self.container.nodes]
+        order += [n for n in self.container.nodes if n not in order]
+        return [self.container.nodes[n] for n in order if n != SOURCE_NAME]
+
+    def _activate(self) -> None:
+        """Consumers first, the source last (consumers bind to producers on activation)."""
+        for node in [*self._order, self.source]:
+            if node.trigger_activate() != SUCCESS:
+                raise ConfigError(f"{node.get_name()}: {node.last_error or 'activate failed'}")
+
+    def _output_topics(self) -> list[str]:
+        topics = []
+        for node in self._order:
+            topics += [out.topic for out in node._outputs if out.topic not in topics]
+        return topics
+
+    def _kind(self, topic: str) -> str:
+        for node in self._order:
+            for out in node._outputs:
+                if out.topic == topic:
+                    return out.codec.name
+        return ""
+
+    @property
+    def stages(self) -> list[str]:
+        """Stage names in the stack's load order (roughly the data flow)."""
+        return [n for n in self.container.nodes if n != SOURCE_NAME]
+
+    def _subscribe_monitor(self, on: bool) -> None:
+        for topic, handler in self.monitor.handlers.items():
+            if on:
+                self.container.bus.subscribe(topic, handler)
+            else:
+                self.container.bus.unsubscribe(topic, handler)
+
+    def _reset(self) -> None:
+        """Fresh stage state for a new run: deactivate (source first), activate again."""
+        for node in [self.source, *reversed(self._order)]:
+            node.trigger_deactivate()
+        self._activate()
+        for node in self.container.nodes.values():
+            node.diag.reset()
+
+    def _next_stamp(self) -> int:
+        self._stamp = max(self._stamp + 1, time.time_ns())
+        return self._stamp
+
+    def _stamped(self, frame: Frame) -> Frame:
+        return dataclasses.replace(frame, stamp_ns=self._next_stamp())
+
+    # -- measuring -------------------------------------------------------------
+
+    def warm_up(self, frames: list[Frame], count: int = 5) -> float:
+        """Push ``count`` frames synchronously (model warm-up); mean ms/frame after the first."""
+        times = []
+        for i in range(count):
+            started = time.perf_counter()
+            self.source.publish_frame(self._stamped(frames[i % len(frames)]))
+            times.append((time.perf_counter() - started) * 1e3)
+        self.monitor.clear()
+        steady = times[1:] or times
+        return sum(steady) / len(steady)
+
+    def play(self, frames: list[Frame], rate_hz: float, count: int | None = None,
+             on_tick: Callable[[], None] | None = None, drain_timeout_s: float = 30.0) -> RunResult:
+        """Play ``count`` frames (default: each once, cycling if more) at ``rate_hz``."""
+        if rate_hz <= 0:
+            raise ConfigError(f"replay rate must be > 0, got {rate_hz}")
+        count = count or len(frames)
+        self._reset()
+        self.warm_up(frames, 2)  # first frames after a reset re-initialise models' state
+        for node in self.container.nodes.values():
+            node.diag.reset()
+        self._subscribe_monitor(True)
+        idle = threading.Event()
+        idle.set()
+        work: list[tuple[Frame, float, FrameRecord]] = []
+        wake = threading.Event()
+        stop = threading.Event()
+        records: list[FrameRecord] = []
+
+        def worker() -> None:
+            while True:
+                wake.wait()
+                wake.clear()
+                if stop.is_set() and not work:
+                    return
+                frame, sent, record = work.pop()
+                self.source.publish_frame(frame)
+                self._finish(record, sent)
+                idle.set()
+
+        thread = threading.Thread(target=worker, name="bench_player", daemon=True)
+        thread.start()
+        cpu0 = self.process.cpu_times()
+        start = time.perf_counter()
+        try:
+            for i in range(count):
+                deadline = start + i / rate_hz
+                delay = deadline - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)  # the rate's timer: absolute deadlines, no drift
+                tick = time.perf_counter()
+                frame = self._stamped(frames[i % len(frames)])
+                record = FrameRecord(frame.stamp_ns, tick - start)
+                records.append(record)
+                if idle.is_set():
+                    idle.clear()
+                    work.append((frame, tick, record))
+                    wake.set()
+                else:
+                    record.status = "busy"
+                if on_tick is not None:
+                    on_tick()
+            idle.wait(drain_timeout_s)
+            wall = max(time.perf_counter() - start, 1e-9)
+        finally:
+            stop.set()
+            wake.set()
+            thread.join(timeout=drain_timeout_s)
+            self._subscribe_monitor(False)
+        for record in records:
+            if record.status == "pending":  # the graph never finished it within the timeout
+                record.status = "incomplete"
+        cpu1 = self.process.cpu_times()
+        cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall * 100.0
+        result = RunResult(rate_hz, records, wall, cpu, self.process.memory_info().rss / 2**20)
+        sent_stamps = {r.stamp_ns for r in records if r.status == "ok"}
+        for name in self.stages:
+            node = self.container.nodes[name]
+            samples = node.diag.samples
+            result.stage_ms[node.get_name()] = [v for s, v in samples.items() if s in sent_stamps]
+            result.stage_drops[node.get_name()] = dict(node.diag.drops)
+        return result
+
+    def _finish(self, record: FrameRecord, sent: float) -> None:
+        arrivals = self.monitor.take(record.stamp_ns)
+        missing = tuple(t for t in self.required if t not in arrivals)
+        if missing or not arrivals:
+            record.status, record.missing = "incomplete", missing
+            return
+        record.status = "ok"
+        record.latency_ms = (max(arrivals.values()) - sent) * 1e3
+
+    # -- facts for the report ----------------------------------------------------
+
+    def backends(self) -> dict[str, str]:
+        """Inference runtime actually used by each stage that has a model (class names)."""
+        out = {}
+        for node in self._order:
+            for attr in ("estimator", "detector", "classifier", "model"):
+                obj = getattr(node, attr, None)
+                if obj is None:
+                    continue
+                backend = getattr(obj, "backend", None)
+                out[node.get_name()] = type(backend or obj).__name__
+        return out
+
+    def close(self) -> None:
+        container = getattr(self, "container", None)
+        if container is not None:
+            container.shutdown()
+        if self.context is not None:
+            rclpy.shutdown(context=self.context)
+            self.context.destroy()
+            self.context = None
+
+    def __enter__(self) -> GraphPlayer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

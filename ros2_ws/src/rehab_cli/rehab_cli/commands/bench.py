@@ -1,0 +1,72 @@
+"""``rehab bench BAG --out DIR``: replay benchmark of the stack (ros2_benchmark method).
+
+See ``rehab_bench.benchmark``: the bag is decoded into memory, then played
+through the in-process stack at its recorded rate, at fixed rates and at
+rates found by bisection for the peak sustainable rate (< 5 % drops).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rehab_core.errors import ConfigError
+
+DEFAULT_PARAMS = "launch/config/stack.yaml"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="replay a bag through the stack at fixed rates; latency, drops, peak fps")
+    parser.add_argument("bag", help="rosbag2 with an image topic (rehab bag from-video ...)")
+    parser.add_argument("--out", required=True, help="output folder (bench.json, report.md, PNGs)")
+    parser.add_argument("--params", default=DEFAULT_PARAMS, help="stack parameter file (YAML)")
+    parser.add_argument("--rates", default="5,10,15,30", help="fixed rates in fps, comma separated")
+    parser.add_argument("--runs", type=int, default=3, help="runs per rate")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="seconds per run (the bag loops); default: play the bag once")
+    parser.add_argument("--topic", default=None, help="image topic (default: the only one)")
+    parser.add_argument("--search-steps", type=int, default=6,
+                        help="bisection steps for the peak sustainable rate")
+    parser.add_argument("--max-drop", type=float, default=0.05,
+                        help="drop fraction below which a rate counts as sustainable")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the stack as separate processes (DDS) and compare")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=bench)
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"--rates wants numbers like 5,10,15,30, got {text!r}") from None
+    if not rates or any(r <= 0 for r in rates):
+        raise ConfigError(f"--rates wants positive rates, got {text!r}")
+    return rates
+
+
+def bench(args: argparse.Namespace) -> int:
+    from rehab_bench.benchmark import BenchConfig, run_benchmark
+
+    if args.duration is not None and args.duration <= 0:
+        raise ConfigError(f"--duration must be > 0, got {args.duration}")
+    if not 0 < args.max_drop < 1:
+        raise ConfigError(f"--max-drop must be in (0, 1), got {args.max_drop}")
+    cfg = BenchConfig(bag=Path(args.bag), out=Path(args.out), params=args.params,
+                      rates=_rates(args.rates), runs=args.runs, duration_s=args.duration,
+                      topic=args.topic, search_steps=args.search_steps, max_drop=args.max_drop,
+                      progress=not args.no_progress, compare=args.compare)
+    result = run_benchmark(cfg)
+    lat = result["latency_ms"]
+    p95 = "n/a" if lat["p95"] is None else f"{lat['p95']:.1f} ms"
+    print(f"peak sustainable {result['throughput_fps']:.1f} fps; at "
+          f"{result['bag']['recorded_fps']:.1f} fps: p95 latency {p95}, dropped "
+          f"{100 * result['dropped_fraction']:.1f} %; report: {Path(args.out) / 'report.md'}")
+    if "compare" in result:
+        proc = result["compare"]["processes"]
+        p95p = proc["latency_ms"]["p95"]
+        print(f"separate processes: peak {proc['throughput_fps']:.1f} fps, p95 latency "
+              f"{'n/a' if p95p is None else f'{p95p:.1f} ms'}, dropped "
+              f"{100 * proc['dropped_fraction']:.1f} %")
+    return 0
