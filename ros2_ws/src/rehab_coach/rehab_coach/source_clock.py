@@ -14,7 +14,7 @@ import time
 
 
 class SourceClock:
-    def __init__(self, restart_after_s: float = 1.0) -> None:
+    def __init__(self, restart_after_s: float = 5.0) -> None:
         self.restart_after_s = restart_after_s
         self.restarts = 0
         self._lock = threading.Lock()
@@ -30,7 +30,9 @@ class SourceClock:
         """A message stamped ``stamp_ns`` arrived: (current time, whether the input restarted).
 
         Stamps going back by more than ``restart_after_s`` mean a new input
-        (another video, a restarted camera): the clock restarts from them.
+        (another video, a restarted camera): the clock restarts from them. The
+        margin is generous because callbacks of different topics run on
+        several executor threads and may deliver a late message out of order.
         """
         with self._lock:
             t = int(stamp_ns) * 1e-9
