@@ -253,7 +253,8 @@ class RunExerciseServerNode(LifecycleComponent):
                         s.started_t = s.now = None  # nothing seen yet: start on the new input
                     else:
                         s.finish(s.now, "input_restarted")
-            self.get_logger().warn(f"input stamps went back: a new input, the clock restarts ({stamp_ns})")
+            self.get_logger().warn(
+                f"input stamps went back ({stamp_ns} ns): a new input, the clock restarts")
         return t
 
     def _on_action(self, p: payloads.ActionPayload) -> None:
