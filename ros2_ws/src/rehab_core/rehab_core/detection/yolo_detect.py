@@ -17,7 +17,13 @@ from rehab_core.errors import ConfigError, ModelLoadError, ShapeMismatchError
 from rehab_core.pose.yolo_pose import model_input_size, open_backend
 from rehab_core.types import Detection
 from rehab_core.vision.image import as_bgr8
-from rehab_core.vision.yolo import boxes_to_image, decode_yolo, parse_names, yolo_blob
+from rehab_core.vision.yolo import (
+    boxes_to_image,
+    check_thresholds,
+    decode_yolo,
+    parse_names,
+    yolo_blob,
+)
 
 
 def read_labels(path: str | Path) -> list[str]:
@@ -43,10 +49,7 @@ class YoloDetector:
         imgsz: int | None = None,
         **backend_options: Any,
     ) -> None:
-        if not 0.0 <= conf_threshold < 1.0 or not 0.0 < iou_threshold <= 1.0:
-            raise ConfigError(
-                f"thresholds out of range: conf={conf_threshold}, iou={iou_threshold}"
-            )
+        check_thresholds(conf_threshold, iou_threshold)
         self.backend = open_backend(model, backend, backend_options)
         self.conf_threshold = conf_threshold
         self.iou_threshold = iou_threshold

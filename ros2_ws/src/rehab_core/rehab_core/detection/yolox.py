@@ -16,10 +16,11 @@ import numpy as np
 
 from rehab_core.backends import InferenceBackend
 from rehab_core.detection.yolo_detect import read_labels
-from rehab_core.errors import ConfigError, ShapeMismatchError
+from rehab_core.errors import ShapeMismatchError
 from rehab_core.pose.yolo_pose import model_input_size, open_backend
 from rehab_core.types import Detection
 from rehab_core.vision.image import as_bgr8, letterbox_top_left, nms_per_class, to_nchw_float
+from rehab_core.vision.yolo import check_thresholds
 
 STRIDES = (8, 16, 32)
 
@@ -49,10 +50,7 @@ class YoloxDetector:
         imgsz: int | None = None,
         **backend_options: Any,
     ) -> None:
-        if not 0.0 <= conf_threshold < 1.0 or not 0.0 < iou_threshold <= 1.0:
-            raise ConfigError(
-                f"thresholds out of range: conf={conf_threshold}, iou={iou_threshold}"
-            )
+        check_thresholds(conf_threshold, iou_threshold)
         self.backend = open_backend(model, backend, backend_options)
         self.conf_threshold = conf_threshold
         self.iou_threshold = iou_threshold

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rehab_core.errors import ShapeMismatchError
+from rehab_core.errors import ConfigError, ShapeMismatchError
 from rehab_core.vision.image import (
     letterbox,
     nms_per_class,
@@ -33,6 +33,12 @@ class YoloCandidates:
     scores: np.ndarray
     class_ids: np.ndarray
     extra: np.ndarray
+
+
+def check_thresholds(conf_threshold: float, iou_threshold: float) -> None:
+    """Reject a confidence outside [0, 1) or an NMS IoU outside (0, 1] at construction."""
+    if not 0.0 <= conf_threshold < 1.0 or not 0.0 < iou_threshold <= 1.0:
+        raise ConfigError(f"thresholds out of range: conf={conf_threshold}, iou={iou_threshold}")
 
 
 def yolo_blob(
