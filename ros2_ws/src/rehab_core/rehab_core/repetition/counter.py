@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -28,35 +28,21 @@ from rehab_core.skeleton.layouts import convert_keypoints
 from rehab_core.types import Skeleton
 
 
-@dataclass
-class Repetition:
-    """One counted repetition. Times are source seconds (stamp_ns * 1e-9).
+@dataclass(kw_only=True)
+class Repetition(Cycle):
+    """One counted repetition: a key-signal ``Cycle`` with what was counted.
 
-    ``start_t`` / ``end_t`` are where the key signal left and re-entered the
-    rest band (interpolated between frames); ``extreme_t`` is the deepest
-    point. ``times`` / ``values`` are the filtered key signal over the rep,
-    starting at the rest level before it, for quality scoring.
+    Times are source seconds (stamp_ns * 1e-9). ``start_t`` / ``end_t`` are
+    where the key signal left and re-entered the rest band (interpolated
+    between frames); ``extreme_t`` is the deepest point. ``times`` / ``values``
+    are the filtered key signal over the rep, starting at the rest level
+    before it, for quality scoring.
     """
 
     index: int
     exercise: str
     signal: str
     unit: str
-    start_t: float
-    extreme_t: float
-    end_t: float
-    rest_value: float
-    extreme_value: float
-    times: np.ndarray = field(repr=False)
-    values: np.ndarray = field(repr=False)
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_t - self.start_t
-
-    @property
-    def amplitude(self) -> float:
-        return abs(self.rest_value - self.extreme_value)
 
 
 def as_coco17(skeleton: Skeleton | np.ndarray, layout: str = "coco17") -> np.ndarray:
@@ -206,9 +192,7 @@ class RepetitionCounter:
     def _emit(self, name: str, cycle: Cycle) -> Repetition:
         rep = Repetition(
             index=len(self.repetitions), exercise=self.exercise, signal=name,
-            unit=SIGNALS[name][1], start_t=cycle.start_t, extreme_t=cycle.extreme_t,
-            end_t=cycle.end_t, rest_value=cycle.rest_value, extreme_value=cycle.extreme_value,
-            times=cycle.times, values=cycle.values,
+            unit=SIGNALS[name][1], **{f.name: getattr(cycle, f.name) for f in fields(Cycle)},
         )
         self.repetitions.append(rep)
         return rep
