@@ -243,21 +243,38 @@ class SkeletonTracker:
     # -- internals ---------------------------------------------------------------
 
     def _similarity(self, skeletons: list[Skeleton], boxes: list[np.ndarray]) -> np.ndarray:
+        """Tracks x detections: IoU mixed with keypoint similarity, one numpy pass per layout.
+
+        Vectorised because a crowded frame (or a badly thresholded detector) gives
+        tens of people and hundreds of tentative tracks; a Python double loop
+        over pairs then costs more than the pose model.
+        """
         cfg = self.config
         predictions = [t.predicted() for t in self.tracks]
         iou = iou_matrix(np.array([p[0] for p in predictions]), np.array(boxes))
-        sim = np.zeros_like(iou)
-        for i, (box, kp) in enumerate(predictions):
-            scale = float(np.sqrt(max((box[2] - box[0]) * (box[3] - box[1]), 1.0)))
-            for j, skel in enumerate(skeletons):
-                ks = None
-                if skel.layout == self.tracks[i].skeleton.layout:
-                    ks = keypoint_similarity(
-                        kp, skel.keypoints, scale, cfg.keypoint_threshold, cfg.keypoint_sigma
-                    )
-                sim[i, j] = iou[i, j] if ks is None else (
-                    cfg.iou_weight * iou[i, j] + (1 - cfg.iou_weight) * ks
-                )
+        sim = iou.copy()
+        for layout in {s.layout for s in skeletons}:
+            rows = [i for i, t in enumerate(self.tracks) if t.skeleton.layout == layout]
+            cols = [j for j, s in enumerate(skeletons) if s.layout == layout]
+            if not rows or not cols:
+                continue
+            kp_t = np.stack([predictions[i][1] for i in rows]).astype(np.float32)  # (T, K, 3)
+            kp_d = np.stack([skeletons[j].keypoints for j in cols]).astype(np.float32)
+            if kp_t.shape[1] != kp_d.shape[1]:
+                continue
+            box_t = np.stack([predictions[i][0] for i in rows])
+            area = (box_t[:, 2] - box_t[:, 0]) * (box_t[:, 3] - box_t[:, 1])
+            scale = np.maximum(np.sqrt(np.maximum(area, 1.0)), 1.0)  # (T,)
+            seen = ((kp_t[:, None, :, 2] >= cfg.keypoint_threshold)
+                    & (kp_d[None, :, :, 2] >= cfg.keypoint_threshold))  # (T, D, K)
+            dist = np.linalg.norm(kp_t[:, None, :, :2] - kp_d[None, :, :, :2], axis=-1)
+            dist /= scale[:, None, None]
+            close = np.exp(-0.5 * (dist / cfg.keypoint_sigma) ** 2) * seen
+            n_seen = seen.sum(axis=-1)
+            ks = close.sum(axis=-1) / np.maximum(n_seen, 1)
+            sub = iou[np.ix_(rows, cols)]
+            mixed = np.where(n_seen > 0, cfg.iou_weight * sub + (1 - cfg.iou_weight) * ks, sub)
+            sim[np.ix_(rows, cols)] = mixed
         return sim
 
     def _match(self, skeletons: list[Skeleton], boxes: list[np.ndarray]) -> list[tuple[int, int]]:
