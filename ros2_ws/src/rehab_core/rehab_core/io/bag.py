@@ -160,9 +160,13 @@ def write_image_bag(
     The receive time is the frame stamp, so the bag replays at the source's
     timing. ``storage`` is "mcap" (default, as rosbag2 since Iron) or "sqlite3".
     CameraInfo carries the size with an all-zero K: uncalibrated, per REP-104.
+    Both topics record the sensor-data QoS our image source offers (best
+    effort, keep last 5), so ``ros2 bag play`` republishes them as a camera would.
     """
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
+
+    from rehab_core.io.output_bag import SENSOR_DATA_QOS
 
     plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
     if storage not in plugins:
@@ -171,12 +175,14 @@ def write_image_bag(
     types = store.types
     image_t, info_t = types["sensor_msgs/msg/Image"], types["sensor_msgs/msg/CameraInfo"]
     count = 0
+    qos = [SENSOR_DATA_QOS.to_rosbags()]
     with Writer(Path(path), version=8, storage_plugin=plugins[storage]) as writer:
-        conn = writer.add_connection(topic, image_t.__msgtype__, typestore=store)
+        conn = writer.add_connection(topic, image_t.__msgtype__, typestore=store,
+                                     offered_qos_profiles=qos)
         info_conn = None
         if camera_info_topic:
             info_conn = writer.add_connection(camera_info_topic, info_t.__msgtype__,
-                                              typestore=store)
+                                              typestore=store, offered_qos_profiles=qos)
         for frame in frames:
             image = np.ascontiguousarray(frame.image)
             channels = 1 if image.ndim == 2 else image.shape[2]
