@@ -104,6 +104,7 @@ class FrameRecord:
     status: str = "pending"
     latency_ms: float = float("nan")  # hand-off -> last output of this stamp
     missing: tuple[str, ...] = ()
+    index: int = -1  # position of the frame in the bag
 
 
 @dataclass
@@ -143,6 +144,77 @@ class RunResult:
             if r.status != "ok":
                 out[r.status] += 1
         return out
+
+
+def play_fixed_rate(
+    frames: list[Frame],
+    rate_hz: float,
+    count: int | None,
+    stamped: Callable[[Frame], Frame],
+    deliver: Callable[[Frame, FrameRecord, float], None],
+    on_tick: Callable[[], None] | None = None,
+    drain_timeout_s: float = 30.0,
+) -> tuple[list[FrameRecord], float]:
+    """Tick at ``rate_hz`` from absolute deadlines; hand a frame over only when the worker is idle.
+
+    ``deliver(frame, record, sent)`` runs in the worker thread and sets the
+    record's status and latency; a tick that finds the worker busy marks its
+    frame "busy" (dropped) and never waits. Returns the records and the wall time.
+    Shared by every in-process player so all of them drop frames by the same rule.
+    """
+    if rate_hz <= 0:
+        raise ConfigError(f"replay rate must be > 0, got {rate_hz}")
+    count = count or len(frames)
+    idle = threading.Event()
+    idle.set()
+    work: list[tuple[Frame, float, FrameRecord]] = []
+    wake = threading.Event()
+    stop = threading.Event()
+    records: list[FrameRecord] = []
+
+    def worker() -> None:
+        while True:
+            wake.wait()
+            wake.clear()
+            if stop.is_set() and not work:
+                return
+            frame, sent, record = work.pop()
+            try:
+                deliver(frame, record, sent)
+            except Exception as err:  # the graph under test failed on this frame: a drop
+                record.status, record.missing = "incomplete", (f"{type(err).__name__}: {err}",)
+            idle.set()
+
+    thread = threading.Thread(target=worker, name="bench_player", daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    try:
+        for i in range(count):
+            delay = start + i / rate_hz - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)  # the rate's timer: absolute deadlines, no drift
+            tick = time.perf_counter()
+            frame = stamped(frames[i % len(frames)])
+            record = FrameRecord(frame.stamp_ns, tick - start, index=i % len(frames))
+            records.append(record)
+            if idle.is_set():
+                idle.clear()
+                work.append((frame, tick, record))
+                wake.set()
+            else:
+                record.status = "busy"
+            if on_tick is not None:
+                on_tick()
+        idle.wait(drain_timeout_s)
+        wall = max(time.perf_counter() - start, 1e-9)
+    finally:
+        stop.set()
+        wake.set()
+        thread.join(timeout=drain_timeout_s)
+    for record in records:
+        if record.status == "pending":  # the graph never finished it within the timeout
+            record.status = "incomplete"
+    return records, wall
 
 
 class _Monitor:
@@ -260,7 +332,7 @@ class GraphPlayer:
             else:
                 self.container.bus.unsubscribe(topic, handler)
 
-    def _reset(self) -> None:
+    def reset_stages(self) -> None:
         """Fresh stage state for a new run: deactivate (source first), activate again."""
         for node in [self.source, *reversed(self._order)]:
             node.trigger_deactivate()
@@ -289,66 +361,24 @@ class GraphPlayer:
         return sum(steady) / len(steady)
 
     def play(self, frames: list[Frame], rate_hz: float, count: int | None = None,
-             on_tick: Callable[[], None] | None = None, drain_timeout_s: float = 30.0) -> RunResult:
-        """Play ``count`` frames (default: each once, cycling if more) at ``rate_hz``."""
-        if rate_hz <= 0:
-            raise ConfigError(f"replay rate must be > 0, got {rate_hz}")
-        count = count or len(frames)
-        self._reset()
-        self.warm_up(frames, 2)  # first frames after a reset re-initialise models' state
+             on_tick: Callable[[], None] | None = None, drain_timeout_s: float = 30.0,
+             reset: bool = True) -> RunResult:
+        """Play ``count`` frames (default: each once, cycling if more) at ``rate_hz``.
+
+        ``reset=False`` continues with the stages' current state (soak windows).
+        """
+        if reset:
+            self.reset_stages()
+            self.warm_up(frames, 2)  # first frames after a reset re-initialise models' state
         for node in self.container.nodes.values():
             node.diag.reset()
         self._subscribe_monitor(True)
-        idle = threading.Event()
-        idle.set()
-        work: list[tuple[Frame, float, FrameRecord]] = []
-        wake = threading.Event()
-        stop = threading.Event()
-        records: list[FrameRecord] = []
-
-        def worker() -> None:
-            while True:
-                wake.wait()
-                wake.clear()
-                if stop.is_set() and not work:
-                    return
-                frame, sent, record = work.pop()
-                self.source.publish_frame(frame)
-                self._finish(record, sent)
-                idle.set()
-
-        thread = threading.Thread(target=worker, name="bench_player", daemon=True)
-        thread.start()
         cpu0 = self.process.cpu_times()
-        start = time.perf_counter()
         try:
-            for i in range(count):
-                deadline = start + i / rate_hz
-                delay = deadline - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)  # the rate's timer: absolute deadlines, no drift
-                tick = time.perf_counter()
-                frame = self._stamped(frames[i % len(frames)])
-                record = FrameRecord(frame.stamp_ns, tick - start)
-                records.append(record)
-                if idle.is_set():
-                    idle.clear()
-                    work.append((frame, tick, record))
-                    wake.set()
-                else:
-                    record.status = "busy"
-                if on_tick is not None:
-                    on_tick()
-            idle.wait(drain_timeout_s)
-            wall = max(time.perf_counter() - start, 1e-9)
+            records, wall = play_fixed_rate(
+                frames, rate_hz, count, self._stamped, self._deliver, on_tick, drain_timeout_s)
         finally:
-            stop.set()
-            wake.set()
-            thread.join(timeout=drain_timeout_s)
             self._subscribe_monitor(False)
-        for record in records:
-            if record.status == "pending":  # the graph never finished it within the timeout
-                record.status = "incomplete"
         cpu1 = self.process.cpu_times()
         cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall * 100.0
         result = RunResult(rate_hz, records, wall, cpu, self.process.memory_info().rss / 2**20)
@@ -359,6 +389,10 @@ class GraphPlayer:
             result.stage_ms[node.get_name()] = [v for s, v in samples.items() if s in sent_stamps]
             result.stage_drops[node.get_name()] = dict(node.diag.drops)
         return result
+
+    def _deliver(self, frame: Frame, record: FrameRecord, sent: float) -> None:
+        self.source.publish_frame(frame)
+        self._finish(record, sent)
 
     def _finish(self, record: FrameRecord, sent: float) -> None:
         arrivals = self.monitor.take(record.stamp_ns)
@@ -382,6 +416,34 @@ class GraphPlayer:
                 backend = getattr(obj, "backend", None)
                 out[node.get_name()] = type(backend or obj).__name__
         return out
+
+    def pose_input_size(self) -> tuple[int, int] | None:
+        """(h, w) the pose model runs at, when the stack's pose model has a fixed input."""
+        node = self.container.nodes.get("pose_estimator")
+        size = getattr(getattr(node, "estimator", None), "input_size", None)
+        return tuple(size) if size else None
+
+    def restart_failed(self) -> list[str]:
+        """Bring every stage that left the active state back up (the manager's restart policy).
+
+        Returns the names restarted; a stage that cannot come back is named with its error.
+        """
+        restarted = []
+        for node in [*self._order, self.source]:
+            if node.state_label() == "active":
+                continue
+            configured = node.state_label() == "inactive" or node.trigger_configure() == SUCCESS
+            if configured and node.trigger_activate() == SUCCESS:
+                restarted.append(node.get_name())
+                continue
+            restarted.append(f"{node.get_name()} (failed: {node.last_error})")
+        return restarted
+
+    def stage_error_counts(self) -> dict[str, int]:
+        """Frames each stage dropped because its processing raised (not back-pressure)."""
+        return {name: sum(v for k, v in self.container.nodes[name].diag.drops.items()
+                          if k.startswith(("processing error", "bad frame")))
+                for name in self.stages}
 
     def close(self) -> None:
         container = getattr(self, "container", None)

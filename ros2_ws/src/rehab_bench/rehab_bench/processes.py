@@ -5,7 +5,8 @@ with the classic deployment. Each component of the stack runs as its own
 ``python`` process (the ``<role>_node`` entry point, ``autostart: true``, the
 stack's remappings), the player publishes ``sensor_msgs/Image`` on ``image``
 from a timer that never waits, and a monitor node in this process subscribes
-to the graph's per-frame output topics. Across processes there is no
+to the graph's per-frame output topics with the QoS their publishers offer
+(``rehab_bench.qos``). Across processes there is no
 back-pressure, so a frame is dropped when its outputs never arrive (the
 stages' keep-last QoS discards images that come while they are busy).
 Per-stage figures are not collected in this mode (they live in the other
@@ -33,6 +34,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 from rehab_bench.player import SOURCE_NAME, FrameRecord, RunResult
+from rehab_bench.qos import matching_qos, wait_for_publishers
 from rehab_core.errors import RehabError
 from rehab_core.types import Frame
 from rehab_perception import payloads, stack_config
@@ -62,11 +64,21 @@ class ProcessGraphPlayer:
                 payloads.IMAGE.msg_type, "image", payloads.IMAGE.qos)
             self._lock = threading.Lock()
             self.arrivals: dict[int, dict[str, float]] = {}
+            # subscribe with what the component processes offer (a RELIABLE request on a
+            # BEST_EFFORT topic would match nothing and look like 100 % drops)
+            offered = wait_for_publishers(self.node, list(topics), ready_timeout_s)
+            silent = [t for t, qos in offered.items() if not qos]
+            if silent:
+                raise RehabError(f"no component process publishes {silent} within "
+                                 f"{ready_timeout_s} s")
+            self.monitor_qos: dict[str, dict[str, str]] = {}
             for topic, kind in topics.items():
                 codec = next(c for c in vars(payloads).values()
                              if isinstance(c, payloads.Codec) and c.name == kind)
-                self.node.create_subscription(codec.msg_type, topic, self._arrival(topic),
-                                              codec.qos)
+                qos = matching_qos(offered[topic], depth=codec.qos.depth)
+                self.monitor_qos[topic] = {"reliability": qos.reliability.name.lower(),
+                                           "durability": qos.durability.name.lower()}
+                self.node.create_subscription(codec.msg_type, topic, self._arrival(topic), qos)
             self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
             self.executor.add_node(self.node)
             self._spin = threading.Thread(target=self.executor.spin, daemon=True)

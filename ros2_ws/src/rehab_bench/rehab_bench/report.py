@@ -129,17 +129,8 @@ def write_report(out: Path, result: dict[str, Any]) -> Path:
             f"| {100 * row['dropped_fraction']:.1f} | {row['drops']['busy']} "
             f"| {row['drops']['incomplete']} | {_f(row['latency_ms']['p50'])} "
             f"| {_f(row['latency_ms']['p95'])} |")
-    compare = result.get("compare")
-    if compare:
-        lines += ["", "## Container vs separate processes (same bag, same stack)", "",
-                  "| deployment | peak fps | p50 ms | p95 ms | dropped % | CPU % | RSS MB |",
-                  "|---|---|---|---|---|---|---|"]
-        for name, row in compare.items():
-            lat_row = row["latency_ms"]
-            lines.append(
-                f"| {name} | {row['throughput_fps']:.1f} | {_f(lat_row['p50'])} "
-                f"| {_f(lat_row['p95'])} | {100 * row['dropped_fraction']:.1f} "
-                f"| {row['cpu_percent']:.0f} | {row['rss_mb']:.0f} |")
+    lines += _compare_lines(result.get("compare"))
+    lines += _soak_lines(result.get("soak"))
     lines += ["", "## Machine, backends, models", "",
               f"* CPU: {machine['cpu_model']} ({machine['cores_logical']} logical cores), "
               f"{machine['memory_gb']} GB; {machine['platform']}; ROS {machine['ros_distro']}",
@@ -147,9 +138,92 @@ def write_report(out: Path, result: dict[str, Any]) -> Path:
     for name, model in result["models"].items():
         digest = model.get("sha256", "missing")
         lines.append(f"* {name}: `{model['path']}` sha256 `{digest}`")
+    if "soak" in result:
+        lines += ["", "![soak](soak.png)"]
     lines += ["", "![latency over time](latency_over_time.png)", "",
               "![per-stage latency](stage_latency_hist.png)", "", "![rate sweep](rate_sweep.png)",
               ""]
     path = out / "report.md"
     path.write_text("\n".join(lines))
+    return path
+
+
+_DEPLOYMENTS = {"container": "our container (one process)",
+                "processes": "our components as separate processes (DDS)",
+                "ultralytics": "plain ultralytics predict loop"}
+
+
+def _compare_lines(compare: dict[str, Any] | None) -> list[str]:
+    if not compare:
+        return []
+    lines = ["", "## Side by side (same bag, same frames, same drop rule)", "",
+             "| deployment | peak fps | container / this | target | p50 ms | p95 ms "
+             "| dropped % | CPU % | RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    ratios = compare.get("ratios", {})
+    notes = []
+    for name, label in _DEPLOYMENTS.items():
+        row = compare.get(name)
+        if row is None:
+            continue
+        if "skipped" in row:
+            notes.append(f"* {label}: not run: {row['skipped']}")
+            continue
+        ratio = ratios.get(name, {})
+        lat = row["latency_ms"]
+        met = ratio.get("met")
+        target = "" if not ratio else \
+            f"≥ {ratio['target']:g}× ({'met' if met else 'MISSED' if met is False else 'n/a'})"
+        mine = "1.00" if name == "container" else _f(ratio.get("container_over"), 2)
+        lines.append(
+            f"| {label} | {row['throughput_fps']:.1f} | {mine} | {target} | {_f(lat['p50'])} "
+            f"| {_f(lat['p95'])} | {100 * row['dropped_fraction']:.1f} "
+            f"| {row['cpu_percent']:.0f} | {row['rss_mb']:.0f} |")
+        if row.get("note"):
+            notes.append(f"* {label}: {row['note']}")
+        if row.get("model"):
+            m = row["model"]
+            notes.append(f"* ultralytics model `{m['path']}` ({m['runtime']}, imgsz {m['imgsz']})")
+    return lines + (["", *notes] if notes else [])
+
+
+def _soak_lines(soak: dict[str, Any] | None) -> list[str]:
+    if not soak:
+        return []
+    flat = soak["memory_flat"]
+    first_last = soak["latency_p95_first_last_ms"] or [None, None]
+    lines = ["", f"## Soak: {soak['minutes']:g} min at {soak['rate_hz']:.1f} fps, "
+             f"{len(soak['windows'])} windows", "",
+             f"* RSS {soak['rss_start_mb']:.0f} -> {soak['rss_end_mb']:.0f} MB after the first "
+             f"window (growth {soak['rss_growth_mb']:+.1f} MB, slope "
+             f"{_f(soak['rss_slope_mb_per_min'], 2)} MB/min: "
+             f"{'flat' if flat else 'GROWING' if flat is False else 'n/a'})",
+             f"* latency p50 drift {_f(soak['latency_p50_drift_ms_per_min'], 2)} ms/min; p95 "
+             f"first window {_f(first_last[0])} ms, last {_f(first_last[1])} ms",
+             f"* dropped {100 * soak['dropped_fraction']:.1f} %; component restarts "
+             f"{soak['restart_count']}; stage errors {soak['stage_errors'] or 'none'}"]
+    for r in soak["restarts"]:
+        lines.append(f"  * after window {r['after_window']} ({r['at_s']} s): "
+                     f"{', '.join(r['stages'])}")
+    return lines
+
+
+def write_soak_plot(out: Path, soak: dict[str, Any]) -> Path:
+    """RSS and latency per soak window over time."""
+    plt = _pyplot()
+    w = soak["windows"]
+    t = [x["end_s"] / 60.0 for x in w]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    a1.plot(t, [x["rss_mb"] for x in w], "o-")
+    a1.set(xlabel="minutes", ylabel="RSS (MB)", title="Memory over the soak")
+    for key, style in (("latency_p50_ms", "o-"), ("latency_p95_ms", "s-")):
+        pts = [(tt, x[key]) for tt, x in zip(t, w) if x[key] is not None]
+        if pts:
+            a2.plot(*zip(*pts), style, label=key.split("_")[1])
+    a2.set(xlabel="minutes", ylabel="latency (ms)", title="Latency per window")
+    a2.legend()
+    fig.tight_layout()
+    path = out / "soak.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path

@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("bag", help="rosbag2 with an image topic (rehab bag from-video ...)")
     parser.add_argument("--out", required=True, help="output folder (bench.json, report.md, PNGs)")
     parser.add_argument("--params", default=DEFAULT_PARAMS, help="stack parameter file (YAML)")
+    parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                        help="override one stack parameter (repeatable)")
     parser.add_argument("--rates", default="5,10,15,30", help="fixed rates in fps, comma separated")
     parser.add_argument("--runs", type=int, default=3, help="runs per rate")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
@@ -31,7 +33,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-drop", type=float, default=0.05,
                         help="drop fraction below which a rate counts as sustainable")
     parser.add_argument("--compare", action="store_true",
-                        help="also run the stack as separate processes (DDS) and compare")
+                        help="also run the stack as separate processes (DDS) and a plain "
+                             "ultralytics predict loop on the pose model, and compare")
+    parser.add_argument("--ultralytics-model", type=Path, default=None, metavar="FILE",
+                        help="pose model for the ultralytics loop (.pt/.onnx/.engine; default: "
+                             "the stack's YOLO-pose model, its .pt sibling if there is one)")
+    parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES",
+                        help="after the sweep, loop the bag at its recorded rate this long and "
+                             "report memory growth, latency drift and component restarts")
+    parser.add_argument("--soak-window", type=float, default=30.0, metavar="S",
+                        help="soak window length in seconds (one RSS/latency point each)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=bench)
 
@@ -48,25 +59,43 @@ def _rates(text: str) -> list[float]:
 
 def bench(args: argparse.Namespace) -> int:
     from rehab_bench.benchmark import BenchConfig, run_benchmark
+    from rehab_perception.container import parse_overrides
 
     if args.duration is not None and args.duration <= 0:
         raise ConfigError(f"--duration must be > 0, got {args.duration}")
+    if args.soak < 0 or args.soak_window <= 0:
+        raise ConfigError(f"--soak must be >= 0 and --soak-window > 0, got {args.soak}, "
+                          f"{args.soak_window}")
     if not 0 < args.max_drop < 1:
         raise ConfigError(f"--max-drop must be in (0, 1), got {args.max_drop}")
     cfg = BenchConfig(bag=Path(args.bag), out=Path(args.out), params=args.params,
                       rates=_rates(args.rates), runs=args.runs, duration_s=args.duration,
                       topic=args.topic, search_steps=args.search_steps, max_drop=args.max_drop,
-                      progress=not args.no_progress, compare=args.compare)
+                      progress=not args.no_progress, compare=args.compare,
+                      ultralytics_model=args.ultralytics_model, soak_minutes=args.soak,
+                      soak_window_s=args.soak_window, overrides=parse_overrides(args.set))
     result = run_benchmark(cfg)
     lat = result["latency_ms"]
     p95 = "n/a" if lat["p95"] is None else f"{lat['p95']:.1f} ms"
     print(f"peak sustainable {result['throughput_fps']:.1f} fps; at "
           f"{result['bag']['recorded_fps']:.1f} fps: p95 latency {p95}, dropped "
           f"{100 * result['dropped_fraction']:.1f} %; report: {Path(args.out) / 'report.md'}")
-    if "compare" in result:
-        proc = result["compare"]["processes"]
-        p95p = proc["latency_ms"]["p95"]
-        print(f"separate processes: peak {proc['throughput_fps']:.1f} fps, p95 latency "
-              f"{'n/a' if p95p is None else f'{p95p:.1f} ms'}, dropped "
-              f"{100 * proc['dropped_fraction']:.1f} %")
+    for name, row in result.get("compare", {}).items():
+        if name in ("container", "ratios"):
+            continue
+        if "skipped" in row:
+            print(f"{name}: not run: {row['skipped']}")
+            continue
+        p95c = row["latency_ms"]["p95"]
+        ratio = result["compare"]["ratios"][name]
+        verdict = {True: "met", False: "MISSED", None: "n/a"}[ratio["met"]]
+        print(f"{name}: peak {row['throughput_fps']:.1f} fps (container {ratio['container_over']}x"
+              f", target >= {ratio['target']:g}x: {verdict}), p95 latency "
+              f"{'n/a' if p95c is None else f'{p95c:.1f} ms'}, dropped "
+              f"{100 * row['dropped_fraction']:.1f} %")
+    soak = result.get("soak")
+    if soak:
+        print(f"soak {soak['minutes']:g} min: RSS {soak['rss_start_mb']:.0f} -> "
+              f"{soak['rss_end_mb']:.0f} MB ({soak['rss_slope_mb_per_min']} MB/min), p50 drift "
+              f"{soak['latency_p50_drift_ms_per_min']} ms/min, restarts {soak['restart_count']}")
     return 0

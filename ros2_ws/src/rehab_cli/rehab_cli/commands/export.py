@@ -4,6 +4,7 @@ Examples::
 
     rehab export yolo yolo11n-pose.pt --imgsz 320 -o models/yolo11n-pose-320.onnx
     rehab export yolo yolo11n-pose.yaml --imgsz 640 --dynamic -o /tmp/random.onnx
+    rehab export yolo-random -o .cache/models/yolo11n-pose-640.onnx  # + .pt beside it
     rehab export engine models/yolo11n-pose-320.onnx --precision fp16
     rehab export engine models/yolo11n-pose-320.onnx --precision int8 --calib clips/squat.mp4
     rehab export classifier stgcn.torchscript --input-shape 1,3,60,17,1 \\
@@ -45,6 +46,16 @@ def register(sub) -> None:
     yolo.add_argument("--simplify", action="store_true", help="run onnxslim on the graph")
     yolo.set_defaults(func=run_yolo)
 
+    rnd = kinds.add_parser(
+        "yolo-random", help="a reproducible random-init YOLO as ONNX + .pt (benchmarks, tests)")
+    rnd.add_argument("-o", "--output", type=Path, required=True,
+                     help="output .onnx path (the .pt is written beside it)")
+    rnd.add_argument("--task", choices=("pose", "detect"), default="pose")
+    rnd.add_argument("--variant", default="yolo11n", help="model scale, e.g. yolo11n, yolo11s")
+    rnd.add_argument("--imgsz", type=int, default=640, help="input size (multiple of 32)")
+    rnd.add_argument("--seed", type=int, default=0)
+    rnd.set_defaults(func=run_yolo_random)
+
     engine = kinds.add_parser("engine", help="ONNX → TensorRT engine (needs tensorrt + a GPU)")
     engine.add_argument("onnx", type=Path)
     engine.add_argument("-o", "--output", type=Path, default=None,
@@ -79,6 +90,14 @@ def run_yolo(args: argparse.Namespace) -> int:
     out = export_yolo_onnx(args.model, args.output, imgsz=args.imgsz, dynamic=args.dynamic,
                            opset=args.opset, simplify=args.simplify)
     print(f"wrote {out}")
+    return 0
+
+
+def run_yolo_random(args: argparse.Namespace) -> int:
+    from rehab_core.export.yolo import export_random_yolo_pair
+
+    onnx, pt = export_random_yolo_pair(args.output, args.task, args.variant, args.imgsz, args.seed)
+    print(f"wrote {onnx} and {pt} (random init: for timings and parity, not for accuracy)")
     return 0
 
 

@@ -184,3 +184,28 @@ def cached_random_yolo_onnx(
     export_yolo_onnx(model, output, imgsz=imgsz, dynamic=dynamic)
     shutil.rmtree(work, ignore_errors=True)
     return output
+
+
+def export_random_yolo_pair(output: str | Path, task: str = "pose", variant: str = "yolo11n",
+                            imgsz: int = 640, seed: int = 0) -> tuple[Path, Path]:
+    """``random_yolo`` written twice: ``output`` (ONNX, for our stack) and its ``.pt`` sibling.
+
+    Why: comparing our pipeline with ultralytics' own ``predict`` needs the
+    same weights in both forms, and no pretrained YOLO-pose file can be
+    downloaded here. Returns (onnx, pt).
+    """
+    import contextlib
+    import io
+
+    output = Path(output)
+    if output.suffix != ".onnx":
+        raise ConfigError(f"output must be a .onnx path, got {output.name}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = output.parent / f"work-{output.stem}"
+    with contextlib.redirect_stdout(io.StringIO()):
+        model = random_yolo(task, variant, None, imgsz, seed, work)
+        pt = output.with_suffix(".pt")
+        model.save(str(pt))
+        export_yolo_onnx(model, output, imgsz=imgsz)
+    shutil.rmtree(work, ignore_errors=True)
+    return output, pt
