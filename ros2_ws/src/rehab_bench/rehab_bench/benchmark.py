@@ -52,6 +52,8 @@ class BenchConfig:
     #: minutes of continuous replay at the recorded rate after the sweep (0: no soak)
     soak_minutes: float = 0.0
     soak_window_s: float = 30.0
+    #: labels sidecar for event accuracy (default: the one found next to the bag)
+    labels: Path | None = None
     #: (node, param, value) applied over ``params`` (``--set node.param=value``)
     overrides: list[tuple[str, str, Any]] = field(default_factory=list)
 
@@ -146,6 +148,8 @@ class _Bench:
     def __init__(self, cfg: BenchConfig, player: GraphPlayer, frames: list, bar: Any) -> None:
         self.cfg, self.player, self.frames, self.bar = cfg, player, frames, bar
         self.runs: dict[float, list[RunResult]] = {}
+        #: rate whose runs keep every output payload (event accuracy), if any
+        self.capture_at: float | None = None
 
     def count(self, rate: float) -> int:
         if self.cfg.duration_s:
@@ -158,8 +162,9 @@ class _Bench:
             results = []
             for _ in range(self.cfg.runs):
                 self.bar.set_postfix_str(f"{rate:g} fps")
+                extra = {"capture": True} if rate == self.capture_at else {}
                 results.append(self.player.play(self.frames, rate, self.count(rate),
-                                                on_tick=lambda: self.bar.update(1)))
+                                                on_tick=lambda: self.bar.update(1), **extra))
             self.runs[rate] = results
         return summarize(rate, self.runs[rate])
 
@@ -206,6 +211,7 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
 
         use_large_data_profile()
     frames, recorded_fps = load_bag_frames(cfg.bag, cfg.topic)
+    labels = _load_labels(cfg)
     stack = stack_config.load_stack(cfg.params)
     for node, key, value in cfg.overrides:
         stack_config.set_param(stack, node, key, value)
@@ -218,7 +224,17 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
         with GraphPlayer(stack, domain_id=cfg.domain_id) as player:
             service_ms = player.warm_up(frames)
             bench = _Bench(cfg, player, frames, bar)
+            if labels is not None:
+                bench.capture_at = round(float(recorded), 3)
             at_recorded = bench.measure(recorded)
+            events = None
+            if labels is not None:
+                from rehab_bench.events import score_runs
+
+                events = score_runs(labels, bench.runs[bench.capture_at], frames, recorded)
+                for run in bench.runs[bench.capture_at]:  # payloads are not needed any more
+                    for record in run.frames:
+                        record.outputs = None
             for rate in sorted({round(float(r), 3) for r in cfg.rates}):
                 bench.measure(rate)
             peak, bounded = bench.peak(service_ms)
@@ -270,6 +286,8 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
     }
     if soak_result is not None:
         result["soak"] = soak_result
+    if events is not None:
+        result["event_accuracy"] = events
     if compare is not None:
         result["compare"] = {
             "container": {"throughput_fps": result["throughput_fps"],
@@ -315,6 +333,14 @@ def compare_processes(cfg: BenchConfig, stack: dict[str, Any], topics: dict[str,
 
 #: the issue's targets for container peak throughput over each alternative
 RATIO_TARGETS = {"processes": 2.0, "ultralytics": 1.5}
+
+
+def _load_labels(cfg: BenchConfig) -> Any:
+    """The bag's event labels (explicit file, else the sidecar next to the bag), or None."""
+    from rehab_core.evaluation import find_labels, load_labels
+
+    path = cfg.labels or find_labels(cfg.bag)
+    return load_labels(path) if path is not None else None
 
 
 def compare_ratios(container_fps: float, compare: dict[str, Any]) -> dict[str, Any]:

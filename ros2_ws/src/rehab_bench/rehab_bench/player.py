@@ -105,6 +105,8 @@ class FrameRecord:
     latency_ms: float = float("nan")  # hand-off -> last output of this stamp
     missing: tuple[str, ...] = ()
     index: int = -1  # position of the frame in the bag
+    #: output kind -> payloads with this frame's stamp (only when the run captures outputs)
+    outputs: dict[str, list[Any]] | None = None
 
 
 @dataclass
@@ -220,27 +222,37 @@ def play_fixed_rate(
 class _Monitor:
     """Arrival time of every output on the graph's output topics, by stamp."""
 
-    def __init__(self, topics: list[str]) -> None:
+    def __init__(self, topics: list[str], kinds: dict[str, str]) -> None:
         self.topics = topics
+        self.kinds = kinds
         self._lock = threading.Lock()
         self.arrivals: dict[int, dict[str, float]] = {}
+        self.payloads: dict[int, dict[str, list[Any]]] = {}
+        self.capture = False  # keep the payloads too (event accuracy needs what was said)
         self.handlers = {t: self._handler(t) for t in topics}
 
     def _handler(self, topic: str) -> Callable[[Any], None]:
+        kind = self.kinds.get(topic, topic)
+
         def on_output(payload: Any) -> None:
             now = time.perf_counter()
             stamp = int(getattr(payload, "stamp_ns", -1))
             with self._lock:
                 self.arrivals.setdefault(stamp, {})[topic] = now
+                if self.capture:
+                    self.payloads.setdefault(stamp, {}).setdefault(kind, []).append(payload)
         return on_output
 
-    def take(self, stamp_ns: int) -> dict[str, float]:
+    def take(self, stamp_ns: int) -> tuple[dict[str, float], dict[str, list[Any]] | None]:
+        """Arrival times by topic and (when capturing) payloads by kind of one stamp."""
         with self._lock:
-            return self.arrivals.pop(stamp_ns, {})
+            payloads = self.payloads.pop(stamp_ns, {}) if self.capture else None
+            return self.arrivals.pop(stamp_ns, {}), payloads
 
     def clear(self) -> None:
         with self._lock:
             self.arrivals.clear()
+            self.payloads.clear()
 
 
 class GraphPlayer:
@@ -271,7 +283,8 @@ class GraphPlayer:
                 if node.trigger_configure() != SUCCESS:
                     raise ConfigError(f"{node.get_name()}: {node.last_error or 'configure failed'}")
             self._activate()
-            self.monitor = _Monitor(self._output_topics())
+            topics = self._output_topics()
+            self.monitor = _Monitor(topics, {t: self._kind(t) for t in topics})
             self.required = [t for t in self.monitor.topics if self._kind(t) in PER_FRAME_KINDS]
             self.container.spin_in_background()
         except BaseException:
@@ -362,16 +375,19 @@ class GraphPlayer:
 
     def play(self, frames: list[Frame], rate_hz: float, count: int | None = None,
              on_tick: Callable[[], None] | None = None, drain_timeout_s: float = 30.0,
-             reset: bool = True) -> RunResult:
+             reset: bool = True, capture: bool = False) -> RunResult:
         """Play ``count`` frames (default: each once, cycling if more) at ``rate_hz``.
 
-        ``reset=False`` continues with the stages' current state (soak windows).
+        ``reset=False`` continues with the stages' current state (soak windows);
+        ``capture=True`` keeps every output payload on its frame's record.
         """
         if reset:
             self.reset_stages()
             self.warm_up(frames, 2)  # first frames after a reset re-initialise models' state
         for node in self.container.nodes.values():
             node.diag.reset()
+        self.monitor.clear()
+        self.monitor.capture = capture
         self._subscribe_monitor(True)
         cpu0 = self.process.cpu_times()
         try:
@@ -379,6 +395,7 @@ class GraphPlayer:
                 frames, rate_hz, count, self._stamped, self._deliver, on_tick, drain_timeout_s)
         finally:
             self._subscribe_monitor(False)
+            self.monitor.capture = False
         cpu1 = self.process.cpu_times()
         cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall * 100.0
         result = RunResult(rate_hz, records, wall, cpu, self.process.memory_info().rss / 2**20)
@@ -395,7 +412,7 @@ class GraphPlayer:
         self._finish(record, sent)
 
     def _finish(self, record: FrameRecord, sent: float) -> None:
-        arrivals = self.monitor.take(record.stamp_ns)
+        arrivals, record.outputs = self.monitor.take(record.stamp_ns)
         missing = tuple(t for t in self.required if t not in arrivals)
         if missing or not arrivals:
             record.status, record.missing = "incomplete", missing

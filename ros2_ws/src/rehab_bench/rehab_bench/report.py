@@ -131,6 +131,7 @@ def write_report(out: Path, result: dict[str, Any]) -> Path:
             f"| {_f(row['latency_ms']['p95'])} |")
     lines += _compare_lines(result.get("compare"))
     lines += _soak_lines(result.get("soak"))
+    lines += _event_lines(result.get("event_accuracy"))
     lines += ["", "## Machine, backends, models", "",
               f"* CPU: {machine['cpu_model']} ({machine['cores_logical']} logical cores), "
               f"{machine['memory_gb']} GB; {machine['platform']}; ROS {machine['ros_distro']}",
@@ -227,3 +228,37 @@ def write_soak_plot(out: Path, soak: dict[str, Any]) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def _event_lines(events: dict[str, Any] | None) -> list[str]:
+    """Repetition, label and reach accuracy of the recorded-rate runs (labelled bags)."""
+    if not events:
+        return []
+    first = events["first_run"]
+    lines = ["", "## Event accuracy at the recorded rate (labelled bag)", "",
+             f"Labels `{events['labels']}`; {first['frames']} frames played, "
+             f"{first['dropped']} dropped. Per run:", "",
+             "| run | reps counted / truth | abs error | label accuracy | onset err (frames) "
+             "| offset err (frames) | false triggers/min |",
+             "|---|---|---|---|---|---|---|"]
+    for i, h in enumerate(events["runs"]):
+        reps = "n/a" if h["repetitions_truth"] is None else \
+            f"{h['repetitions_counted']} / {h['repetitions_truth']}"
+        lines.append(
+            f"| {i + 1} | {reps} | {_f(h['repetition_abs_error'], 0)} "
+            f"| {_f(h['label_accuracy'], 3)} | {_f(h['onset_mean_abs_error_frames'])} "
+            f"| {_f(h['offset_mean_abs_error_frames'])} | {_f(h['false_triggers_per_min'], 2)} |")
+    reps = first.get("repetitions")
+    if reps:
+        lines += ["", "| segment | start s | end s | truth | counted | error |",
+                  "|---|---|---|---|---|---|"]
+        for seg in reps["segments"]:
+            lines.append(f"| {seg['label']} | {seg['start_s']:.1f} | {seg['end_s']:.1f} "
+                         f"| {seg['truth']} | {seg['counted']} | {seg['error']:+d} |")
+    exercise = first.get("exercise")
+    if exercise:
+        per_label = ", ".join(f"{k} {_f(v['accuracy'], 2)} ({v['frames']} frames)"
+                              for k, v in exercise["per_label"].items())
+        lines += ["", f"Label accuracy by truth label: {per_label}; warm-up "
+                  f"{exercise['warmup']['frames']} frames before the first prediction."]
+    return lines

@@ -43,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "report memory growth, latency drift and component restarts")
     parser.add_argument("--soak-window", type=float, default=30.0, metavar="S",
                         help="soak window length in seconds (one RSS/latency point each)")
+    parser.add_argument("--labels", type=Path, default=None, metavar="FILE",
+                        help="event labels (default: BAG/labels.yaml or BAG.labels.yaml if "
+                             "present): adds repetition, label and reach accuracy")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=bench)
 
@@ -73,7 +76,8 @@ def bench(args: argparse.Namespace) -> int:
                       topic=args.topic, search_steps=args.search_steps, max_drop=args.max_drop,
                       progress=not args.no_progress, compare=args.compare,
                       ultralytics_model=args.ultralytics_model, soak_minutes=args.soak,
-                      soak_window_s=args.soak_window, overrides=parse_overrides(args.set))
+                      soak_window_s=args.soak_window, labels=args.labels,
+                      overrides=parse_overrides(args.set))
     result = run_benchmark(cfg)
     lat = result["latency_ms"]
     p95 = "n/a" if lat["p95"] is None else f"{lat['p95']:.1f} ms"
@@ -93,6 +97,13 @@ def bench(args: argparse.Namespace) -> int:
               f", target >= {ratio['target']:g}x: {verdict}), p95 latency "
               f"{'n/a' if p95c is None else f'{p95c:.1f} ms'}, dropped "
               f"{100 * row['dropped_fraction']:.1f} %")
+    events = result.get("event_accuracy")
+    if events:
+        h = events["runs"][0]
+        print(f"event accuracy (run 1): repetitions {h['repetitions_counted']}/"
+              f"{h['repetitions_truth']}, label accuracy {h['label_accuracy']}, onset error "
+              f"{h['onset_mean_abs_error_frames']} frames, false triggers/min "
+              f"{h['false_triggers_per_min']}")
     soak = result.get("soak")
     if soak:
         print(f"soak {soak['minutes']:g} min: RSS {soak['rss_start_mb']:.0f} -> "

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     video = None if args.no_video or kind == "skeleton_bag" else out / "annotated.mp4"
     stack_config.set_param(stack, "overlay", "video_path", str(video) if video else "")
+    stack_config.set_param(stack, "recorder", "output_dir", str(out / "recording"))
     recorder = RunRecorder(out, input_name=str(args.input), input_fps=source.fps)
     current_action: dict | None = None
     started = time.perf_counter()
