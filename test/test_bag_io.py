@@ -117,3 +117,17 @@ def test_skeleton_bag_roundtrip(tmp_path):
     assert back[3].main_track_id == 2 and back[3].width == 640
     np.testing.assert_allclose(back[3].skeletons[0].keypoints, frames[3].skeletons[0].keypoints,
                                rtol=1e-6)
+
+
+def test_skeleton_bag_records_the_qos_our_publishers_offer(tmp_path):
+    import yaml
+
+    from rehab_core.io.output_bag import check_rosbag2_metadata
+
+    frame = SkeletonFrame(stamp_ns=1_000_000_000, index=0, width=64, height=48,
+                          skeletons=[], main_track_id=-1)
+    write_skeleton_bag(tmp_path / "sk", [frame])
+    assert check_rosbag2_metadata(tmp_path / "sk", require_qos=True) == []
+    info = yaml.safe_load((tmp_path / "sk" / "metadata.yaml").read_text())
+    qos = info["rosbag2_bagfile_information"]["topics_with_message_count"][0]
+    assert "reliability: 1" in qos["topic_metadata"]["offered_qos_profiles"]  # 1 = reliable

@@ -182,6 +182,12 @@ class _Bench:
             hi = max(2.0 * lo, 2000.0 / max(service_ms, 1e-3), 1.0)  # 2x the no-load rate
             if self.sustainable(hi):
                 return hi, False
+        estimate = 0.9 * 1000.0 / max(service_ms, 1e-3)  # a frame's cost bounds the rate
+        if lo < estimate < hi:  # start there: halving from the top wastes most steps
+            if self.sustainable(estimate):
+                lo = estimate
+            else:
+                hi = estimate
         for _ in range(self.cfg.search_steps):
             if hi - lo <= 0.02 * hi:
                 break

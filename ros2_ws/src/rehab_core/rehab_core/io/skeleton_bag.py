@@ -76,15 +76,22 @@ def write_skeleton_bag(
     topic: str = DEFAULT_TOPIC,
     storage: str = "mcap",
 ) -> int:
-    """Write skeleton frames to a new rosbag2; returns the number of messages."""
+    """Write skeleton frames to a new rosbag2; returns the number of messages.
+
+    The topic records the QoS our skeleton publishers offer (reliable, keep
+    last 10), so ``ros2 bag play`` republishes it the same way.
+    """
     from rosbags.rosbag2 import StoragePlugin, Writer
+
+    from rehab_core.io.output_bag import TopicQos  # here: output_bag imports this module
 
     store = typestore()
     t = store.types
     plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
     count = 0
     with Writer(Path(path), version=8, storage_plugin=plugins[storage]) as writer:
-        conn = writer.add_connection(topic, SKELETON_ARRAY_TYPE, typestore=store)
+        conn = writer.add_connection(topic, SKELETON_ARRAY_TYPE, typestore=store,
+                                     offered_qos_profiles=[TopicQos(depth=10).to_rosbags()])
         for frame in frames:
             sec, nsec = divmod(int(frame.stamp_ns), 1_000_000_000)
             skeletons = []
