@@ -319,11 +319,19 @@ def compare_processes(cfg: BenchConfig, stack: dict[str, Any], topics: dict[str,
     domain = cfg.domain_id if cfg.domain_id is not None else int(
         os.environ.get("ROS_DOMAIN_ID", "0") or 0)
     with ProcessGraphPlayer(stack, topics, domain_id=domain) as player:
-        service_ms = player.warm_up(frames)
-        bench = _Bench(cfg, player, frames, bar)
-        at_recorded = bench.measure(recorded)
-        peak, bounded = bench.peak(service_ms)
+        figures = _measure_alternative(cfg, player, frames, recorded, bar)
         monitor_qos = player.monitor_qos
+    return {**figures, "monitor_qos": monitor_qos,
+            "note": "cpu_percent and rss_mb include every component process"}
+
+
+def _measure_alternative(cfg: BenchConfig, player: Any, frames: list, recorded: float,
+                         bar: Any) -> dict[str, Any]:
+    """Recorded-rate figures and peak sustainable rate of one side-by-side alternative."""
+    service_ms = player.warm_up(frames)
+    bench = _Bench(cfg, player, frames, bar)
+    at_recorded = bench.measure(recorded)
+    peak, bounded = bench.peak(service_ms)
     return {
         "throughput_fps": round(peak, 3),
         "throughput_bounded": bounded,
@@ -331,9 +339,8 @@ def compare_processes(cfg: BenchConfig, stack: dict[str, Any], topics: dict[str,
         "dropped_fraction": at_recorded["dropped_fraction"],
         "cpu_percent": at_recorded["cpu_percent"],
         "rss_mb": at_recorded["rss_mb"],
+        "service_time_ms": service_ms,
         "sweep": [summarize(r, bench.runs[r]) for r in sorted(bench.runs)],
-        "monitor_qos": monitor_qos,
-        "note": "cpu_percent and rss_mb include every component process",
     }
 
 
@@ -374,22 +381,12 @@ def compare_ultralytics(cfg: BenchConfig, stack: dict[str, Any],
         return {"skipped": why_not}
     imgsz = max(pose_input) if pose_input else 640
     with UltralyticsLoopPlayer(model, imgsz=imgsz) as player:
-        service_ms = player.warm_up(frames)
-        bench = _Bench(cfg, player, frames, bar)
-        at_recorded = bench.measure(recorded)
-        peak, bounded = bench.peak(service_ms)
+        figures = _measure_alternative(cfg, player, frames, recorded, bar)
         runtime = player.runtime
     return {
         "model": {"path": str(model), "sha256": sha256_path(Path(model)), "runtime": runtime,
                   "imgsz": imgsz},
-        "throughput_fps": round(peak, 3),
-        "throughput_bounded": bounded,
-        "latency_ms": at_recorded["latency_ms"],
-        "dropped_fraction": at_recorded["dropped_fraction"],
-        "cpu_percent": at_recorded["cpu_percent"],
-        "rss_mb": at_recorded["rss_mb"],
-        "service_time_ms": service_ms,
-        "sweep": [summarize(r, bench.runs[r]) for r in sorted(bench.runs)],
+        **figures,
         "note": "pose only (ultralytics pre-processing, inference, NMS); our container also "
                 "runs the tracker and classifier behind the pose model",
     }

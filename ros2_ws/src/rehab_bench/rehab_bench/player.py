@@ -62,6 +62,27 @@ def load_bag_frames(bag: str | Path, topic: str | None = None,
     return frames, float(source.fps)
 
 
+class FreshStamps:
+    """Increasing wall-clock stamps: the stages reject repeated or older stamps, and a bag is
+    replayed many times, so every played frame gets a new one."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(self._last + 1, time.time_ns())
+        return self._last
+
+    def stamp(self, frame: Frame) -> Frame:
+        return dataclasses.replace(frame, stamp_ns=self.next())
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU time of ``process`` so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 class RecordingDiagnostics(ComponentDiagnostics):
     """The component's normal counters, plus every frame's processing time by stamp."""
 
@@ -275,7 +296,7 @@ class GraphPlayer:
                       .get("num_threads", 4))
         self.container = ComponentContainer(context=self.context, num_threads=threads)
         self.process = psutil.Process()
-        self._stamp = 0
+        self.stamps = FreshStamps()
         try:
             self._load()
             self._order = self._bring_up_order()
@@ -353,13 +374,6 @@ class GraphPlayer:
         for node in self.container.nodes.values():
             node.diag.reset()
 
-    def _next_stamp(self) -> int:
-        self._stamp = max(self._stamp + 1, time.time_ns())
-        return self._stamp
-
-    def _stamped(self, frame: Frame) -> Frame:
-        return dataclasses.replace(frame, stamp_ns=self._next_stamp())
-
     # -- measuring -------------------------------------------------------------
 
     def warm_up(self, frames: list[Frame], count: int = 5) -> float:
@@ -367,7 +381,7 @@ class GraphPlayer:
         times = []
         for i in range(count):
             started = time.perf_counter()
-            self.source.publish_frame(self._stamped(frames[i % len(frames)]))
+            self.source.publish_frame(self.stamps.stamp(frames[i % len(frames)]))
             times.append((time.perf_counter() - started) * 1e3)
         self.monitor.clear()
         steady = times[1:] or times
@@ -389,15 +403,14 @@ class GraphPlayer:
         self.monitor.clear()
         self.monitor.capture = capture
         self._subscribe_monitor(True)
-        cpu0 = self.process.cpu_times()
+        cpu0 = cpu_seconds(self.process)
         try:
             records, wall = play_fixed_rate(
-                frames, rate_hz, count, self._stamped, self._deliver, on_tick, drain_timeout_s)
+                frames, rate_hz, count, self.stamps.stamp, self._deliver, on_tick, drain_timeout_s)
         finally:
             self._subscribe_monitor(False)
             self.monitor.capture = False
-        cpu1 = self.process.cpu_times()
-        cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall * 100.0
+        cpu = (cpu_seconds(self.process) - cpu0) / wall * 100.0
         result = RunResult(rate_hz, records, wall, cpu, self.process.memory_info().rss / 2**20)
         sent_stamps = {r.stamp_ns for r in records if r.status == "ok"}
         for name in self.stages:

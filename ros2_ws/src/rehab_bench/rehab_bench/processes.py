@@ -15,7 +15,6 @@ processes); end-to-end latency and drops are.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
-from rehab_bench.player import SOURCE_NAME, FrameRecord, RunResult
+from rehab_bench.player import SOURCE_NAME, FrameRecord, FreshStamps, RunResult, cpu_seconds
 from rehab_bench.qos import matching_qos, wait_for_publishers
 from rehab_core.errors import RehabError
 from rehab_core.types import Frame
@@ -83,7 +82,7 @@ class ProcessGraphPlayer:
             self.executor.add_node(self.node)
             self._spin = threading.Thread(target=self.executor.spin, daemon=True)
             self._spin.start()
-            self._stamp = 0
+            self.stamps = FreshStamps()
             self._wait_ready(ready_timeout_s)
         except BaseException:
             self.close()
@@ -112,12 +111,8 @@ class ProcessGraphPlayer:
                 self.arrivals.setdefault(stamp, {})[topic] = now
         return on_msg
 
-    def _next_stamp(self) -> int:
-        self._stamp = max(self._stamp + 1, time.time_ns())
-        return self._stamp
-
     def _send(self, frame: Frame) -> tuple[int, float]:
-        stamped = dataclasses.replace(frame, stamp_ns=self._next_stamp())
+        stamped = self.stamps.stamp(frame)
         msg = payloads.IMAGE.to_msg(stamped)
         sent = time.perf_counter()
         self.publisher.publish(msg)
@@ -159,7 +154,7 @@ class ProcessGraphPlayer:
         with self._lock:
             self.arrivals.clear()
         process = psutil.Process()
-        cpu0 = process.cpu_times()
+        cpu0 = cpu_seconds(process)
         children0 = sum(_cpu(c.pid) for c in self._children)
         start = time.perf_counter()
         sent_at: list[tuple[FrameRecord, float]] = []
@@ -176,7 +171,7 @@ class ProcessGraphPlayer:
         while not self._complete(last) and time.monotonic() < end:
             time.sleep(0.005)
         wall = time.perf_counter() - start
-        cpu1 = process.cpu_times()
+        cpu1 = cpu_seconds(process)
         records = []
         with self._lock:
             for record, sent in sent_at:
@@ -190,7 +185,7 @@ class ProcessGraphPlayer:
                 records.append(record)
         children = sum(_cpu(c.pid) for c in self._children) - children0
         # the whole graph's CPU: this process (player, monitor) plus every component process
-        cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system + children) / wall * 100.0
+        cpu = (cpu1 - cpu0 + children) / wall * 100.0
         rss = process.memory_info().rss + sum(_rss(c.pid) for c in self._children)
         return RunResult(rate_hz, records, wall, cpu, rss / 2**20)
 
@@ -223,8 +218,7 @@ class ProcessGraphPlayer:
 
 def _cpu(pid: int) -> float:
     try:
-        t = psutil.Process(pid).cpu_times()
-        return t.user + t.system
+        return cpu_seconds(psutil.Process(pid))
     except psutil.Error:
         return 0.0
 

@@ -12,7 +12,6 @@ classifier behind it, so the ratio is conservative for us.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import time
 from collections.abc import Callable
@@ -21,7 +20,13 @@ from typing import Any
 
 import psutil
 
-from rehab_bench.player import FrameRecord, RunResult, play_fixed_rate
+from rehab_bench.player import (
+    FrameRecord,
+    FreshStamps,
+    RunResult,
+    cpu_seconds,
+    play_fixed_rate,
+)
 from rehab_core.errors import ConfigError, ModelLoadError
 from rehab_core.types import Frame
 
@@ -77,14 +82,10 @@ class UltralyticsLoopPlayer:
         self.runtime = {".pt": "torch", ".onnx": "onnxruntime", ".engine": "tensorrt"}.get(
             path.suffix, "torch")
         self.process = psutil.Process()
-        self._stamp = 0
+        self.stamps = FreshStamps()
 
     def _predict(self, frame: Frame) -> Any:
         return self.model.predict(frame.image, imgsz=self.imgsz, conf=self.conf, verbose=False)
-
-    def _stamped(self, frame: Frame) -> Frame:
-        self._stamp = max(self._stamp + 1, time.time_ns())
-        return dataclasses.replace(frame, stamp_ns=self._stamp)
 
     def _deliver(self, frame: Frame, record: FrameRecord, sent: float) -> None:
         self._predict(frame)
@@ -104,11 +105,10 @@ class UltralyticsLoopPlayer:
     def play(self, frames: list[Frame], rate_hz: float, count: int | None = None,
              on_tick: Callable[[], None] | None = None, drain_timeout_s: float = 30.0
              ) -> RunResult:
-        cpu0 = self.process.cpu_times()
-        records, wall = play_fixed_rate(frames, rate_hz, count, self._stamped, self._deliver,
+        cpu0 = cpu_seconds(self.process)
+        records, wall = play_fixed_rate(frames, rate_hz, count, self.stamps.stamp, self._deliver,
                                         on_tick, drain_timeout_s)
-        cpu1 = self.process.cpu_times()
-        cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / wall * 100.0
+        cpu = (cpu_seconds(self.process) - cpu0) / wall * 100.0
         return RunResult(rate_hz, records, wall, cpu, self.process.memory_info().rss / 2**20)
 
     def close(self) -> None:

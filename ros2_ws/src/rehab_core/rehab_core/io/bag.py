@@ -148,6 +148,16 @@ def bag_topics(path: str | Path) -> tuple[list[BagTopic], float, int]:
         return topics, reader.duration * 1e-9, reader.start_time
 
 
+def storage_plugin(storage: str):
+    """rosbags' storage plugin for a rosbag2 storage id ("mcap" or "sqlite3")."""
+    from rosbags.rosbag2 import StoragePlugin
+
+    plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+    if storage not in plugins:
+        raise InputSourceError(f"unknown bag storage {storage!r}; use one of {sorted(plugins)}")
+    return plugins[storage]
+
+
 def write_image_bag(
     path: str | Path,
     frames: Iterable[Frame],
@@ -163,20 +173,18 @@ def write_image_bag(
     Both topics record the sensor-data QoS our image source offers (best
     effort, keep last 5), so ``ros2 bag play`` republishes them as a camera would.
     """
-    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
     from rehab_core.io.output_bag import SENSOR_DATA_QOS
 
-    plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-    if storage not in plugins:
-        raise InputSourceError(f"unknown bag storage {storage!r}; use one of {sorted(plugins)}")
+    plugin = storage_plugin(storage)
     store = get_typestore(Stores.ROS2_HUMBLE)
     types = store.types
     image_t, info_t = types["sensor_msgs/msg/Image"], types["sensor_msgs/msg/CameraInfo"]
     count = 0
     qos = [SENSOR_DATA_QOS.to_rosbags()]
-    with Writer(Path(path), version=8, storage_plugin=plugins[storage]) as writer:
+    with Writer(Path(path), version=8, storage_plugin=plugin) as writer:
         conn = writer.add_connection(topic, image_t.__msgtype__, typestore=store,
                                      offered_qos_profiles=qos)
         info_conn = None

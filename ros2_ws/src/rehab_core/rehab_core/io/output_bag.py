@@ -135,12 +135,14 @@ class OutputBagWriter:
         return bag
 
     def _open(self) -> None:
-        from rosbags.rosbag2 import StoragePlugin, Writer
+        from rosbags.rosbag2 import Writer
+
+        from rehab_core.io.bag import storage_plugin
 
         if self.path.exists():
             raise RehabError(f"{self.path} exists; a rosbag2 is written to a new directory")
-        plugin = StoragePlugin.MCAP if self.storage == "mcap" else StoragePlugin.SQLITE3
-        writer = Writer(self.path, version=self.version, storage_plugin=plugin)
+        writer = Writer(self.path, version=self.version,
+                        storage_plugin=storage_plugin(self.storage))
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-writer")
         try:
             self._call(writer.open)

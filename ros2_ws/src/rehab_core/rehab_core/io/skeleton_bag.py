@@ -81,15 +81,15 @@ def write_skeleton_bag(
     The topic records the QoS our skeleton publishers offer (reliable, keep
     last 10), so ``ros2 bag play`` republishes it the same way.
     """
-    from rosbags.rosbag2 import StoragePlugin, Writer
+    from rosbags.rosbag2 import Writer
 
+    from rehab_core.io.bag import storage_plugin
     from rehab_core.io.output_bag import TopicQos  # here: output_bag imports this module
 
     store = typestore()
     t = store.types
-    plugins = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
     count = 0
-    with Writer(Path(path), version=8, storage_plugin=plugins[storage]) as writer:
+    with Writer(Path(path), version=8, storage_plugin=storage_plugin(storage)) as writer:
         conn = writer.add_connection(topic, SKELETON_ARRAY_TYPE, typestore=store,
                                      offered_qos_profiles=[TopicQos(depth=10).to_rosbags()])
         for frame in frames:
