@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INPUT ?=
 OUT ?= out/demo
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup browser-deps demo test lint lock clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,9 +13,14 @@ setup:
 demo: setup
 	@bash scripts/demo.sh "$(INPUT)" "$(OUT)"
 
-test: setup
+test: setup browser-deps
 	@$(VENV)/bin/ruff check .
 	@$(PY) -m pytest -q -p no:cacheprovider
+
+# Headless Chromium + chromedriver for the therapist page's browser test (apt, as root;
+# returns at once when both are installed).
+browser-deps:
+	@bash scripts/browser_deps.sh
 
 lint: setup
 	@$(VENV)/bin/ruff check .
