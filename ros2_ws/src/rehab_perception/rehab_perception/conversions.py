@@ -10,16 +10,18 @@ buffer (no copy at all).
 from __future__ import annotations
 
 import array
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from rehab_core.errors import BadFrameError
 from rehab_core.types import Detection, Skeleton
+from rehab_core.vision import encodings
 from rehab_interfaces.msg import (
     ActionPrediction,
     BoundingBox2D,
@@ -30,13 +32,6 @@ from rehab_interfaces.msg import (
     Skeleton2D,
     Skeleton2DArray,
 )
-
-#: channels per pixel of the 8-bit encodings the stack accepts
-IMAGE_CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1}
-
-
-def _unsupported(encoding: str) -> str:
-    return f"unsupported encoding {encoding!r}; use one of {sorted(IMAGE_CHANNELS)}"
 
 
 def ns_to_stamp(stamp_ns: int) -> Time:
@@ -56,22 +51,22 @@ def make_header(stamp_ns: int, frame_id: str = "camera") -> Header:
 def image_to_msg(
     image: np.ndarray, stamp_ns: int, frame_id: str = "camera", encoding: str = "bgr8"
 ) -> Image:
-    """HxWxC uint8 array -> sensor_msgs/Image (one copy, into the message)."""
-    if encoding not in IMAGE_CHANNELS:
-        raise BadFrameError(_unsupported(encoding))
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        raise BadFrameError(f"expected a non-empty uint8 image, got {image.dtype} {image.shape}")
+    """Unpadded array in ``encoding`` -> sensor_msgs/Image (one copy, into the message)."""
+    enc = encodings.lookup(encoding)
+    if image.dtype != enc.dtype or image.ndim not in (2, 3) or image.size == 0:
+        raise BadFrameError(f"expected a non-empty {np.dtype(enc.dtype).name} image for "
+                            f"{enc.name}, got {image.dtype} {image.shape}")
     channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels != IMAGE_CHANNELS[encoding]:
-        raise BadFrameError(f"{encoding} needs {IMAGE_CHANNELS[encoding]} channels, got {channels}")
-    height, width = image.shape[:2]
+    if channels != enc.channels:
+        raise BadFrameError(f"{enc.name} needs {enc.channels} channels, got {channels}")
+    rows, width = image.shape[:2]
     msg = Image(
         header=make_header(stamp_ns, frame_id),
-        height=height,
+        height=rows * enc.rows_den // enc.rows_num,
         width=width,
-        encoding=encoding,
-        is_bigendian=0,
-        step=width * channels,
+        encoding=enc.name,
+        is_bigendian=int(sys.byteorder == "big"),
+        step=width * enc.bytes_per_pixel,
     )
     # one copy, straight into the array.array the message keeps (bytes would be copied twice)
     data = array.array("B")
@@ -81,28 +76,27 @@ def image_to_msg(
 
 
 def msg_to_image(msg: Image) -> np.ndarray:
-    """sensor_msgs/Image -> HxWxC uint8 view of the message buffer (no copy).
+    """sensor_msgs/Image -> array (see ``decode_image_msg``; non-native encodings are bgr8)."""
+    return decode_image_msg(msg)[0]
 
-    Raises BadFrameError (the caller counts a dropped frame) for an unknown
-    encoding, an empty image or a data length that does not match the header.
+
+def decode_image_msg(msg: Image) -> tuple[np.ndarray, str]:
+    """sensor_msgs/Image -> (array, encoding) through the stack's one encoding table.
+
+    The five native 8-bit encodings come back as a view of the message buffer
+    (no copy); every other supported encoding (YUV 4:2:2, NV12/NV21, Bayer,
+    16 bit) is converted once to bgr8 here. ``step`` padding and
+    ``is_bigendian`` are honoured. Raises BadFrameError (the caller counts a
+    dropped frame) for an unknown encoding, an empty image or data shorter than
+    step x height.
     """
-    channels = IMAGE_CHANNELS.get(msg.encoding)
-    if channels is None:
-        raise BadFrameError(_unsupported(msg.encoding))
-    if msg.height == 0 or msg.width == 0:
-        raise BadFrameError(f"empty image ({msg.width}x{msg.height})")
-    row = msg.width * channels
-    step = msg.step or row
-    if step < row or len(msg.data) < step * msg.height:
-        raise BadFrameError(
-            f"image data has {len(msg.data)} bytes; {msg.width}x{msg.height} {msg.encoding} "
-            f"with step {step} needs {step * msg.height}"
-        )
-    flat = np.frombuffer(msg.data, dtype=np.uint8, count=step * msg.height)
-    rows = flat.reshape(msg.height, step)[:, :row]
-    if channels == 1:
-        return rows
-    return rows.reshape(msg.height, msg.width, channels)
+    return encodings.decode_buffer(msg.data, msg.encoding, msg.width, msg.height, msg.step,
+                                   bool(msg.is_bigendian))
+
+
+def compressed_to_image(msg: CompressedImage) -> tuple[np.ndarray, str]:
+    """sensor_msgs/CompressedImage (JPEG/PNG, as image_transport sends it) -> (bgr8, "bgr8")."""
+    return encodings.decode_compressed(msg.data, msg.format)
 
 
 def _box_msg(box: np.ndarray) -> BoundingBox2D:

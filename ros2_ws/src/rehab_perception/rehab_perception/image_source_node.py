@@ -62,6 +62,8 @@ class ImageSourceNode(LifecycleComponent):
             cfg.input, topic=cfg.bag_topic or None, frame_id=cfg.frame_id,
             max_frames=cfg.max_frames or None,
         )
+        if hasattr(self._source, "on_bad_frame"):  # a bag message that cannot be decoded
+            self._source.on_bad_frame = lambda reason: self.diag.drop(f"bad frame: {reason}")
         self._frames = iter(self._source)
         self.skeleton_input = isinstance(self._source, SkeletonBagSource)
         if self.skeleton_input:

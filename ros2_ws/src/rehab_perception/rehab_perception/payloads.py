@@ -93,11 +93,12 @@ class Codec(Generic[P]):
 
 
 def _image_from_msg(msg: Image) -> Frame:
+    image, encoding = conv.decode_image_msg(msg)
     return Frame(
-        image=conv.msg_to_image(msg),
+        image=image,
         stamp_ns=conv.stamp_to_ns(msg.header.stamp),
         index=-1,
-        encoding=msg.encoding,
+        encoding=encoding,
         frame_id=msg.header.frame_id,
     )
 

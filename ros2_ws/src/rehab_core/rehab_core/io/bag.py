@@ -11,19 +11,18 @@ camera's time), falling back to the bag receive time when the header is zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from rehab_core.errors import InputSourceError
+from rehab_core.errors import BadFrameError, InputSourceError
 from rehab_core.types import Frame
+from rehab_core.vision import encodings
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
-_CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1}
 
 
 def is_bag(path: str | Path) -> bool:
@@ -72,7 +71,9 @@ class BagFrameSource:
 
     ``topic`` may be omitted when the bag has exactly one image topic.
     Raises ``InputSourceError`` for a missing or unreadable bag, a bag with no
-    image topic (or several and none chosen) and an empty image topic.
+    image topic (or several and none chosen) and an empty image topic. A
+    message that cannot be decoded (unknown encoding, short data) is skipped and
+    reported to ``on_bad_frame``, so the replay goes on.
     """
 
     def __init__(self, path: str | Path, topic: str | None = None, max_frames: int | None = None):
@@ -98,6 +99,9 @@ class BagFrameSource:
             duration_s = max(reader.duration * 1e-9, 1e-9)
         self.fps = (self.frame_count - 1) / duration_s if self.frame_count > 1 else 0.0
         self.is_live = False
+        #: messages skipped as undecodable; ``on_bad_frame(reason)`` hears of each
+        self.bad_frames = 0
+        self.on_bad_frame: Callable[[str], None] | None = None
 
     def __iter__(self) -> Iterator[Frame]:
         with open_bag(self.path) as reader:
@@ -107,7 +111,13 @@ class BagFrameSource:
                     return
                 msg = reader.deserialize(raw, conn.msgtype)
                 stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-                image, encoding = _decode(msg, conn.msgtype)
+                try:
+                    image, encoding = _decode(msg, conn.msgtype)
+                except BadFrameError as err:  # one bad message must not end the replay
+                    self.bad_frames += 1
+                    if self.on_bad_frame is not None:
+                        self.on_bad_frame(f"bag message {index}: {err}")
+                    continue
                 yield Frame(
                     image=image,
                     stamp_ns=stamp_ns or recv_ns,
@@ -118,23 +128,16 @@ class BagFrameSource:
 
 
 def _decode(msg, msgtype: str) -> tuple[np.ndarray, str]:
-    """Image or CompressedImage message -> (array, encoding); a view where possible."""
+    """Image or CompressedImage message -> (array, encoding) via the stack's encoding table.
+
+    Native 8-bit encodings stay a view; others are converted to bgr8 once. An
+    unknown encoding or short data raises BadFrameError, which the image source
+    counts as a dropped frame.
+    """
     if msgtype.endswith("CompressedImage"):
-        image = cv2.imdecode(np.asarray(msg.data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise InputSourceError(f"undecodable compressed image ({msg.format})")
-        return image, "bgr8"
-    channels = _CHANNELS.get(msg.encoding)
-    if channels is None:
-        # Passed on as-is; the consumer drops it with a diagnostic.
-        return np.asarray(msg.data, np.uint8), msg.encoding
-    row = msg.width * channels
-    data = np.asarray(msg.data, np.uint8)
-    if msg.height == 0 or msg.width == 0 or data.size < msg.step * msg.height:
-        return data[:0], msg.encoding
-    rows = data[: msg.step * msg.height].reshape(msg.height, msg.step)[:, :row]
-    shape = (msg.height, msg.width) if channels == 1 else (msg.height, msg.width, channels)
-    return rows.reshape(shape), msg.encoding
+        return encodings.decode_compressed(msg.data, msg.format)
+    return encodings.decode_buffer(msg.data, msg.encoding, msg.width, msg.height, msg.step,
+                                   bool(msg.is_bigendian))
 
 
 def bag_topics(path: str | Path) -> tuple[list[BagTopic], float, int]:
@@ -164,8 +167,16 @@ def write_image_bag(
     topic: str = "/camera/image_raw",
     storage: str = "mcap",
     camera_info_topic: str | None = "/camera/camera_info",
+    encoding: str | None = None,
+    row_padding: int = 0,
+    big_endian: bool = False,
 ) -> int:
     """Write frames as sensor_msgs/Image (+ CameraInfo) to a new rosbag2; returns the count.
+
+    ``encoding`` (any of ``rehab_core.vision.encodings``) converts each frame
+    to what that camera driver would send (None: the frame's own encoding);
+    ``row_padding`` bytes are added to each row (``step`` > row) and 16-bit
+    data is written big-endian when ``big_endian``, as some drivers do.
 
     The receive time is the frame stamp, so the bag replays at the source's
     timing. ``storage`` is "mcap" (default, as rosbag2 since Iron) or "sqlite3".
@@ -192,8 +203,13 @@ def write_image_bag(
             info_conn = writer.add_connection(camera_info_topic, info_t.__msgtype__,
                                               typestore=store, offered_qos_profiles=qos)
         for frame in frames:
-            image = np.ascontiguousarray(frame.image)
-            channels = 1 if image.ndim == 2 else image.shape[2]
+            image, enc = _as_encoding(frame, encoding)
+            rows = image.reshape(image.shape[0], -1).view(np.uint8)
+            if big_endian and image.dtype.itemsize > 1:
+                rows = image.astype(image.dtype.newbyteorder(">")).reshape(
+                    image.shape[0], -1).view(np.uint8)
+            if row_padding:
+                rows = np.pad(rows, ((0, 0), (0, int(row_padding))))
             sec, nsec = divmod(int(frame.stamp_ns), 1_000_000_000)
             header = types["std_msgs/msg/Header"](
                 stamp=types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nsec),
@@ -201,20 +217,30 @@ def write_image_bag(
             )
             msg = image_t(
                 header=header,
-                height=image.shape[0],
+                height=image.shape[0] * enc.rows_den // enc.rows_num,
                 width=image.shape[1],
-                encoding=frame.encoding,
-                is_bigendian=0,
-                step=image.shape[1] * channels,
-                data=image.reshape(-1),
+                encoding=enc.name,
+                is_bigendian=int(big_endian and image.dtype.itemsize > 1),
+                step=rows.shape[1],
+                data=np.ascontiguousarray(rows).reshape(-1),
             )
             writer.write(conn, int(frame.stamp_ns), store.serialize_cdr(msg, image_t.__msgtype__))
             if info_conn is not None:
-                info = _camera_info(types, header, image.shape[1], image.shape[0])
+                info = _camera_info(types, header, msg.width, msg.height)
                 writer.write(info_conn, int(frame.stamp_ns),
                              store.serialize_cdr(info, info_t.__msgtype__))
             count += 1
     return count
+
+
+def _as_encoding(frame: Frame, encoding: str | None) -> tuple[np.ndarray, encodings.Encoding]:
+    """The frame's pixels as an unpadded array in ``encoding`` (None: its own)."""
+    if encoding is None:
+        return np.ascontiguousarray(frame.image), encodings.lookup(frame.encoding)
+    from rehab_core.vision.image import as_bgr8
+
+    bgr = as_bgr8(frame.image, frame.encoding)
+    return encodings.bgr8_to_array(bgr, encoding), encodings.lookup(encoding)
 
 
 def _camera_info(types, header, width: int, height: int):

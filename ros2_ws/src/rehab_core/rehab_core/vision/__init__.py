@@ -1,7 +1,7 @@
 """Image normalisation, letterboxing and NMS shared by every image model."""
 
+from rehab_core.vision.encodings import SUPPORTED_ENCODINGS
 from rehab_core.vision.image import (
-    SUPPORTED_ENCODINGS,
     as_bgr8,
     box_iou,
     letterbox,

@@ -12,53 +12,30 @@ import cv2
 import numpy as np
 
 from rehab_core.errors import BadFrameError
-
-#: encoding -> expected channel count
-_CHANNELS = {"bgr8": 3, "rgb8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1}
-_TO_BGR = {
-    "rgb8": cv2.COLOR_RGB2BGR,
-    "bgra8": cv2.COLOR_BGRA2BGR,
-    "rgba8": cv2.COLOR_RGBA2BGR,
-    "mono8": cv2.COLOR_GRAY2BGR,
-}
-
-SUPPORTED_ENCODINGS = tuple(_CHANNELS)
+from rehab_core.vision.encodings import array_to_bgr8, lookup
 
 
 def as_bgr8(image: np.ndarray | None, encoding: str = "bgr8") -> np.ndarray:
     """Return ``image`` as a contiguous HxWx3 uint8 BGR array.
 
-    An already contiguous bgr8 array is returned as is (no copy). Only uint8
-    input is accepted: a float or uint16 frame has no single right scaling to
-    8 bit, so it is refused (``BadFrameError``) rather than silently guessed.
-    mono8 may be HxW or HxWx1.
+    An already contiguous bgr8 array is returned as is (no copy). Any encoding
+    of ``rehab_core.vision.encodings`` is converted through that one table; its
+    dtype must match (uint8, or uint16 for the 16-bit ones): a float frame has no
+    single right scaling to 8 bit, so it is refused (``BadFrameError``) rather
+    than silently guessed. Single-channel input may be HxW or HxWx1.
     """
     if image is None:
         raise BadFrameError("frame is None")
     if not isinstance(image, np.ndarray):
         raise BadFrameError(f"frame must be a numpy array, got {type(image).__name__}")
-    enc = str(encoding).lower()
-    if enc not in _CHANNELS:
-        raise BadFrameError(
-            f"unknown encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
-        )
+    enc = lookup(encoding)
     if image.size == 0 or image.ndim < 2 or 0 in image.shape[:2]:
         raise BadFrameError(f"frame is empty (shape {image.shape})")
-    if image.dtype != np.uint8:
+    if image.ndim > 3:
         raise BadFrameError(
-            f"frame dtype must be uint8 for {enc}, got {image.dtype} "
-            "(convert to 8 bit explicitly; no implicit rescaling)"
+            f"encoding {enc.name} needs {enc.channels} channel(s), got array of shape {image.shape}"
         )
-    channels = 1 if image.ndim == 2 else image.shape[2] if image.ndim == 3 else -1
-    if image.ndim > 3 or channels != _CHANNELS[enc]:
-        raise BadFrameError(
-            f"encoding {enc} needs {_CHANNELS[enc]} channel(s), got array of shape {image.shape}"
-        )
-    if enc == "bgr8":
-        return image if image.flags.c_contiguous else np.ascontiguousarray(image)
-    if enc == "mono8" and image.ndim == 3:
-        image = image[:, :, 0]
-    return cv2.cvtColor(np.ascontiguousarray(image), _TO_BGR[enc])
+    return array_to_bgr8(image, enc.name)
 
 
 def letterbox_params(
