@@ -66,6 +66,7 @@ class ComponentContainer:
         self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
         self.nodes: dict[str, LifecycleComponent] = {}
         self._thread: threading.Thread | None = None
+        self.callback_errors: list[str] = []
 
     def load(self, plugin: str, name: str, parameters: dict[str, Any] | None = None,
              remappings: tuple[tuple[str, str], ...] = ()) -> LifecycleComponent:
@@ -83,13 +84,20 @@ class ComponentContainer:
             parameter_overrides=_overrides(parameters or {}),
             automatically_declare_parameters_from_overrides=False,
         )
+        try:
+            check_parameter_names(node, parameters or {})
+        except ConfigError:
+            node.destroy_node()
+            raise
         self.nodes[name] = node
         self.executor.add_node(node)
         return node
 
     def load_stack(self, stack: dict[str, Any]) -> list[LifecycleComponent]:
-        return [self.load(s.plugin, s.name, s.parameters, s.remappings)
-                for s in stack_config.components(stack)]
+        specs = stack_config.components(stack)
+        known = {ep.name for ep in entry_points(group=GROUP)} | {s.name for s in specs}
+        stack_config.check_sections(stack, known)
+        return [self.load(s.plugin, s.name, s.parameters, s.remappings) for s in specs]
 
     def add_node(self, node: Any) -> None:
         """Spin a node that is not a component (e.g. the lifecycle manager) here too."""
@@ -100,8 +108,18 @@ class ComponentContainer:
         self._thread.start()
 
     def _spin(self) -> None:
-        with contextlib.suppress(ExternalShutdownException):
-            self.executor.spin()
+        """Spin until shutdown; a callback that still raises is logged and counted, and the
+        executor goes on (components guard their own callbacks; this is the last net)."""
+        while self.context is None or self.context.ok():
+            try:
+                self.executor.spin()
+                return
+            except ExternalShutdownException:
+                return
+            except Exception as err:  # the executor thread must never die
+                self.callback_errors.append(f"{type(err).__name__}: {err}")
+                print(f"rehab_container: callback error: {type(err).__name__}: {err}",
+                      file=sys.stderr)
 
     def shutdown(self) -> None:
         """Components down (active -> inactive -> unconfigured -> finalized), then the executor."""
@@ -114,6 +132,17 @@ class ComponentContainer:
         for node in self.nodes.values():
             node.destroy_node()
         self.nodes.clear()
+
+
+def check_parameter_names(node: Any, parameters: dict[str, Any]) -> None:
+    """Refuse a parameter the node does not declare (a typo would be silently ignored)."""
+    declared = set(node._parameters)
+    unknown = [p.name for p in _overrides(parameters) if p.name not in declared]
+    if unknown:
+        name = unknown[0]
+        hint = stack_config.did_you_mean(name, declared)
+        raise ConfigError(f"{node.get_name()}: unknown parameter {name!r}{hint}; "
+                          f"it declares {sorted(declared)}")
 
 
 def _input_ended(container: ComponentContainer) -> bool:

@@ -42,15 +42,37 @@ _COLLECTED = {
 }
 
 
+#: seconds without a frame read, published or dropped before the watchdog ends a run
+STALL_TIMEOUT_S = 60.0
+
+
 @dataclass
 class GraphRun:
-    """Summary of one ``run_graph`` call."""
+    """Summary of one ``run_graph`` call.
+
+    ``errors``: what went wrong without stopping the run (an input that ended
+    before its announced length, a failing result callback ...);
+    ``interrupted``: ``stop`` was set before the input ended; ``skipped``:
+    optional components that failed to configure, with why.
+    """
 
     frames: int = 0
     wall_s: float = 0.0
     fps: float = 0.0
     components: dict[str, dict[str, Any]] = field(default_factory=dict)
     source_fps: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    skipped: dict[str, str] = field(default_factory=dict)
+    clean_shutdown: bool = True
+
+
+class GraphStalled(RehabError):
+    """The graph made no progress for the watchdog's timeout; ``run`` has what it did."""
+
+    def __init__(self, message: str, run: GraphRun) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 def _source_node(container: ComponentContainer) -> ImageSourceNode:
@@ -68,6 +90,7 @@ class _Collector:
         self.callback = callback
         self.pending: dict[int, FrameResult] = {}
         self.frames = 0
+        self.errors: list[str] = []
         self.bus = container.bus
         self.subscriptions: list[tuple[str, Any]] = []
         for kind, topic in topics.items():
@@ -96,12 +119,17 @@ class _Collector:
 
     def _frame_done(self, frame: Any) -> None:
         result = self.pending.pop(frame.stamp_ns, None) or FrameResult(frame.stamp_ns, -1)
-        result.index, result.width, result.height = self.frames, frame.width, frame.height
+        result.index = self.frames
         self.frames += 1
         # anything older was produced late for an earlier frame; attach nothing silently
         self.pending = {s: r for s, r in self.pending.items() if s > frame.stamp_ns}
-        if self.callback is not None:
-            self.callback(result)
+        try:  # the caller's code runs on the source's thread: it must not stop the stream
+            result.width, result.height = frame.width, frame.height
+            if self.callback is not None:
+                self.callback(result)
+        except Exception as err:
+            self.errors.append(f"frame {result.index}: result not written: "
+                               f"{type(err).__name__}: {err}")
 
     def close(self) -> None:
         for topic, handler in self.subscriptions:
@@ -134,14 +162,20 @@ def run_graph(
     domain_id: int | None = None,
     timeout_s: float | None = None,
     stop: threading.Event | None = None,
+    stall_timeout_s: float = STALL_TIMEOUT_S,
 ) -> GraphRun:
     """Run the stack of ``params`` on ``input`` until it ends; see the module docstring.
 
-    ``stop``: set it (from another thread) to end the run early, e.g. a live
-    camera once the caller has what it needs; the graph then shuts down cleanly.
+    ``stop``: set it (from another thread or a signal handler) to end the run
+    early, e.g. Ctrl-C or a live camera once the caller has what it needs; the
+    graph then shuts down cleanly (the recorder's bag and JSONL, the overlay's
+    video are closed) and the result says ``interrupted``.
 
     Raises ``RehabError`` (e.g. ``ConfigError``) naming the component that
-    failed to configure or activate and why.
+    failed to configure or activate and why (a component listed in the
+    container's ``optional_components`` is skipped instead), and
+    ``GraphStalled`` when no frame was read, published or dropped for
+    ``stall_timeout_s`` (a stage stuck in a callback): never a hang.
     """
     stack = stack_config.load_stack(params)
     if input is not None:
@@ -154,18 +188,25 @@ def run_graph(
     threads = int(stack_config.node_params(stack, stack_config.CONTAINER).get("num_threads", 4))
     container = ComponentContainer(context=context, num_threads=threads)
     collector = None
+    clean = True
     try:
         container.load_stack(stack)
         manager = stack_config.manager_params(stack)
         order = [n for n in manager.get("node_names", []) if n in container.nodes]
         order += [n for n in container.nodes if n not in order]
         nodes = [container.nodes[n] for n in order]
+        optional = set(stack_config.node_params(stack, stack_config.CONTAINER)
+                       .get("optional_components") or [])
+        skipped: dict[str, str] = {}
         for node in nodes:  # configure all, then activate all (see channel's contract)
             if node.trigger_configure() != SUCCESS:
-                raise ConfigError(f"{node.get_name()}: {node.last_error or 'configure failed'}")
+                why = node.last_error or "configure failed"
+                if node.get_name() not in optional:
+                    raise ConfigError(f"{node.get_name()}: {why}")
+                skipped[node.get_name()] = why
         source = _source_node(container)
         for node in nodes:
-            if node is source:
+            if node is source or node.get_name() in skipped:
                 continue
             if node.trigger_activate() != SUCCESS:
                 raise ConfigError(f"{node.get_name()}: {node.last_error or 'activate failed'}")
@@ -175,30 +216,88 @@ def run_graph(
         if source.trigger_activate() != SUCCESS:
             raise ConfigError(f"{source.get_name()}: {source.last_error or 'activate failed'}")
         container.spin_in_background()
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not source.finished.wait(0.05):
-            if stop is not None and stop.is_set():
-                source.trigger_deactivate()
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                raise RehabError(f"input did not end within {timeout_s} s")
-        wall = time.perf_counter() - started
-        run = GraphRun(frames=collector.frames, wall_s=wall,
-                       fps=collector.frames / wall if wall > 0 else 0.0,
-                       source_fps=float(getattr(source._source, "fps", 0.0) or 0.0))
-        for name, node in container.nodes.items():
-            run.components[name] = {
-                "processed": node.diag.processed,
-                "dropped": node.diag.dropped,
-                "drops": dict(node.diag.drops),
-                "latency_ms": round(node.diag.latency_ms(), 3),
-            }
-        return run
+        interrupted = _wait_for_end(source, stop, timeout_s, stall_timeout_s,
+                                    lambda: _summary(container, collector, source, started,
+                                                     skipped, interrupted=False))
+        return _summary(container, collector, source, started, skipped, interrupted)
+    except GraphStalled as err:
+        clean = False
+        err.run.clean_shutdown = False
+        raise
     finally:
         if collector is not None:
             collector.close()
+        if clean:
+            container.shutdown()
+            rclpy.shutdown(context=context)
+            # free the DDS participant now: a lingering one keeps announcing our node and
+            # service names, which confuses a later graph on the same domain
+            context.destroy()
+        else:  # a stage is stuck in a callback: bounded teardown, never a second hang
+            _teardown_bounded(container, context)
+
+
+def _wait_for_end(source: ImageSourceNode, stop: threading.Event | None,
+                  timeout_s: float | None, stall_timeout_s: float,
+                  partial: Callable[[], GraphRun]) -> bool:
+    """Wait for the input's end; True if ``stop`` ended it first. The watchdog raises
+    ``GraphStalled`` when the source neither publishes nor drops a frame for too long."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    progress, last_change = -1, time.monotonic()
+    while not source.finished.wait(0.05):
+        if stop is not None and stop.is_set():
+            source.trigger_deactivate()
+            return True
+        now = time.monotonic()
+        if deadline is not None and now > deadline:
+            raise RehabError(f"input did not end within {timeout_s} s")
+        seen = source.frames_published + source.diag.dropped
+        if seen != progress:
+            progress, last_change = seen, now
+        elif now - last_change > stall_timeout_s:
+            raise GraphStalled(
+                f"the graph made no progress for {stall_timeout_s:g} s after "
+                f"{source.frames_published} frames (a stage is stuck in a callback); "
+                f"stopped by the watchdog", partial())
+    return False
+
+
+def _summary(container: ComponentContainer, collector: _Collector, source: ImageSourceNode,
+             started: float, skipped: dict[str, str], interrupted: bool) -> GraphRun:
+    wall = time.perf_counter() - started
+    src = getattr(source, "_source", None)
+    run = GraphRun(frames=collector.frames, wall_s=wall,
+                   fps=collector.frames / wall if wall > 0 else 0.0,
+                   source_fps=float(getattr(src, "fps", 0.0) or 0.0),
+                   interrupted=interrupted, skipped=dict(skipped))
+    if getattr(src, "ended_early", False):
+        run.errors.append(
+            f"input ended early: {getattr(src, '_index', '?')} of "
+            f"{getattr(src, 'frame_count', '?')} announced frames decoded "
+            "(truncated or damaged file)")
+    run.errors += collector.errors
+    run.errors += [f"executor: {e}" for e in container.callback_errors]
+    run.errors += [f"{name}: skipped (optional, failed to configure): {why}"
+                   for name, why in skipped.items()]
+    for name, node in container.nodes.items():
+        run.components[name] = {
+            "processed": node.diag.processed,
+            "dropped": node.diag.dropped,
+            "drops": dict(node.diag.drops),
+            "latency_ms": round(node.diag.latency_ms(), 3),
+        }
+    return run
+
+
+def _teardown_bounded(container: ComponentContainer, context: Context,
+                      timeout_s: float = 5.0) -> None:
+    """Shut down in a helper thread, giving up after ``timeout_s`` (stuck callbacks hold
+    their component's lock, so an orderly shutdown could wait on them forever)."""
+
+    def down() -> None:
         container.shutdown()
         rclpy.shutdown(context=context)
-        # free the DDS participant now: a lingering one keeps announcing our node and
-        # service names, which confuses a later graph on the same domain
-        context.destroy()
+
+    helper = threading.Thread(target=down, name="rehab_teardown", daemon=True)
+    helper.start()
+    helper.join(timeout_s)

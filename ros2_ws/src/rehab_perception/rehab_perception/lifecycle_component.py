@@ -162,7 +162,8 @@ class LifecycleComponent(LifecycleNode):
         return inp
 
     def create_component_timer(self, period_s: float, callback: Callable[[], None]) -> Any:
-        timer = self.create_timer(period_s, callback)
+        """A timer whose callback can never raise into (and so kill) the executor thread."""
+        timer = self.create_timer(period_s, self._guard_timer(callback))
         self._timers.append(timer)
         return timer
 
@@ -214,12 +215,26 @@ class LifecycleComponent(LifecycleNode):
 
         return guarded
 
+    def _guard_timer(self, callback: Callable[[], Any]) -> Callable[[], Any]:
+        name = getattr(callback, "__name__", "timer")
+
+        def guarded() -> Any:
+            try:
+                return callback()
+            except Exception as err:  # counted and logged; the executor thread lives on
+                self.diag.drop(f"processing error: {name}: {type(err).__name__}: {err}")
+                self.get_logger().error(f"{name} failed: {type(err).__name__}: {err}",
+                                        throttle_duration_sec=5.0)
+                return None
+
+        return guarded
+
     def state_label(self) -> str:
         return self._state_machine.current_state[1] if hasattr(self, "_state_machine") else ""
 
     def _read_config(self) -> Any:
         values = {}
-        for spec in self.PARAMS:
+        for spec in (*COMMON_PARAMS, *self.PARAMS):  # diagnostics_period: 0 is refused too
             value = spec.coerce(self.get_parameter(spec.name).value)
             problem = spec.check(value)
             if problem:

@@ -18,7 +18,6 @@ exist; none is overwritten), closed, and so finalised with its
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +25,7 @@ from typing import IO, Any
 from rclpy.qos import QoSProfile
 from rclpy.serialization import serialize_message
 
+from rehab_core import jsonsafe
 from rehab_core.errors import ConfigError
 from rehab_core.io.output_bag import STORAGES, OutputBagWriter, TopicQos, new_bag_path
 from rehab_perception import payloads
@@ -140,7 +140,8 @@ class RecorderNode(LifecycleComponent):
             if before_ns is not None and stamp >= before_ns:
                 break
             if self._file is not None:
-                self._file.write(json.dumps(self._pending.pop(stamp).to_dict()) + "\n")
+                # strict JSON: NaN / inf from any producer become null
+                self._file.write(jsonsafe.dumps(self._pending.pop(stamp).to_dict()) + "\n")
                 self.lines += 1
         if self._file is not None:
             self._file.flush()

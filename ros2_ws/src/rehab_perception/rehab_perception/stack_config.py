@@ -15,6 +15,8 @@ graph itself:
 from __future__ import annotations
 
 import copy
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,3 +88,26 @@ def components(stack: dict[str, Any]) -> list[ComponentSpec]:
 
 def manager_params(stack: dict[str, Any]) -> dict[str, Any]:
     return node_params(stack, MANAGER)
+
+
+#: sections a stack file may hold besides its components' (other nodes share the file)
+OTHER_SECTIONS = {"/**", CONTAINER, MANAGER}
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """'; did you mean 'x'?' for the closest candidate, or ''."""
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_sections(stack: dict[str, Any], known: Iterable[str]) -> None:
+    """Refuse a node section no component of the stack or registered plugin answers to.
+
+    A misspelt section (``pose_estimater:``) would otherwise configure nothing
+    and the node would silently run on its defaults.
+    """
+    names = set(known) | OTHER_SECTIONS
+    for section in stack:
+        if str(section).lstrip("/") not in names and section not in names:
+            raise ConfigError(f"unknown node section {section!r}{did_you_mean(section, names)}; "
+                              f"known: {sorted(n for n in names if n != '/**')}")

@@ -6,13 +6,26 @@ before any ROS node starts. Then the real rclpy graph runs in this process
 (the component container, frames handed over by reference) and every source
 frame's outputs are streamed to ``predictions.jsonl``; ``summary.json`` is
 written at the end (see ``rehab_core.reporting.run_outputs`` for the fields).
+
+It always ends, and always with its outputs: Ctrl-C (SIGINT) or SIGTERM
+stops the source, brings the graph down in order (the recorder's bag gets
+its metadata.yaml, annotated.mp4 its trailer) and writes summary.json with
+``interrupted: true`` (exit 130 / 143); a graph that stops making progress
+for ``--stall-timeout`` seconds is ended by a watchdog with a clear error
+and exit 3, its partial outputs kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rehab_core.errors import RehabError
@@ -36,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--topic", default=None, help="image topic when the bag has several")
     parser.add_argument("--no-video", action="store_true", help="don't write annotated.mp4")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--stall-timeout", type=float, default=60.0, metavar="S",
+                        help="end the run with an error when no frame moves for S seconds "
+                             "(default 60)")
     parser.set_defaults(func=run)
 
 
@@ -55,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     max_frames = args.max_frames
     if max_frames is not None and max_frames <= 0:
         raise RehabError("--max-frames must be positive")
+    if not args.stall_timeout > 0:
+        raise RehabError("--stall-timeout must be positive")
     source = open_frame_source(args.input, max_frames=max_frames, topic=args.topic)
     params = _params_path(args.params)
     kind = input_kind(args.input)
@@ -87,19 +105,68 @@ def run(args: argparse.Namespace) -> int:
             print(f"  frame {result.index:6d}  t={row['t']:7.2f}s  {rate:5.1f} fps  {label}",
                   flush=True)
 
-    graph = run_graph(stack, str(args.input), on_frame_result=on_frame, max_frames=max_frames,
-                      domain_id=_private_domain_id())
+    from rehab_perception.graph import GraphStalled
+
+    stalled: GraphStalled | None = None
+    with _stop_on_signals() as stop:
+        try:
+            graph = run_graph(stack, str(args.input), on_frame_result=on_frame,
+                              max_frames=max_frames, domain_id=_private_domain_id(), stop=stop,
+                              stall_timeout_s=args.stall_timeout)
+        except GraphStalled as err:
+            stalled, graph = err, err.run
+            recorder.error(str(err))
     for name, stats in graph.components.items():
         for reason, count in stats.get("drops", {}).items():
             recorder.error(f"{name}: {count} frames dropped: {reason}")
+    for problem in graph.errors:
+        recorder.error(problem)
     extras = {
         "input_kind": kind,
+        "interrupted": graph.interrupted,
+        "skipped_components": graph.skipped,
         "components": graph.components,
         "annotated_video": str(video) if video and video.exists() else None,
     }
     summary = recorder.close(time.perf_counter() - started, extras=extras)
     _print_summary(summary, out)
+    if stalled is not None:
+        print(f"rehab run: error: {stalled}", file=sys.stderr, flush=True)
+        if not graph.clean_shutdown:  # a stuck callback thread would block interpreter exit
+            sys.stdout.flush()
+            os._exit(3)
+        return 3
+    if graph.interrupted:
+        print(f"rehab run: interrupted by {stop.signal_name}; outputs kept", file=sys.stderr)
+        return 128 + stop.signal_number
     return 0
+
+
+class _StopEvent(threading.Event):
+    """Set by SIGINT / SIGTERM; remembers which one."""
+
+    signal_number = 0
+    signal_name = ""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopEvent]:
+    """SIGINT / SIGTERM set the event (the graph then ends cleanly) instead of killing us;
+    a second signal while stopping is the user insisting: exit at once."""
+    stop = _StopEvent()
+
+    def handle(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            os._exit(128 + signum)
+        stop.signal_number, stop.signal_name = signum, signal.Signals(signum).name
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 #: stages that need pixels; a skeleton bag enters the graph after them

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from rehab_core import jsonsafe
+
 #: actions shorter than this are merged into their neighbours' gap (flicker)
 MIN_SEGMENT_S = 0.5
 REACH_PHASES = ("NO_REACH", "ONSET", "REACH", "OFFSET")
@@ -98,8 +100,9 @@ class RunRecorder:
 
     def add(self, record: dict[str, Any]) -> None:
         """Write one predictions.jsonl object (see ``frame_record``) and update the summary."""
+        record = jsonsafe.finite(record)  # strict JSON: NaN / inf become null
         self.frames += 1
-        self._last_t = max(self._last_t, record["t"])
+        self._last_t = max(self._last_t, record["t"] or 0.0)
         self._jsonl.write(json.dumps(record, allow_nan=False) + "\n")
         self._track_action(record)
         for event in record.get("repetitions", []):
@@ -118,7 +121,7 @@ class RunRecorder:
         label = action.get("label") if action else None
         if not label or label == "unknown":
             return
-        confidence = float(action.get("confidence", 0.0))
+        confidence = float(action.get("confidence") or 0.0)
         last = self._segments[-1] if self._segments else None
         gap = 1.0 / self.input_fps if self.input_fps > 0 else 0.1
         if last and last.label == label and t - last.end_s <= max(MIN_SEGMENT_S, 3 * gap):
@@ -179,7 +182,8 @@ class RunRecorder:
         }
         if extras:
             summary.update(extras)
-        text = json.dumps(summary, indent=2, allow_nan=False, default=_json_default)
+        text = json.dumps(jsonsafe.finite(summary), indent=2, allow_nan=False,
+                          default=_json_default)
         (self.out_dir / "summary.json").write_text(text + "\n")
         return summary
 
