@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info = verbs.add_parser("info", help="topics, counts, duration and rate of a bag")
     info.add_argument("bag")
     info.set_defaults(func=show_info)
+    recover = verbs.add_parser(
+        "recover", help="rebuild a finished bag from an MCAP whose writer was killed "
+                        "(no metadata.yaml / footer); the original is kept")
+    recover.add_argument("bag", help="the unfinished bag directory or .mcap file")
+    recover.add_argument("--out", default=None, help="new bag directory (default BAG_recovered)")
+    recover.set_defaults(func=recover_bag)
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -119,4 +125,19 @@ def show_info(args: argparse.Namespace) -> int:
     for t in topics:
         rate = (t.count - 1) / duration_s if duration_s > 0 and t.count > 1 else 0.0
         print(f"  {t.name:<32s} {t.msgtype:<40s} {t.count:7d} msgs  {rate:6.2f} Hz")
+    return 0
+
+
+def recover_bag(args: argparse.Namespace) -> int:
+    from rehab_core.io.bag_recover import recover_mcap
+
+    src = Path(args.bag)
+    out = Path(args.out) if args.out else src.with_name(f"{src.stem}_recovered")
+    if out.exists():
+        raise InputSourceError(f"{out} exists; choose another --out")
+    found = recover_mcap(src, out)
+    print(f"rehab bag recover: {found.messages} messages on {len(found.topics)} topics -> {out}"
+          f" ({found.truncated_bytes} bytes of unfinished tail left out)")
+    for topic, count in sorted(found.topics.items()):
+        print(f"  {topic}: {count}")
     return 0
