@@ -153,6 +153,20 @@ def _input_ended(container: ComponentContainer) -> bool:
     return bool(events) and all(e is not None and e.is_set() for e in events)
 
 
+def _check_input(stack: dict[str, Any]) -> None:
+    """A missing or unreadable file/bag is one clear error before anything starts (else the
+    image source fails to configure and ``--exit-at-end`` would wait for an end forever)."""
+    from rehab_core.io.sources import input_kind, open_frame_source
+
+    spec = stack_config.node_params(stack, "image_source").get("input")
+    if spec in (None, "") or input_kind(str(spec)) == "camera":
+        return  # a camera is opened once, by the image source
+    source = open_frame_source(str(spec), max_frames=1)
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+
+
 def parse_overrides(items: list[str]) -> list[tuple[str, str, Any]]:
     """``node.param=value`` strings (value parsed as YAML) -> (node, param, value)."""
     import yaml
@@ -201,6 +215,7 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
         stack_config.set_param(stack, "image_source", "input", input_)
     for node, param, value in overrides:
         stack_config.set_param(stack, node, param, value)
+    _check_input(stack)
     use_large_data_profile()
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())

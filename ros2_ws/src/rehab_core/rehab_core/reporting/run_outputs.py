@@ -88,7 +88,8 @@ class RunRecorder:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.input_name = input_name
         self.input_fps = float(input_fps)
-        self._jsonl: TextIO = (self.out_dir / "predictions.jsonl").open("w")
+        # line-buffered: a killed run keeps every frame written before the kill
+        self._jsonl: TextIO = (self.out_dir / "predictions.jsonl").open("w", buffering=1)
         self.frames = 0
         self.errors: list[str] = []
         self._segments: list[_Segment] = []
