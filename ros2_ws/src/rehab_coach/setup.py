@@ -18,10 +18,22 @@ setup(
     maintainer_email="maintainers@rehab-stack.org",
     description=__doc__,
     license="Apache-2.0",
-    entry_points={"console_scripts": [
-        "run_exercise_server_node = rehab_coach.run_exercise_server_node:main",
-        "exo_assist_node = rehab_coach.exo_assist_node:main",
-        "exo_simulator_node = rehab_coach.exo_simulator_node:main",
-        "joint_trajectory_adapter = rehab_coach.joint_trajectory_adapter:main",
-    ]},
+    entry_points={
+        "console_scripts": [
+            "run_exercise_server_node = rehab_coach.run_exercise_server_node:main",
+            "exo_assist_node = rehab_coach.exo_assist_node:main",
+            "exo_simulator_node = rehab_coach.exo_simulator_node:main",
+            "joint_trajectory_adapter = rehab_coach.joint_trajectory_adapter:main",
+            "patient_display_node = rehab_coach.patient_display_node:main",
+            "therapist_page_node = rehab_coach.therapist_page_node:main",
+        ],
+        # loadable into the component container (launch/config/coach.yaml)
+        "rehab_perception.components": [
+            "run_exercise_server = rehab_coach.run_exercise_server_node:RunExerciseServerNode",
+            "patient_display = rehab_coach.patient_display_node:PatientDisplayNode",
+            "therapist_page = rehab_coach.therapist_page_node:TherapistPageNode",
+        ],
+    },
+    package_data={PACKAGE: ["web/*", "strings/*.yaml"]},
+    include_package_data=True,
 )

@@ -4,7 +4,10 @@ Inputs: ``action`` (ActionPrediction), ``repetitions`` (RepetitionEvent) and
 ``skeletons`` (Skeleton2DArray, for presence and, with
 ``count_from_skeletons``, for counting here with DTW quality). Outputs: the
 action's feedback and result, ``display`` (std_msgs/String: what the patient
-is asked to do, like the thesis's "Displayer") and, when enabled, ``cmd_vel``
+is asked to do, like the thesis's "Displayer"; "That is not ..." whenever the
+patient does another exercise), ``coach_status`` (CoachStatus, transient local:
+goal, count, state and each repetition's quality, on every change; the patient
+screen and the therapist page render it) and, when enabled, ``cmd_vel``
 (a small robot reaction: a nod for a counted repetition, a shake for the
 wrong exercise).
 
@@ -33,6 +36,7 @@ from pathlib import Path
 from geometry_msgs.msg import Twist
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
 
 from rehab_coach.source_clock import SourceClock
@@ -40,7 +44,7 @@ from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig,
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
 from rehab_interfaces.action import RunExercise
-from rehab_interfaces.msg import RepetitionQuality
+from rehab_interfaces.msg import CoachStatus, RepetitionQuality
 from rehab_perception import payloads
 from rehab_perception._subject import main_skeleton
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
@@ -108,6 +112,9 @@ class RunExerciseServerNode(LifecycleComponent):
         self._wake = threading.Event()
         self._main_track = -1
         self.pub_display = self.create_publisher(String, "display", 10)
+        # transient local: a screen or page that starts mid-goal gets the current status
+        self.pub_status = self.create_publisher(CoachStatus, "coach_status", QoSProfile(
+            depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self.pub_cmd_vel = self.create_publisher(Twist, "cmd_vel", 10) if cfg.enable_cmd_vel \
             else None
         self.action_server = ActionServer(
@@ -134,7 +141,7 @@ class RunExerciseServerNode(LifecycleComponent):
         if getattr(self, "action_server", None) is not None:
             self.action_server.destroy()
             self.action_server = None
-        for pub in ("pub_display", "pub_cmd_vel"):
+        for pub in ("pub_display", "pub_status", "pub_cmd_vel"):
             if getattr(self, pub, None) is not None:
                 self.destroy_publisher(getattr(self, pub))
                 setattr(self, pub, None)
@@ -186,6 +193,7 @@ class RunExerciseServerNode(LifecycleComponent):
         self._wake.set()
         limit = f" within {goal.time_limit_s:g} s" if goal.time_limit_s > 0 else ""
         self._display(f"Please do {goal.repetitions} x {goal.exercise}{limit}")
+        self._publish_status(session)
         self.get_logger().info(f"goal accepted: {goal.repetitions} x {goal.exercise}{limit}")
         goal_handle.execute()
 
@@ -213,6 +221,8 @@ class RunExerciseServerNode(LifecycleComponent):
                     current_label=fb[0], confidence=float(fb[1]),
                     repetitions_done=fb[2], state=fb[3]))
                 last_fb = fb
+                if not done:
+                    self._publish_status(session)
             if done:
                 return self._finish(goal_handle, session)
             self._wake.wait(period)
@@ -233,6 +243,7 @@ class RunExerciseServerNode(LifecycleComponent):
             goal_handle.canceled()
         else:
             goal_handle.abort()
+        self._publish_status(session)
         self.get_logger().info(
             f"goal {r.exercise!r} ended: {r.reason}, {r.repetitions_done} repetitions")
         return result
@@ -310,16 +321,39 @@ class RunExerciseServerNode(LifecycleComponent):
         if self.pub_display is not None:
             self.pub_display.publish(String(data=text))
 
+    def _publish_status(self, s: ExerciseSession) -> None:
+        """What the screens show (coach_status); called on every change of it."""
+        if getattr(self, "pub_status", None) is None:
+            return
+        with self._session_lock:
+            r = s.result()
+            msg = CoachStatus(
+                goal_active=not s.done, exercise=s.config.exercise,
+                repetitions_target=s.config.repetitions, repetitions_done=s.repetitions_done,
+                state=int(s.state), current_label=s.current_label,
+                confidence=float(s.current_confidence),
+                elapsed_s=float(s.now - s.started_t) if s.started_t is not None
+                and s.now is not None else 0.0,
+                time_limit_s=float(s.config.time_limit_s),
+                quality=[_quality_msg(c.quality) for c in s.counted],
+                success=bool(r.success) if r else False, reason=r.reason if r else "")
+            msg.header.frame_id = "camera"
+            now = s.now if s.now is not None else 0.0
+            msg.header.stamp.sec, msg.header.stamp.nanosec = int(now), int(now % 1 * 1e9)
+        self.pub_status.publish(msg)
+
     def _react(self, s: ExerciseSession, before_state, before_reps: int) -> None:
-        """Optional robot reaction: nod for a counted rep, shake for the wrong exercise."""
+        """Tell the patient about the wrong exercise; optional robot nod / shake on cmd_vel."""
+        wrong = s.state != before_state and s.state.name == "WRONG_EXERCISE"
+        if wrong:  # always, not only with cmd_vel: the patient screen shows it
+            self._display(f"That is not a {s.config.exercise}: please do {s.config.exercise}")
         if self.pub_cmd_vel is None:
             return
         speed = min(0.2, self.config.max_speed)
         if s.repetitions_done > before_reps:
             self.pub_cmd_vel.publish(_turn(speed))
-        elif s.state != before_state and s.state.name == "WRONG_EXERCISE":
+        elif wrong:
             self.pub_cmd_vel.publish(_turn(-speed))
-            self._display(f"That is not {s.config.exercise}: please do {s.config.exercise}")
 
 
 def _turn(speed: float) -> Twist:
