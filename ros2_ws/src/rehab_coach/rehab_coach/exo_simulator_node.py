@@ -1,126 +1,92 @@
 """SIMULATED exoskeleton controller: an ExoAssist action server with no hardware behind it.
 
 For tests, demos and the exo_assist node's bring-up without a device. It
-behaves like a compliant controller: the applied level ramps up over
-``ramp_s`` ("ramping"), holds ("assisting") until the goal's
-``max_duration_s`` or a cancel, then ramps down over ``release_s``
-("releasing"). Feedback at ``feedback_hz``. Faults are injected by
-parameter: ``fault`` = "none", "reject" (refuses every goal) or
-"overcurrent" (aborts ``fault_after_s`` into an assist with
-"fault: overcurrent"). Levels above ``max_level`` are rejected.
+enforces the controller-side safety layer of ``ExoControllerBase`` (level
+cap, mandatory finite duration, perception watchdog, signed goals only,
+latched e-stop, stop within one control period) and behaves like a compliant
+controller: the applied level ramps up over ``ramp_s`` ("ramping"), holds
+("assisting") until the goal's (clamped) ``max_duration_s`` or a cancel, then
+ramps down over ``release_s`` ("releasing"); an e-stop or a fault cuts it at
+once. Feedback every control period. Faults are injected by parameter:
+``fault`` = "none", "reject" (refuses every goal) or "overcurrent" (aborts
+``fault_after_s`` into an assist with "fault: overcurrent").
+
+``applied`` holds the level currently applied per side, ``level_trace`` the
+(monotonic time, side, level) of every change, for tests and benchmarks.
 """
 
 from __future__ import annotations
 
-import time
+import collections
 from dataclasses import dataclass
 
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
-
+from rehab_coach.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
+from rehab_core.assist import Run
 from rehab_interfaces.action import ExoAssist
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_perception.lifecycle_component import ParamSpec, main_for
 
 FAULTS = ("none", "reject", "overcurrent")
 
 
 @dataclass(frozen=True)
 class ExoSimulatorConfig:
+    max_level: float
+    max_duration_s: float
+    perception_timeout_s: float
+    control_hz: float
+    goal_key_file: str
+    operator_token_file: str
+    estop_latch_file: str
+    signature_window_s: float
+    goal_queue_depth: int
     ramp_s: float
     release_s: float
-    feedback_hz: float
-    max_level: float
     fault: str
     fault_after_s: float
 
 
-class ExoSimulatorNode(LifecycleComponent):
+class ExoSimulatorNode(ExoControllerBase):
     DEFAULT_NAME = "exo_simulator"
     Config = ExoSimulatorConfig
     PARAMS = (
+        *CONTROLLER_PARAMS,
         ParamSpec("ramp_s", 0.2, "time to ramp up to the requested level", 0.0, 5.0),
         ParamSpec("release_s", 0.15, "time to ramp back to zero", 0.0, 5.0),
-        ParamSpec("feedback_hz", 50.0, "feedback rate", 1.0, 1000.0),
-        ParamSpec("max_level", 1.0, "goals above this level are rejected", 0.0, 1.0),
         ParamSpec("fault", "none", "injected fault", choices=FAULTS),
         ParamSpec("fault_after_s", 0.1, "overcurrent fault this long into an assist", 0.0, 60.0),
     )
 
     def configure(self, cfg: ExoSimulatorConfig) -> None:
-        self.goals_received: list[tuple[float, str, float]] = []  # (monotonic, side, level)
-        self.server = ActionServer(
-            self, ExoAssist, "exo_assist", execute_callback=self._execute,
-            goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
-            callback_group=ReentrantCallbackGroup())
+        super().configure(cfg)
+        self.applied = {"left": 0.0, "right": 0.0}
+        self.level_trace: collections.deque[tuple[float, str, float]] = collections.deque(
+            maxlen=10000)
 
-    def cleanup(self) -> None:
-        if getattr(self, "server", None) is not None:
-            self.server.destroy()
-            self.server = None
+    def reject_reason(self, goal: ExoAssist.Goal) -> str | None:
+        return "injected fault: reject" if self.config.fault == "reject" else None
 
-    def _on_goal(self, goal: ExoAssist.Goal) -> GoalResponse:
-        self.goals_received.append((time.monotonic(), goal.side, float(goal.assist_level)))
+    def check_run(self, run: Run, t: float) -> str | None:
         cfg = self.config
-        why = None
-        if not self.is_active:
-            why = "controller inactive"
-        elif cfg.fault == "reject":
-            why = "injected fault: reject"
-        elif goal.side not in ("left", "right"):
-            why = f"unknown side {goal.side!r}"
-        elif not 0.0 <= goal.assist_level <= cfg.max_level:
-            why = f"level {goal.assist_level:.3f} outside [0, {cfg.max_level}]"
-        if why:
-            self.get_logger().warn(f"goal rejected: {why}")
-            return GoalResponse.REJECT
-        return GoalResponse.ACCEPT
+        if cfg.fault == "overcurrent" and t - run.start >= cfg.fault_after_s:
+            return "fault: overcurrent"
+        return None
 
-    def _execute(self, handle) -> ExoAssist.Result:
-        goal, cfg = handle.request, self.config
-        target = float(goal.assist_level) if goal.mode == ExoAssist.Goal.MODE_ASSIST else 0.0
-        period = 1.0 / cfg.feedback_hz
-        start = time.monotonic()
-        level, reason, success = 0.0, "completed", True
-        while True:
-            elapsed = time.monotonic() - start
-            if handle.is_cancel_requested:
-                reason, success = "canceled", False
-                break
-            if not self.is_active:
-                reason, success = "fault: controller deactivated", False
-                break
-            if cfg.fault == "overcurrent" and elapsed >= cfg.fault_after_s:
-                reason, success = "fault: overcurrent", False
-                break
-            if goal.max_duration_s > 0 and elapsed >= goal.max_duration_s:
-                break
-            level = target * min(1.0, elapsed / cfg.ramp_s) if cfg.ramp_s > 0 else target
-            state = "ramping" if level < target else "assisting"
+    def output(self, run: Run, level: float, state: str, t: float) -> None:
+        self._apply(run.side, level, t)
+        handle = self.handle_of(run)
+        if handle is not None:
             handle.publish_feedback(ExoAssist.Feedback(
-                elapsed_s=float(elapsed), applied_level=float(level), state=state))
-            time.sleep(period)
-        self._ramp_down(handle, level, start)
-        duration = time.monotonic() - start
-        result = ExoAssist.Result(success=success, reason=reason, duration_s=float(duration))
-        if success:
-            handle.succeed()
-        elif reason == "canceled":
-            handle.canceled()
-        else:
-            handle.abort()
-        return result
+                elapsed_s=float(max(0.0, t - run.start)), applied_level=float(level),
+                state=state))
 
-    def _ramp_down(self, handle, level: float, start: float) -> None:
-        """Ramp down (a real controller never drops torque as a step)."""
-        cfg = self.config
-        if level <= 0 or cfg.release_s <= 0 or cfg.fault == "overcurrent":
-            return  # a fault cuts power at once
-        t0 = time.monotonic()
-        while (dt := time.monotonic() - t0) < cfg.release_s:
-            handle.publish_feedback(ExoAssist.Feedback(
-                elapsed_s=float(time.monotonic() - start),
-                applied_level=float(level * (1 - dt / cfg.release_s)), state="releasing"))
-            time.sleep(1.0 / cfg.feedback_hz)
+    def stopped(self, run: Run, hard: bool, t: float) -> None:
+        if hard:
+            self._apply(run.side, 0.0, t)
+
+    def _apply(self, side: str, level: float, t: float) -> None:
+        if self.applied.get(side) != level:
+            self.applied[side] = level
+            self.level_trace.append((t, side, level))
 
 
 main = main_for(ExoSimulatorNode)

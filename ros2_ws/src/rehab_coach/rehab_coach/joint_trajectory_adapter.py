@@ -8,21 +8,28 @@ back. ``JointTrajectoryAdapterNode`` serves ``exo_assist`` with it and
 publishes on ``joint_trajectory`` (remap to
 ``/<controller>/joint_trajectory``). Joint names, rest / reach positions,
 limits and timing are parameters, per side.
+
+The node enforces the controller-side safety layer of ``ExoControllerBase``
+(level cap, mandatory finite duration, perception watchdog, signed goals
+only, latched e-stop): a cancel, the time limit or stale perception sends
+the rest trajectory at once (over ``release_s``); an e-stop or a fault sends
+an empty trajectory, which makes JointTrajectoryController stop and hold
+where it is (ros2_controllers' documented way to cancel a trajectory).
 """
 
 from __future__ import annotations
 
-import time
+import collections
 from dataclasses import dataclass
 
 from builtin_interfaces.msg import Duration
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
+from rehab_coach.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
+from rehab_core.assist import Run
 from rehab_core.errors import ConfigError
 from rehab_interfaces.action import ExoAssist
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_perception.lifecycle_component import ParamSpec, main_for
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,15 @@ def rest_trajectory(arm: ArmJoints, release_s: float) -> JointTrajectory:
 
 @dataclass(frozen=True)
 class AdapterConfig:
+    max_level: float
+    max_duration_s: float
+    perception_timeout_s: float
+    control_hz: float
+    goal_key_file: str
+    operator_token_file: str
+    estop_latch_file: str
+    signature_window_s: float
+    goal_queue_depth: int
     left_joints: str
     right_joints: str
     rest_positions: str
@@ -98,10 +114,11 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
         raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
 
 
-class JointTrajectoryAdapterNode(LifecycleComponent):
+class JointTrajectoryAdapterNode(ExoControllerBase):
     DEFAULT_NAME = "joint_trajectory_adapter"
     Config = AdapterConfig
     PARAMS = (
+        *CONTROLLER_PARAMS,
         ParamSpec("left_joints", "left_shoulder_flexion,left_elbow_extension",
                   "comma-separated joint names of the left arm"),
         ParamSpec("right_joints", "right_shoulder_flexion,right_elbow_extension",
@@ -125,47 +142,40 @@ class JointTrajectoryAdapterNode(LifecycleComponent):
             for side, names in (("left", cfg.left_joints), ("right", cfg.right_joints))
         }
         self.pub = self.create_publisher(JointTrajectory, "joint_trajectory", 10)
-        self.server = ActionServer(
-            self, ExoAssist, "exo_assist", execute_callback=self._execute,
-            goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
-            callback_group=ReentrantCallbackGroup())
+        self.sent: collections.deque[tuple[str, JointTrajectory]] = collections.deque(
+            maxlen=1000)  # (side, message), for tests
+        self._started: set[int] = set()
+        super().configure(cfg)
 
     def cleanup(self) -> None:
-        if getattr(self, "server", None) is not None:
-            self.server.destroy()
+        super().cleanup()
+        if getattr(self, "pub", None) is not None:
             self.destroy_publisher(self.pub)
-            self.server = None
+            self.pub = None
 
-    def _on_goal(self, goal: ExoAssist.Goal) -> GoalResponse:
-        ok = self.is_active and goal.side in self.arms and 0.0 <= goal.assist_level <= 1.0
-        return GoalResponse.ACCEPT if ok else GoalResponse.REJECT
-
-    def _execute(self, handle) -> ExoAssist.Result:
-        goal, cfg = handle.request, self.config
-        arm = self.arms[goal.side]
-        level = goal.assist_level if goal.mode == ExoAssist.Goal.MODE_ASSIST else 0.0
-        self.pub.publish(assist_trajectory(arm, float(level), cfg.ramp_s, cfg.points))
-        start = time.monotonic()
-        reason, success = "completed", True
-        while goal.max_duration_s <= 0 or time.monotonic() - start < goal.max_duration_s:
-            if handle.is_cancel_requested or not self.is_active:
-                reason, success = "canceled", False
-                break
-            elapsed = time.monotonic() - start
+    def output(self, run: Run, level: float, state: str, t: float) -> None:
+        if run.id not in self._started and state in ("ramping", "assisting"):
+            self._started.add(run.id)  # the whole ramp goes out once; JTC interpolates it
+            self._send(run.side, assist_trajectory(self.arms[run.side], run.target,
+                                                   self.config.ramp_s, self.config.points))
+        handle = self.handle_of(run)
+        if handle is not None:
             handle.publish_feedback(ExoAssist.Feedback(
-                elapsed_s=elapsed, applied_level=float(level * min(1.0, elapsed / cfg.ramp_s)),
-                state="ramping" if elapsed < cfg.ramp_s else "assisting"))
-            time.sleep(0.02)
-        self.pub.publish(rest_trajectory(arm, cfg.release_s))
-        result = ExoAssist.Result(success=success, reason=reason,
-                                  duration_s=float(time.monotonic() - start))
-        if success:
-            handle.succeed()
-        elif handle.is_cancel_requested:
-            handle.canceled()
+                elapsed_s=float(max(0.0, t - run.start)), applied_level=float(level),
+                state=state))
+
+    def stopped(self, run: Run, hard: bool, t: float) -> None:
+        self._started.discard(run.id)
+        arm = self.arms[run.side]
+        if hard:  # stop and hold now: an empty trajectory cancels JTC's current one
+            self._send(run.side, JointTrajectory(joint_names=list(arm.names)))
         else:
-            handle.abort()
-        return result
+            self._send(run.side, rest_trajectory(arm, self.config.release_s))
+
+    def _send(self, side: str, traj: JointTrajectory) -> None:
+        self.sent.append((side, traj))
+        if self.pub is not None:
+            self.pub.publish(traj)
 
 
 main = main_for(JointTrajectoryAdapterNode)

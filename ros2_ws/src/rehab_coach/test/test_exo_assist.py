@@ -8,13 +8,14 @@ import time
 
 import pytest
 from coach_testutil import wait_for
+from exo_testutil import exo_secret_params, reset_request
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, String
-from std_srvs.srv import Trigger
 
 from rehab_coach.exo_assist_node import ExoAssistNode
 from rehab_coach.exo_simulator_node import ExoSimulatorNode
 from rehab_interfaces.msg import ReachState
+from rehab_interfaces.srv import ResetEmergencyStop
 from rehab_perception.conversions import make_header
 from rehab_perception.lifecycle_component import SUCCESS
 
@@ -24,16 +25,19 @@ MAX_LEVEL = 0.35
 
 
 @pytest.fixture(scope="module")
-def exo(ros):
+def exo(ros, tmp_path_factory):
     import rclpy
 
     context, executor = ros
+    secrets = tmp_path_factory.mktemp("exo_secrets")
     assist = ExoAssistNode(context=context, parameter_overrides=[
         Parameter("assist_level", value=0.9), Parameter("max_assist_level", value=MAX_LEVEL),
         Parameter("debounce_frames", value=2), Parameter("refractory_ms", value=0.0),
-        Parameter("stale_after_ms", value=250.0), Parameter("max_assist_ms", value=5000.0)])
+        Parameter("stale_after_ms", value=250.0), Parameter("max_assist_ms", value=5000.0),
+        *exo_secret_params(secrets, "exo_assist")])
     sim = ExoSimulatorNode(context=context, parameter_overrides=[
-        Parameter("ramp_s", value=0.1), Parameter("release_s", value=0.05)])
+        Parameter("ramp_s", value=0.1), Parameter("release_s", value=0.05),
+        Parameter("max_duration_s", value=10.0), *exo_secret_params(secrets, "exo_simulator")])
     io = rclpy.create_node("exo_test_io", context=context)
     for n in (assist, sim, io):
         executor.add_node(n)
@@ -41,19 +45,20 @@ def exo(ros):
         assert n.trigger_configure() == SUCCESS and n.trigger_activate() == SUCCESS
     pub = io.create_publisher(ReachState, "reach_state", 10)
     estop = io.create_publisher(Bool, "emergency_stop", 10)
-    reset = io.create_client(Trigger, "exo_assist/reset_emergency_stop")
+    reset = io.create_client(ResetEmergencyStop, "exo_assist/reset_emergency_stop")
+    reset_sim = io.create_client(ResetEmergencyStop, "exo_simulator/reset_emergency_stop")
     commands: list[dict] = []
     io.create_subscription(String, "exo_commands", lambda m: commands.append(json.loads(m.data)),
                            50)
     wait_for(lambda: pub.get_subscription_count() > 0 and assist.client.server_is_ready(), 10,
              "discovery")
-    state = {"stamp": 1_000_000_000}
+    state = {"stamp": 0}
 
     def send(side, phases, conf=0.9, other=True):
-        """One frame per phase at ~30 fps; the other side reports NO_REACH (alive)."""
+        """One frame per phase at ~30 fps, stamped now; the other side reports NO_REACH."""
         sent_at = []
         for ph in phases:
-            state["stamp"] += int(1e9 / FPS)
+            state["stamp"] = max(io.get_clock().now().nanoseconds, state["stamp"] + 1)
             sent_at.append(time.monotonic())
             pub.publish(ReachState(header=make_header(state["stamp"]), phase=ph, side=side,
                                    confidence=conf))
@@ -64,7 +69,7 @@ def exo(ros):
             time.sleep(1.0 / FPS)
         return sent_at
 
-    yield assist, sim, send, estop, reset, commands
+    yield assist, sim, send, estop, (reset, reset_sim), commands
     for n in (assist, sim, io):
         executor.remove_node(n)
         n.destroy_node()
@@ -90,18 +95,27 @@ def test_onset_sends_goal_and_offset_cancels(exo):
 
 
 def test_emergency_stop_blocks_until_reset(exo):
-    assist, sim, send, estop, reset, _ = exo
+    assist, sim, send, estop, (reset, reset_sim), _ = exo
     n_res = len(assist.controller_results)
     send("right", [NO, ONSET, REACH, REACH])
     wait_for(lambda: assist.policy.assisting("right"), 3)
     estop.publish(Bool(data=True))
-    assert _results(assist, n_res + 1)[-1] == ("right", False, "canceled")
+    side, ok, reason = _results(assist, n_res + 1)[-1]
+    # both layers stop: the controller's own e-stop usually gets there first
+    assert (side, ok) == ("right", False) and reason in ("canceled", "emergency stop")
+    assert wait_for(lambda: sim.ctl.estopped, 3, "controller latched")
     before = len(sim.goals_received)
     send("right", [NO, ONSET, REACH, REACH, REACH, NO])
     assert len(sim.goals_received) == before  # blocked
     assert reset.wait_for_service(timeout_sec=5)
-    fut = reset.call_async(Trigger.Request())
+    fut = reset.call_async(reset_request(token="guessed-token-xxxxxxxxxxxxxxxx"))
+    assert not wait_for(lambda: fut.done() and fut.result(), 5).success  # not the operator
+    fut = reset.call_async(reset_request())
     assert wait_for(lambda: fut.done() and fut.result(), 5).success
+    assert reset_sim.wait_for_service(timeout_sec=5)
+    fut = reset_sim.call_async(reset_request())
+    assert wait_for(lambda: fut.done() and fut.result(), 5).success
+    assert not sim.ctl.estopped
     send("right", [NO, ONSET, REACH, REACH])
     wait_for(lambda: len(sim.goals_received) > before, 3, "assist after reset")
     send("right", [NO])

@@ -1,0 +1,305 @@
+"""Base of every exoskeleton controller node: the controller-side safety layer over ROS.
+
+Why a base: the simulator and the ros2_control adapter must enforce the same
+limits whatever a goal says (``rehab_core.assist.ExoController``: level cap,
+mandatory finite duration, perception watchdog, one goal per side, latched
+e-stop persisted in ``estop_latch_file``), accept only goals signed with the
+shared goal key, and stop within one control period of an e-stop or cancel.
+
+How nothing blocks: no goal owns a thread. An accepted goal is only recorded
+(``handle_accepted_callback``); a timer (``control_hz``) advances every run
+and publishes the outputs; when a run ends, its handle is executed with a
+callback that returns the result at once. A cancel or an e-stop applies the
+stop in its own callback (cancel: in the action server's callback; e-stop:
+its own subscription on the ``safety`` callback group), not at the next
+tick. ``emergency_stop`` is subscribed best-effort, which matches reliable
+and best-effort publishers alike. Goal requests queue in a reliable service
+reader of depth ``goal_queue_depth``; each is answered at once (accepted or
+rejected with the reason logged and counted in ``rejections``).
+
+Subclasses implement ``output(run, level, state, t)`` (apply one run's level)
+and ``stopped(run, hard, t)`` (the run's stop began: ``hard`` means cut at
+once: e-stop or fault).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Bool
+
+from rehab_core.assist import (
+    ControllerLimits,
+    EstopLatch,
+    ExoController,
+    GoalVerifier,
+    Run,
+    load_or_create_key,
+    read_secret,
+    token_matches,
+)
+from rehab_interfaces.action import ExoAssist
+from rehab_interfaces.srv import ResetEmergencyStop
+from rehab_perception import payloads
+from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec
+
+ESTOP_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+
+CONTROLLER_PARAMS = (
+    ParamSpec("max_level", 0.8, "level cap: higher requested levels are clamped to it", 0.0, 1.0),
+    ParamSpec("max_duration_s", 5.0, "longest assist; longer goals are clamped, and goals "
+              "with max_duration_s 0, < 0, NaN or inf are rejected", 0.05, 60.0),
+    ParamSpec("perception_timeout_s", 0.5, "no reach_state for this long: running assists "
+              "are released and new goals rejected", 0.01, 10.0),
+    ParamSpec("control_hz", 50.0, "control loop (and feedback) rate; a stop is applied "
+              "within one period", 5.0, 1000.0),
+    ParamSpec("goal_key_file", "~/.config/rehab/exo_goal.key", "shared HMAC key of the "
+              "policy node (created, random, mode 0600, when missing)"),
+    ParamSpec("operator_token_file", "~/.config/rehab/operator.token", "operator token "
+              "that ~/reset_emergency_stop requires (never created: no file, no reset)"),
+    ParamSpec("estop_latch_file", "", "file that keeps the e-stop latched across restarts "
+              "('' = ~/.local/state/rehab/<node name>.estop)"),
+    ParamSpec("signature_window_s", 2.0, "goal stamps older or newer than this are refused",
+              0.1, 60.0),
+    ParamSpec("goal_queue_depth", 100, "goal requests queued before DDS drops the oldest",
+              1, 10000),
+)
+
+
+@dataclass
+class _Goal:
+    run: Run
+    handle: object | None = None
+    executed: bool = False
+
+
+class ExoControllerBase(LifecycleComponent):
+    """The controller-side safety layer; see the module docstring."""
+
+    def limits(self, cfg) -> ControllerLimits:
+        return ControllerLimits(max_level=cfg.max_level, max_duration_s=cfg.max_duration_s,
+                                perception_timeout_s=cfg.perception_timeout_s,
+                                ramp_s=cfg.ramp_s, release_s=cfg.release_s)
+
+    def configure(self, cfg) -> None:
+        latch_path = cfg.estop_latch_file or f"~/.local/state/rehab/{self.get_name()}.estop"
+        self.ctl = ExoController(self.limits(cfg), EstopLatch(latch_path))
+        self.verifier = GoalVerifier(load_or_create_key(cfg.goal_key_file),
+                                     cfg.signature_window_s)
+        self.operator_token = None
+        if Path(cfg.operator_token_file).expanduser().exists():
+            self.operator_token = read_secret(cfg.operator_token_file, "operator token")
+        else:
+            self.get_logger().warn(f"no operator token at {cfg.operator_token_file}: a latched "
+                                   "emergency stop cannot be reset until one is written")
+        if self.ctl.estopped:
+            self.get_logger().error(f"EMERGENCY STOP still latched ({self.ctl.latch.reason}); "
+                                    "an operator must reset it")
+        self._clock_lock = threading.RLock()
+        self._goals: dict[int, _Goal] = {}
+        self._pending: dict[int, Run] = {}  # id(goal message) -> run, accept -> handle
+        self._reporting: dict[int, Run] = {}  # id(handle) -> finished run, being reported
+        self.rejections: collections.Counter[str] = collections.Counter()
+        # bounded records for tests and benchmarks
+        self.goals_received: collections.deque[tuple[float, str, float]] = collections.deque(
+            maxlen=10000)  # (monotonic, side, level)
+        self.stop_events: collections.deque[tuple[float, str, str]] = collections.deque(
+            maxlen=10000)  # (monotonic, side, reason)
+        self.safety_group = MutuallyExclusiveCallbackGroup()
+        depth = cfg.goal_queue_depth
+        queue = QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST,
+                           reliability=ReliabilityPolicy.RELIABLE)
+        self.server = ActionServer(
+            self, ExoAssist, "exo_assist", execute_callback=self._finish,
+            goal_callback=self._on_goal, cancel_callback=self._on_cancel,
+            handle_accepted_callback=self._on_accepted, callback_group=ReentrantCallbackGroup(),
+            goal_service_qos_profile=queue, cancel_service_qos_profile=queue,
+            result_service_qos_profile=queue)
+        self._estop_sub = self.create_subscription(Bool, "emergency_stop", self._on_estop,
+                                                   ESTOP_QOS, callback_group=self.safety_group)
+        self.reset_srv = self.create_service(ResetEmergencyStop, "~/reset_emergency_stop",
+                                             self._on_reset, callback_group=self.safety_group)
+
+    def activate(self) -> None:
+        self.create_input("reach_state", payloads.REACH, self._on_perception, check_stamps=False)
+        period = 1.0 / self.config.control_hz
+        self._timer = self.create_timer(period, self._tick, callback_group=self.safety_group)
+        self._timers.append(self._timer)
+
+    def deactivate(self) -> None:
+        with self._clock_lock:
+            self._end(self.ctl.shutdown(time.monotonic(), "controller deactivated"), hard=True)
+
+    def cleanup(self) -> None:
+        for name, destroy in (("server", lambda o: o.destroy()),
+                              ("_estop_sub", self.destroy_subscription),
+                              ("reset_srv", self.destroy_service)):
+            obj = getattr(self, name, None)
+            if obj is not None:
+                destroy(obj)
+                setattr(self, name, None)
+
+    # -- hooks -------------------------------------------------------------------------
+
+    def reject_reason(self, goal: ExoAssist.Goal) -> str | None:
+        """Extra refusals of a subclass (e.g. injected faults)."""
+        return None
+
+    def output(self, run: Run, level: float, state: str, t: float) -> None:
+        """Apply ``level`` to ``run``'s side (called every control period)."""
+
+    def stopped(self, run: Run, hard: bool, t: float) -> None:
+        """The stop of ``run`` began (``hard``: cut at once)."""
+
+    def check_run(self, run: Run, t: float) -> str | None:
+        """A fault to inject into a running assist, or None."""
+        return None
+
+    # -- callbacks ---------------------------------------------------------------------
+
+    def _on_perception(self, _p) -> None:
+        with self._clock_lock:
+            self.ctl.perception(time.monotonic())
+
+    def _on_goal(self, goal: ExoAssist.Goal) -> GoalResponse:
+        t = time.monotonic()
+        self.goals_received.append((t, goal.side, float(goal.assist_level)))
+        auth = self.verifier.check(goal.side, goal.assist_level, goal.mode, goal.max_duration_s,
+                                   goal.stamp_ns, goal.signature)
+        with self._clock_lock:
+            extra = None if self.is_active else "controller inactive"
+            extra = extra or self.reject_reason(goal)
+            if extra:
+                reason = f"rejected: {extra}"
+            else:
+                decision = self.ctl.request(t, goal.side, goal.assist_level, goal.mode,
+                                            goal.max_duration_s, auth)
+                reason = decision.reason
+                if decision.accepted:
+                    self._pending[id(goal)] = decision.run
+                    self._goals[decision.run.id] = _Goal(decision.run)
+        if not reason.startswith("accepted"):
+            self.rejections[reason.split(":")[1].strip() if ":" in reason else reason] += 1
+            self.get_logger().warn(f"goal {goal.side} level {goal.assist_level:.2f} {reason}",
+                                   throttle_duration_sec=1.0)
+            return GoalResponse.REJECT
+        if reason != "accepted":
+            self.get_logger().warn(f"goal {goal.side}: {reason}")
+        return GoalResponse.ACCEPT
+
+    def _on_accepted(self, handle) -> None:
+        with self._clock_lock:
+            run = self._pending.pop(id(handle.request), None)
+            entry = self._goals.get(run.id) if run is not None else None
+            if entry is None:  # unknown (cannot happen) or already ended and reported
+                handle.execute(self._finish)
+                return
+            entry.handle = handle
+            if run.done:
+                self._execute(entry)
+
+    def _on_cancel(self, handle) -> CancelResponse:
+        """Begin the release here and now; the next tick reports the result."""
+        t = time.monotonic()
+        with self._clock_lock:
+            entry = next((e for e in self._goals.values() if e.handle is handle), None)
+            if entry is not None and not entry.run.done and entry.run.stop_at is None:
+                self.ctl.cancel(t, entry.run)
+                self.stop_events.append((time.monotonic(), entry.run.side, "canceled"))
+                self.stopped(entry.run, False, t)
+                self.output(entry.run, entry.run.level(t, self.ctl.limits.ramp_s,
+                                                       self.ctl.limits.release_s),
+                            "releasing", t)
+        return CancelResponse.ACCEPT
+
+    def _on_estop(self, msg: Bool) -> None:
+        if not msg.data:
+            return  # releasing is the operator's job (~/reset_emergency_stop), never a topic's
+        with self._clock_lock:
+            was = self.ctl.estopped
+            self._end(self.ctl.emergency_stop(time.monotonic(), "emergency_stop topic"),
+                      hard=True)
+        if not was:
+            self.get_logger().error("EMERGENCY STOP: assistance cut, latched until an operator "
+                                    "resets it")
+
+    def _on_reset(self, req: ResetEmergencyStop.Request, resp: ResetEmergencyStop.Response):
+        with self._clock_lock:
+            resp.success, resp.message = self.ctl.reset(token_matches(self.operator_token,
+                                                                      req.token))
+        log = self.get_logger().warn if resp.success else self.get_logger().error
+        log(f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}")
+        return resp
+
+    def _tick(self) -> None:
+        t = time.monotonic()
+        with self._clock_lock:
+            for run in list(self.ctl.runs.values()):
+                fault = self.check_run(run, t)
+                if fault and not run.done:
+                    self.ctl.fault(t, run, fault)
+                    self.stop_events.append((time.monotonic(), run.side, fault))
+                    self.stopped(run, True, t)
+            before = {r.id: r.stop_at for r in self.ctl.runs.values()}
+            ended = self.ctl.step(t)
+            for run in self.ctl.runs.values():
+                if before.get(run.id) is None and run.stop_at is not None:
+                    self.stop_events.append((time.monotonic(), run.side, run.outcome))
+                    self.stopped(run, False, t)
+                self.output(run, self.ctl.level(run.side, t), self.ctl.state(run, t), t)
+            for run in ended:
+                if before.get(run.id) is None:
+                    self.stop_events.append((time.monotonic(), run.side, run.outcome))
+                    self.stopped(run, False, t)
+                self.output(run, 0.0, "stopped", t)
+                entry = self._goals.get(run.id)
+                if entry is not None:
+                    self._execute(entry)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _end(self, runs: list[Run], hard: bool) -> None:
+        t = time.monotonic()
+        for run in runs:
+            self.stop_events.append((t, run.side, run.outcome))
+            self.stopped(run, hard, t)
+            self.output(run, 0.0, "stopped", t)
+            entry = self._goals.get(run.id)
+            if entry is not None:
+                self._execute(entry)
+
+    def handle_of(self, run: Run):
+        entry = self._goals.get(run.id)
+        return None if entry is None else entry.handle
+
+    def _execute(self, entry: _Goal) -> None:
+        """Report a finished run (once its handle exists)."""
+        if entry.handle is None or entry.executed:
+            return
+        entry.executed = True
+        self._goals.pop(entry.run.id, None)
+        self._reporting[id(entry.handle)] = entry.run
+        entry.handle.execute(self._finish)
+
+    def _finish(self, handle) -> ExoAssist.Result:
+        """Execute callback: only ever called once the run is over; returns at once."""
+        with self._clock_lock:
+            run = self._reporting.pop(id(handle), None)
+        outcome = run.outcome if run is not None else "fault: unknown goal"
+        duration = 0.0 if run is None or run.stop_at is None or run.stop_at < run.start \
+            else run.stop_at - run.start
+        if run is not None and run.success:
+            handle.succeed()
+        elif handle.is_cancel_requested:
+            handle.canceled()
+        else:
+            handle.abort()
+        return ExoAssist.Result(success=bool(run is not None and run.success), reason=outcome,
+                                duration_s=float(duration))
