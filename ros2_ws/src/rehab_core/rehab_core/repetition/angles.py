@@ -7,6 +7,12 @@ portrait or rotated video gives the same knee angle). Heights are offered
 as well, normalised by the torso length so that they too are
 scale-free; they assume the image's y axis points down (gravity).
 
+Every function takes 2-D keypoints (..., 17, 3: x px, y px, score) or 3-D
+ones (..., 17, 4: X, Y, Z m, score; ``Skeleton.keypoints_3d``, y down as in
+the image). A 3-D angle is the patient's real joint angle whatever the
+camera's viewpoint; a 2-D one is its projection, right only when the joint
+moves in the image plane. ``space_of`` says which a result came from.
+
 Every signal is computed with keypoint-score masking: a joint below
 ``min_score`` is missing and a signal that needs it is NaN, never a value
 computed from garbage coordinates. Left and right sides are combined by a
@@ -41,21 +47,26 @@ DEFAULT_MIN_SCORE = 0.3
 
 def _check(keypoints: np.ndarray) -> np.ndarray:
     kp = np.asarray(keypoints, dtype=np.float64)
-    if kp.shape[-2:] != (COCO17.num_keypoints, 3):
+    if kp.ndim < 2 or kp.shape[-2] != COCO17.num_keypoints or kp.shape[-1] not in (3, 4):
         raise ShapeMismatchError(
-            f"expected (..., 17, 3) coco17 keypoints, got {kp.shape}; "
+            f"expected (..., 17, 3) 2-D or (..., 17, 4) 3-D coco17 keypoints, got {kp.shape}; "
             "convert other layouts with rehab_core.skeleton.convert_keypoints"
         )
     return kp
 
 
+def space_of(keypoints: np.ndarray) -> str:
+    """"3d" for (..., 4) keypoints (X, Y, Z, score), "2d" for (..., 3) (x, y, score)."""
+    return "3d" if np.shape(keypoints)[-1] == 4 else "2d"
+
+
 def _valid(kp: np.ndarray, min_score: float) -> np.ndarray:
     """Per-joint mask: score high enough and finite coordinates."""
-    return (kp[..., 2] >= min_score) & np.isfinite(kp[..., :2]).all(axis=-1)
+    return (kp[..., -1] >= min_score) & np.isfinite(kp[..., :-1]).all(axis=-1)
 
 
 def angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Angle ABC at ``b`` in degrees (0..180) for (..., 2) points; NaN if degenerate."""
+    """Angle ABC at ``b`` in degrees (0..180) for (..., 2) or (..., 3) points; NaN if degenerate."""
     v1, v2 = a - b, c - b
     n1, n2 = np.linalg.norm(v1, axis=-1), np.linalg.norm(v2, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -66,7 +77,7 @@ def angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 def _angle_of(kp: np.ndarray, ok: np.ndarray, name: str) -> np.ndarray:
     ia, ib, ic = (J[n] for n in ANGLE_TRIPLETS[name])
-    ang = angle_deg(kp[..., ia, :2], kp[..., ib, :2], kp[..., ic, :2])
+    ang = angle_deg(kp[..., ia, :-1], kp[..., ib, :-1], kp[..., ic, :-1])
     return np.where(ok[..., ia] & ok[..., ib] & ok[..., ic], ang, np.nan)
 
 
@@ -80,7 +91,7 @@ def joint_angles(
 
 
 def _triplet_score(kp: np.ndarray, names: tuple[str, str, str]) -> np.ndarray:
-    return np.min(kp[..., [J[n] for n in names], 2], axis=-1)
+    return np.min(kp[..., [J[n] for n in names], -1], axis=-1)
 
 
 def bilateral_angle(
@@ -106,8 +117,8 @@ def bilateral_angle(
 
 def _midpoint(kp: np.ndarray, ok: np.ndarray, a: int, b: int) -> np.ndarray:
     """Mean of the valid joints among a, b; NaN where neither is valid."""
-    pa = np.where(ok[..., a, None], kp[..., a, :2], np.nan)
-    pb = np.where(ok[..., b, None], kp[..., b, :2], np.nan)
+    pa = np.where(ok[..., a, None], kp[..., a, :-1], np.nan)
+    pb = np.where(ok[..., b, None], kp[..., b, :-1], np.nan)
     both = np.stack([pa, pb], axis=-2)
     cnt = np.sum(np.isfinite(both[..., 0]), axis=-1)
     s = np.nansum(both, axis=-2)
@@ -160,7 +171,7 @@ def ankle_spread(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) ->
     kp = _check(keypoints)
     ok = _valid(kp, min_score)
     la, ra = J["left_ankle"], J["right_ankle"]
-    d = np.linalg.norm(kp[..., la, :2] - kp[..., ra, :2], axis=-1)
+    d = np.linalg.norm(kp[..., la, :-1] - kp[..., ra, :-1], axis=-1)
     d = np.where(ok[..., la] & ok[..., ra], d, np.nan)
     return d / torso_length(kp, min_score)
 

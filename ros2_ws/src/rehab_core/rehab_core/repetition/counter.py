@@ -43,16 +43,24 @@ class Repetition(Cycle):
     exercise: str
     signal: str
     unit: str
+    space: str = "2d"  # "3d" when the signal came from 3-D keypoints (see angles.space_of)
 
 
-def as_coco17(skeleton: Skeleton | np.ndarray, layout: str = "coco17") -> np.ndarray:
-    """(17, 3) float keypoints from a Skeleton or an array in ``layout``."""
+def as_coco17(skeleton: Skeleton | np.ndarray, layout: str = "coco17",
+              use_3d: bool = False) -> np.ndarray:
+    """(17, 3) keypoints from a Skeleton or an array in ``layout``.
+
+    With ``use_3d``, a Skeleton's ``keypoints_3d`` come back instead, as
+    (17, 4) (X, Y, Z, score), when it has them; an array may be (K, 4) too.
+    """
     if isinstance(skeleton, Skeleton):
         kp, layout = skeleton.keypoints, skeleton.layout
+        if use_3d and skeleton.keypoints_3d is not None:
+            kp = skeleton.keypoints_3d
     else:
         kp = np.asarray(skeleton, dtype=np.float32)
-    if kp.ndim != 2 or kp.shape[1] != 3:
-        raise ShapeMismatchError(f"expected (K, 3) keypoints, got {kp.shape}")
+    if kp.ndim != 2 or kp.shape[1] not in (3, 4):
+        raise ShapeMismatchError(f"expected (K, 3) or (K, 4) keypoints, got {kp.shape}")
     try:
         return convert_keypoints(kp, layout, "coco17")
     except ValueError as err:
@@ -107,6 +115,7 @@ class RepetitionCounter:
         exercise: str | ExerciseConfig | None = None,
         periodicity_window_s: float = 10.0,
         reselect_every_s: float = 1.0,
+        use_3d: bool = True,
     ) -> None:
         if isinstance(exercise, ExerciseConfig):
             cfg: ExerciseConfig | None = exercise.validate()
@@ -129,6 +138,9 @@ class RepetitionCounter:
         self.repetitions: list[Repetition] = []
         self.dropped_frames = 0
         self.frames = 0
+        self.use_3d = use_3d
+        # "2d" or "3d", fixed by the first skeleton seen: one signal never mixes the two
+        self.space: str | None = None
         self._last_t: float | None = None
         # Static hold (plank): accumulated time in the hold posture.
         self.hold_s = 0.0
@@ -164,6 +176,7 @@ class RepetitionCounter:
         if not self.config.counts_reps:
             self._update_hold(kp, t)
             return []
+        kp = None if skeleton is None else self._angle_keypoints(skeleton)
         done: list[Repetition] = []
         for name, track in self._tracks.items():
             raw = math.nan if kp is None else float(compute_signal(name, kp, self.config.min_score))
@@ -185,6 +198,15 @@ class RepetitionCounter:
                         done.append(self._emit(self._selected, cycle))
         return done
 
+    def _angle_keypoints(self, skeleton: Skeleton | np.ndarray) -> np.ndarray | None:
+        """Keypoints in this counter's space (3-D when the first skeleton had them)."""
+        has_3d = isinstance(skeleton, Skeleton) and skeleton.keypoints_3d is not None
+        if self.space is None:
+            self.space = "3d" if (self.use_3d and has_3d) else "2d"
+        if self.space == "3d":
+            return as_coco17(skeleton, use_3d=True) if has_3d else None  # a gap, not 2-D
+        return as_coco17(skeleton)
+
     def _is_new(self, cycle: Cycle) -> bool:
         """False when the cycle overlaps (in time) a repetition already counted."""
         return not self.repetitions or cycle.start_t >= self.repetitions[-1].end_t
@@ -192,7 +214,8 @@ class RepetitionCounter:
     def _emit(self, name: str, cycle: Cycle) -> Repetition:
         rep = Repetition(
             index=len(self.repetitions), exercise=self.exercise, signal=name,
-            unit=SIGNALS[name][1], **{f.name: getattr(cycle, f.name) for f in fields(Cycle)},
+            unit=SIGNALS[name][1], space=self.space or "2d",
+            **{f.name: getattr(cycle, f.name) for f in fields(Cycle)},
         )
         self.repetitions.append(rep)
         return rep

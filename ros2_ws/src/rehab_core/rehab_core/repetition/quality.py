@@ -34,6 +34,7 @@ class RepetitionQuality:
     key_joint: str
     tempo_s: tuple[float, float]
     reference_distance: float | None = None
+    space: str = "2d"  # "3d": the angle is from 3-D joints (view-independent), "2d": image plane
 
 
 def resample_curve(times: np.ndarray, values: np.ndarray, n: int = DTW_POINTS) -> np.ndarray:
@@ -105,4 +106,5 @@ def assess_repetition(
         key_joint=rep.signal.removesuffix("_angle"),
         tempo_s=(float(rep.extreme_t - rep.start_t), float(rep.end_t - rep.extreme_t)),
         reference_distance=distance,
+        space=getattr(rep, "space", "2d"),
     )

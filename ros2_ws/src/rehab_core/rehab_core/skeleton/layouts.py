@@ -190,22 +190,23 @@ def _conversion_plan(src: KeypointLayout, dst: KeypointLayout) -> list[tuple[int
 def convert_keypoints(keypoints: np.ndarray, src: str, dst: str) -> np.ndarray:
     """Convert (..., K_src, 3) keypoints from one layout to another.
 
-    Works on single skeletons (K, 3) and sequences (T, K, 3). Joints the source
-    cannot provide get score 0.
+    Works on single skeletons (K, 3) and sequences (T, K, 3), and on 3-D
+    keypoints (..., K, 4: X, Y, Z, score). Joints the source cannot provide
+    get score 0.
     """
     if src == dst:
         return np.asarray(keypoints, dtype=np.float32)
     src_layout, dst_layout = get_layout(src), get_layout(dst)
     kp = np.asarray(keypoints, dtype=np.float32)
-    if kp.shape[-2:] != (src_layout.num_keypoints, 3):
+    if kp.ndim < 2 or kp.shape[-2] != src_layout.num_keypoints or kp.shape[-1] not in (3, 4):
         raise ValueError(
             f"expected (..., {src_layout.num_keypoints}, 3) keypoints for {src}, got {kp.shape}"
         )
-    out = np.zeros((*kp.shape[:-2], dst_layout.num_keypoints, 3), np.float32)
+    out = np.zeros((*kp.shape[:-2], dst_layout.num_keypoints, kp.shape[-1]), np.float32)
     for d, sources in enumerate(_conversion_plan(src_layout, dst_layout)):
         if not sources:
             continue
         parts = kp[..., list(sources), :]
-        out[..., d, :2] = parts[..., :2].mean(axis=-2)
-        out[..., d, 2] = parts[..., 2].min(axis=-1)
+        out[..., d, :-1] = parts[..., :-1].mean(axis=-2)
+        out[..., d, -1] = parts[..., -1].min(axis=-1)
     return out

@@ -42,6 +42,7 @@ class Encoding:
     rows_num: int = 1
     rows_den: int = 1
     even_size: bool = False
+    depth: bool = False
 
     @property
     def bytes_per_pixel(self) -> int:
@@ -74,20 +75,27 @@ def _table() -> dict[str, Encoding]:
         Encoding("bayer_bggr8", u8, 1, cv2.COLOR_BayerRG2BGR, even_size=True),
         Encoding("bayer_gbrg8", u8, 1, cv2.COLOR_BayerGR2BGR, even_size=True),
         Encoding("bayer_grbg8", u8, 1, cv2.COLOR_BayerGB2BGR, even_size=True),
+        # depth: read (step, byte order) here, turned into metres by rehab_core.pose.depth
+        Encoding("16UC1", u16, 1, None, depth=True),
+        Encoding("32FC1", np.float32, 1, None, depth=True),
     ]
     return {e.name: e for e in entries}
 
 
 #: encoding name -> layout and conversion (the whole stack's table)
 ENCODINGS: dict[str, Encoding] = _table()
-SUPPORTED_ENCODINGS = tuple(ENCODINGS)
+#: colour / gray encodings a model can read (depth is not among them)
+SUPPORTED_ENCODINGS = tuple(n for n, e in ENCODINGS.items() if not e.depth)
 NATIVE_ENCODINGS = tuple(n for n, e in ENCODINGS.items() if e.native)
 _BIG_ENDIAN_HOST = sys.byteorder == "big"
 
 
-def lookup(encoding: str) -> Encoding:
-    """The table entry, or BadFrameError naming what is supported."""
-    enc = ENCODINGS.get(str(encoding).lower())
+def lookup(encoding: str, depth: bool = False) -> Encoding:
+    """The colour (with ``depth``: any) table entry, or BadFrameError naming what is supported."""
+    enc = ENCODINGS.get(str(encoding)) or ENCODINGS.get(str(encoding).lower())
+    if enc is not None and enc.depth and not depth:
+        raise BadFrameError(f"{encoding} is a depth image, not colour: give it to the pose "
+                            "estimator's depth input")
     if enc is None:
         raise BadFrameError(
             f"unknown encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
@@ -146,9 +154,9 @@ def buffer_view(
     ``step`` (bytes per buffer row; 0 = packed) padding is cut off and 16-bit
     data in the other byte order is swapped. Raises BadFrameError for an
     unknown encoding, an empty image, a step shorter than a row, or data shorter
-    than ``step`` x rows.
+    than ``step`` x rows. Depth encodings (16UC1, 32FC1) are read here too.
     """
-    enc = lookup(encoding)
+    enc = lookup(encoding, depth=True)
     width, height = int(width), int(height)
     if width <= 0 or height <= 0:
         raise BadFrameError(f"empty image ({width}x{height})")
