@@ -117,6 +117,10 @@ class LifecycleComponent(LifecycleNode):
         self.last_error = ""
         self.is_active = False
         self._lock = threading.RLock()
+        # timer callbacks in flight (thread id): deactivation waits for them, so a frame
+        # a timer is publishing reaches every stage before they are taken down
+        self._timer_idle = threading.Condition()
+        self._timers_running: dict[int, bool] = {}
         self._outputs: list[Output] = []
         self._inputs: list[Input] = []
         self._timers: list[Any] = []
@@ -219,6 +223,8 @@ class LifecycleComponent(LifecycleNode):
         name = getattr(callback, "__name__", "timer")
 
         def guarded() -> Any:
+            with self._timer_idle:
+                self._timers_running[threading.get_ident()] = True
             try:
                 return callback()
             except Exception as err:  # counted and logged; the executor thread lives on
@@ -226,6 +232,10 @@ class LifecycleComponent(LifecycleNode):
                 self.get_logger().error(f"{name} failed: {type(err).__name__}: {err}",
                                         throttle_duration_sec=5.0)
                 return None
+            finally:
+                with self._timer_idle:
+                    self._timers_running.pop(threading.get_ident(), None)
+                    self._timer_idle.notify_all()
 
         return guarded
 
@@ -316,6 +326,9 @@ class LifecycleComponent(LifecycleNode):
         for timer in reversed(self._timers):
             self.destroy_timer(timer)
         self._timers.clear()
+        with self._timer_idle:  # bounded: a stuck timer callback must not block shutdown
+            self._timer_idle.wait_for(
+                lambda: not set(self._timers_running) - {threading.get_ident()}, timeout=5.0)
         for inp in reversed(self._inputs):
             inp.destroy()
         self._inputs.clear()

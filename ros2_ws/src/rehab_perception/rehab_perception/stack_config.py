@@ -6,7 +6,7 @@ graph itself:
 
 * ``rehab_container.ros__parameters.components``: the components to load, as
   ``plugin`` or ``plugin:node_name`` (plugin = entry point name in group
-  ``rehab_perception.components``), and ``remappings``: a list of
+  ``rehab_perception.components``) or ``module:Class:node_name``, and ``remappings``: a list of
   ``node_name:from:=to``.
 * ``lifecycle_manager.ros__parameters``: ``node_names`` (bring-up order),
   ``autostart``, ``bond_timeout`` ...
@@ -79,7 +79,11 @@ def components(stack: dict[str, Any]) -> list[ComponentSpec]:
         remaps.setdefault(node, []).append((src, dst))
     specs = []
     for entry in entries:
-        plugin, _, name = str(entry).partition(":")
+        parts = str(entry).split(":")
+        if len(parts) == 3:  # "module:Class:node_name" (a class that is no entry point)
+            plugin, name = f"{parts[0]}:{parts[1]}", parts[2]
+        else:
+            plugin, _, name = str(entry).partition(":")
         name = name or plugin
         specs.append(ComponentSpec(plugin, name, node_params(stack, name),
                                    tuple(remaps.get(name, ()))))
