@@ -88,9 +88,10 @@ class Skeleton:
             if bad3.any():  # a joint without finite 3-D has none (score 0)
                 self.keypoints_3d = self.keypoints_3d.copy()
                 self.keypoints_3d[bad3] = 0.0
-        # the edge every skeleton passes (model, message, bag): a non-finite keypoint
-        # becomes "not found" (0, 0, 0) so NaN/inf never reach a stage, a message or JSON
-        bad = ~np.isfinite(self.keypoints).all(axis=1)
+        # the edge every skeleton passes (model, message, bag): a non-finite or absurd
+        # keypoint becomes "not found" (0, 0, 0) so NaN/inf never reach a stage, a message
+        # or JSON (nor arise there: areas and distances of such values overflow float32)
+        bad = ~(np.abs(self.keypoints) <= MAX_COORD).all(axis=1)
         if bad.any():
             self.keypoints = self.keypoints.copy()
             self.keypoints[bad] = 0.0
@@ -112,6 +113,11 @@ class Detection:
         self.score = _finite(self.score)
 
 
+#: |coordinate| beyond this (px) is no measurement: far outside any image, and products
+#: of two such values still fit float32 (so no stage computes inf from them)
+MAX_COORD = 1e7
+
+
 def _finite(value: float) -> float:
     """A score that is not a finite number counts as 0 (nothing found)."""
     value = float(value)
@@ -120,4 +126,4 @@ def _finite(value: float) -> float:
 
 def _finite_box(box: np.ndarray) -> np.ndarray:
     """A box with any non-finite corner is no box (all zeros)."""
-    return box if np.isfinite(box).all() else np.zeros_like(box)
+    return box if (np.abs(box) <= MAX_COORD).all() else np.zeros_like(box)
