@@ -33,6 +33,7 @@ from __future__ import annotations
 import collections
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -171,9 +172,11 @@ class ExoAssistNode(LifecycleComponent):
         if phase in (Phase.ONSET, Phase.REACH):
             why = self._implausible(s, int(p.stamp_ns))
             if why:  # never arms the policy; it still counts as "seen" for the watchdog
-                self.ignored_onsets[why] += 1
-                self.get_logger().warn(f"reach onset ignored: {why}", throttle_duration_sec=2.0)
+                self.ignored_onsets[re.sub(r"-?\d+(\.\d+)?", "#", why)] += 1
+                self.get_logger().warning(f"reach onset ignored: {why}", throttle_duration_sec=2.0)
                 confidence = 0.0
+        elif self._clock_ok(int(p.stamp_ns)):  # stop frames move the stream's stamp too
+            self._last_stamp[s.side] = max(int(p.stamp_ns), self._last_stamp.get(s.side, 0))
         with self._plock:
             cmds = self.policy.update(time.monotonic(), s.side, int(phase), confidence)
             self._execute(cmds, received)
@@ -187,16 +190,18 @@ class ExoAssistNode(LifecycleComponent):
             return "scores not finite probabilities"
         if any(scores) and abs(max(scores) - s.confidence) > 0.05:
             return "confidence does not match the scores"
+        if not self._clock_ok(stamp):
+            age_ms = (self.get_clock().now().nanoseconds - stamp) / 1e6
+            return f"stamp {age_ms:.0f} ms off this node's clock"
         last = self._last_stamp.get(s.side)
-        self._last_stamp[s.side] = max(stamp, last or stamp)
         if last is not None and stamp <= last:
             return "stamp not newer than the previous one of this side"
-        max_age = self.config.max_stamp_age_ms
-        if max_age > 0:
-            age_ms = (self.get_clock().now().nanoseconds - stamp) / 1e6
-            if abs(age_ms) > max_age:
-                return f"stamp {age_ms:.0f} ms off this node's clock"
+        self._last_stamp[s.side] = stamp  # only plausible frames move it (no poisoning)
         return None
+
+    def _clock_ok(self, stamp: int) -> bool:
+        max_age = self.config.max_stamp_age_ms
+        return max_age <= 0 or abs(self.get_clock().now().nanoseconds - stamp) / 1e6 <= max_age
 
     def _on_timer(self) -> None:
         now = time.monotonic()
@@ -240,8 +245,11 @@ class ExoAssistNode(LifecycleComponent):
                     self.latch.release()
             resp.message = ("emergency stop reset; each side must rest before the next assist"
                             if resp.success else "no emergency stop was active")
-        log = self.get_logger().warn if resp.success else self.get_logger().error
-        log(f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}")
+        text = f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}"
+        if resp.success:
+            self.get_logger().warning(text)
+        else:
+            self.get_logger().error(text)
         return resp
 
     # -- commands ----------------------------------------------------------------------

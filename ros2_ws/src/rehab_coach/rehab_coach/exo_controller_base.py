@@ -25,6 +25,7 @@ once: e-stop or fault).
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class ExoControllerBase(LifecycleComponent):
         if Path(cfg.operator_token_file).expanduser().exists():
             self.operator_token = read_secret(cfg.operator_token_file, "operator token")
         else:
-            self.get_logger().warn(f"no operator token at {cfg.operator_token_file}: a latched "
+            self.get_logger().warning(f"no operator token at {cfg.operator_token_file}: a latched "
                                    "emergency stop cannot be reset until one is written")
         if self.ctl.estopped:
             self.get_logger().error(f"EMERGENCY STOP still latched ({self.ctl.latch.reason}); "
@@ -112,6 +113,7 @@ class ExoControllerBase(LifecycleComponent):
             maxlen=10000)  # (monotonic, side, level)
         self.stop_events: collections.deque[tuple[float, str, str]] = collections.deque(
             maxlen=10000)  # (monotonic, side, reason)
+        self.estop_received: collections.deque[float] = collections.deque(maxlen=10000)
         self.safety_group = MutuallyExclusiveCallbackGroup()
         depth = cfg.goal_queue_depth
         queue = QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST,
@@ -186,12 +188,13 @@ class ExoControllerBase(LifecycleComponent):
                     self._pending[id(goal)] = decision.run
                     self._goals[decision.run.id] = _Goal(decision.run)
         if not reason.startswith("accepted"):
-            self.rejections[reason.split(":")[1].strip() if ":" in reason else reason] += 1
-            self.get_logger().warn(f"goal {goal.side} level {goal.assist_level:.2f} {reason}",
+            # counted per kind (numbers folded, so the counter stays small)
+            self.rejections[re.sub(r"-?\d+(\.\d+)?", "#", reason.removeprefix("rejected: "))] += 1
+            self.get_logger().warning(f"goal {goal.side} level {goal.assist_level:.2f} {reason}",
                                    throttle_duration_sec=1.0)
             return GoalResponse.REJECT
         if reason != "accepted":
-            self.get_logger().warn(f"goal {goal.side}: {reason}")
+            self.get_logger().warning(f"goal {goal.side}: {reason}")
         return GoalResponse.ACCEPT
 
     def _on_accepted(self, handle) -> None:
@@ -222,6 +225,7 @@ class ExoControllerBase(LifecycleComponent):
     def _on_estop(self, msg: Bool) -> None:
         if not msg.data:
             return  # releasing is the operator's job (~/reset_emergency_stop), never a topic's
+        self.estop_received.append(time.monotonic())
         with self._clock_lock:
             was = self.ctl.estopped
             self._end(self.ctl.emergency_stop(time.monotonic(), "emergency_stop topic"),
@@ -234,8 +238,11 @@ class ExoControllerBase(LifecycleComponent):
         with self._clock_lock:
             resp.success, resp.message = self.ctl.reset(token_matches(self.operator_token,
                                                                       req.token))
-        log = self.get_logger().warn if resp.success else self.get_logger().error
-        log(f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}")
+        text = f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}"
+        if resp.success:
+            self.get_logger().warning(text)
+        else:
+            self.get_logger().error(text)
         return resp
 
     def _tick(self) -> None:
