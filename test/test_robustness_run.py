@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -267,3 +268,39 @@ def test_a_video_cut_in_half_is_reported(tmp_path):
     summary, _rows = _outputs(out)
     assert 0 < summary["frames"] < 90
     assert any("input ended early" in e and "of 90 announced" in e for e in summary["errors"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_ends_a_session_with_its_outputs(tmp_path, sig):
+    """`rehab session` on Ctrl-C / SIGTERM: the goal is cancelled, session.json says so."""
+    video = make_video(tmp_path / "long.mp4", 4000)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(REHAB), "session", "--exercise", "squat", "--repetitions", "5",
+                             "--input", str(video), "--out", str(out)], cwd=REPO_ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any("[1/1]" in s for s in seen):
+            assert proc.poll() is None, "the session ended before it could be interrupted"
+            time.sleep(0.1)
+        time.sleep(1.0)  # frames flowing through the goal
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    print(f"session {sig.name}: exited {took:.2f} s after the signal")
+    assert took < 5.0
+    assert proc.returncode == 128 + sig
+    session = strict_json((out / "session.json").read_text())
+    assert session["interrupted"] is True
+    assert session["goals"][0]["reason"] == "interrupted"
+    assert (out / "report.md").is_file()
+    bag = out / "recording" / "outputs_bag"
+    assert (bag / "metadata.yaml").is_file()

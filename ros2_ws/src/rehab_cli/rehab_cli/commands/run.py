@@ -20,14 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from rehab_cli.signals import stop_on_signals
 from rehab_core.errors import RehabError
 
 DEFAULT_PARAMS = "launch/config/stack.yaml"
@@ -108,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from rehab_perception.graph import GraphStalled
 
     stalled: GraphStalled | None = None
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         try:
             graph = run_graph(stack, str(args.input), on_frame_result=on_frame,
                               max_frames=max_frames, domain_id=_private_domain_id(), stop=stop,
@@ -138,35 +135,8 @@ def run(args: argparse.Namespace) -> int:
         return 3
     if graph.interrupted:
         print(f"rehab run: interrupted by {stop.signal_name}; outputs kept", file=sys.stderr)
-        return 128 + stop.signal_number
+        return stop.exit_code
     return 0
-
-
-class _StopEvent(threading.Event):
-    """Set by SIGINT / SIGTERM; remembers which one."""
-
-    signal_number = 0
-    signal_name = ""
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[_StopEvent]:
-    """SIGINT / SIGTERM set the event (the graph then ends cleanly) instead of killing us;
-    a second signal while stopping is the user insisting: exit at once."""
-    stop = _StopEvent()
-
-    def handle(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            os._exit(128 + signum)
-        stop.signal_number, stop.signal_name = signum, signal.Signals(signum).name
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 #: stages that need pixels; a skeleton bag enters the graph after them

@@ -21,13 +21,14 @@ stored (privacy).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from rehab_cli.signals import stop_on_signals
+from rehab_core import jsonsafe
 from rehab_core.errors import ConfigError, RehabError
 
 DEFAULT_MODEL = "models/exercise_stgcn"
@@ -120,6 +121,12 @@ class _Feeder:
         if not params.is_file():
             raise RehabError(f"stack parameter file not found: {params}")
 
+        from rehab_perception import stack_config
+
+        stack = stack_config.load_stack(params)  # the recorder writes under --out (finding 4)
+        stack_config.set_param(stack, "recorder", "output_dir",
+                               str(Path(self.args.out) / "recording"))
+
         def on_frame(result: Any) -> None:
             if result.skeletons is None or self.stopping.is_set():
                 return
@@ -134,7 +141,7 @@ class _Feeder:
                 raise
             self.frames += 1
 
-        run_graph(params, self.args.input, on_frame, stop=self.stopping)
+        run_graph(stack, self.args.input, on_frame, stop=self.stopping)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
     spin.start()
     records: list[dict[str, Any]] = []
     feeder: _Feeder | None = None
+    signals = stop_on_signals()
+    stop = signals.__enter__()  # SIGINT / SIGTERM: end the goal, keep every output
     try:
         if server.trigger_configure() != SUCCESS or server.trigger_activate() != SUCCESS:
             raise RehabError(f"RunExercise server: {server.last_error}")
@@ -182,12 +191,18 @@ def run(args: argparse.Namespace) -> int:
             raise RehabError("RunExercise server did not come up")
         feeder = _Feeder(node, args, model_dir)
         for i, goal in enumerate(goals):
+            if stop.is_set():
+                records.append({"exercise": goal.exercise, "repetitions_target": goal.repetitions,
+                                "success": False, "repetitions_done": 0,
+                                "reason": "interrupted", "started": False})
+                continue
             if feeder.done.is_set():
                 records.append({"exercise": goal.exercise, "repetitions_target": goal.repetitions,
                                 "success": False, "repetitions_done": 0,
                                 "reason": "input_ended", "started": False})
                 continue
-            records.append(_run_goal(client, server, feeder, goal, i, len(goals), args.quiet))
+            records.append(_run_goal(client, server, feeder, goal, i, len(goals), args.quiet,
+                                     stop))
         if feeder.error is not None:
             raise feeder.error
     finally:
@@ -199,15 +214,19 @@ def run(args: argparse.Namespace) -> int:
         server.destroy_node()
         node.destroy_node()
         rclpy.shutdown(context=context)
-    _write_outputs(out, args, goals, records)
+        signals.__exit__(None, None, None)
+    _write_outputs(out, args, goals, records, interrupted=stop.is_set())
     if not args.quiet:
         done = sum(r["success"] for r in records)
         print(f"session: {done}/{len(records)} goals completed -> {out / 'session.json'}")
+    if stop.is_set():
+        print(f"rehab session: interrupted by {stop.signal_name}; outputs kept", flush=True)
+        return stop.exit_code
     return 0
 
 
-def _run_goal(client, server, feeder: _Feeder, goal, i: int, n: int, quiet: bool
-              ) -> dict[str, Any]:
+def _run_goal(client, server, feeder: _Feeder, goal, i: int, n: int, quiet: bool,
+              stop: threading.Event) -> dict[str, Any]:
     from rehab_interfaces.action import RunExercise
 
     shown = [-1]
@@ -233,14 +252,20 @@ def _run_goal(client, server, feeder: _Feeder, goal, i: int, n: int, quiet: bool
     if i == 0:
         feeder.start()  # the first goal is active from the first frame
     res_fut = handle.get_result_async()
-    ended_input = False
+    ended_input = interrupted = False
     while not res_fut.done():
-        if feeder.done.is_set() and not ended_input:
+        if feeder.done.is_set() and not ended_input and not interrupted:
             ended_input = True
+            handle.cancel_goal_async()
+        if stop.is_set() and not interrupted and not ended_input:
+            interrupted = True
+            feeder.stopping.set()  # the graph ends in order (bag, video, JSONL finished)
             handle.cancel_goal_async()
         time.sleep(0.01)
     result = res_fut.result().result
-    reason = "input_ended" if ended_input and result.reason == "canceled" else result.reason
+    reason = result.reason
+    if result.reason == "canceled" and (ended_input or interrupted):
+        reason = "interrupted" if interrupted else "input_ended"
     r = session.result()
     if not quiet:
         print(f"  [{i + 1}/{n}] {goal.exercise}: {result.repetitions_done}/{goal.repetitions} "
@@ -260,10 +285,11 @@ def _run_goal(client, server, feeder: _Feeder, goal, i: int, n: int, quiet: bool
     }
 
 
-def _write_outputs(out: Path, args: argparse.Namespace, goals, records) -> None:
-    summary = {"input": str(args.input), "model": str(args.model),
+def _write_outputs(out: Path, args: argparse.Namespace, goals, records,
+                   interrupted: bool = False) -> None:
+    summary = {"input": str(args.input), "model": str(args.model), "interrupted": interrupted,
                "goals": [{k: v for k, v in r.items() if k != "timeline"} for r in records]}
-    (out / "session.json").write_text(json.dumps(summary, indent=2))
+    (out / "session.json").write_text(jsonsafe.dumps(summary, indent=2))
     plot = _plot(out / "session.png", records)
     lines = ["# Exercise session", "", f"Input: `{args.input}`  ", f"Model: `{args.model}`", "",
              "| # | exercise | target | done | success | reason | mean confidence |",
