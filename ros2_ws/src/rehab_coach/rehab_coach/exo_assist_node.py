@@ -41,6 +41,7 @@ from pathlib import Path
 
 from rclpy.action import ActionClient
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool, String
 
 from rehab_coach.exo_controller_base import ESTOP_QOS
@@ -131,7 +132,10 @@ class ExoAssistNode(LifecycleComponent):
             self.get_logger().error("EMERGENCY STOP still latched; an operator must reset it")
         self._group = ReentrantCallbackGroup()
         self._safety = MutuallyExclusiveCallbackGroup()
-        self.client = ActionClient(self, ExoAssist, "exo_assist", callback_group=self._group)
+        deep = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)  # no lost replies
+        self.client = ActionClient(self, ExoAssist, "exo_assist", callback_group=self._group,
+                                   goal_service_qos_profile=deep, cancel_service_qos_profile=deep,
+                                   result_service_qos_profile=deep)
         self.pub_commands = self.create_publisher(String, "exo_commands", 50)
         self.pub_estop = self.create_publisher(Bool, "emergency_stop", 10)
         self.reset_srv = self.create_service(ResetEmergencyStop, "~/reset_emergency_stop",

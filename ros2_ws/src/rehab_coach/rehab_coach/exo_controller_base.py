@@ -69,8 +69,8 @@ CONTROLLER_PARAMS = (
               "('' = ~/.local/state/rehab/<node name>.estop)"),
     ParamSpec("signature_window_s", 2.0, "goal stamps older or newer than this are refused",
               0.1, 60.0),
-    ParamSpec("goal_queue_depth", 100, "goal requests queued before DDS drops the oldest",
-              1, 10000),
+    ParamSpec("goal_queue_depth", 1000, "goal / cancel / result requests queued (each is "
+              "answered at once; beyond this DDS drops the oldest)", 10, 100000),
 )
 
 
