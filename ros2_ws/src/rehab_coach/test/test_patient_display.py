@@ -13,7 +13,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import numpy as np
 import pygame
 import pytest
-from coach_testutil import artifact_dir, save_png, wait_for
+from coach_testutil import artifact_dir, doc_screenshot, save_png, wait_for
 from rclpy.parameter import Parameter
 from std_msgs.msg import String
 from test_run_exercise_server import ScriptedClassifier, _play, _send, synthetic_squats
@@ -105,6 +105,8 @@ def test_every_state_renders_and_is_kept_as_png():
     assert _share(_crop(shots["exercising_1"][0], shots["exercising_1"][1]["camera"]),
                   (255, 200, 0)) > 0.01
     assert {p.name for p in out.glob("*.png")} >= {f"{n}.png" for n in STATES}
+    for name in ("exercising_1", "deeper", "wrong_exercise", "done"):
+        doc_screenshot(out / f"{name}.png", f"patient-{name.replace('_', '-')}.png", 512)
 
 
 def test_a_translation_overrides_strings_and_bad_ones_are_refused(tmp_path):

@@ -2,7 +2,7 @@
 perception graph into the real RunExercise server while the page watches and steers it.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``make browser-deps``, run by
-``make test``). The screenshot is kept in out/test-artifacts/therapist_page/ (and
+``make test``). The screenshots are kept in out/test-artifacts/therapist_page/ (and
 written to docs/images/ with REHAB_DOC_SCREENSHOTS=1).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from coach_testutil import REPO_ROOT, artifact_dir, wait_for
+from coach_testutil import REPO_ROOT, artifact_dir, doc_screenshot, wait_for
 from rclpy.parameter import Parameter
 
 from rehab_coach.recorded_stream import StreamFrame, StreamPublisher
@@ -219,8 +219,5 @@ def test_page_needs_a_token_off_loopback(ros, tmp_path):
 def _screenshot(driver, name: str) -> Path:
     path = artifact_dir("therapist_page") / name
     assert driver.save_screenshot(str(path)), f"no screenshot {path}"
-    if os.environ.get("REHAB_DOC_SCREENSHOTS") == "1":
-        docs = REPO_ROOT / "docs" / "images"
-        docs.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, docs / name)
+    doc_screenshot(path, name)
     return path

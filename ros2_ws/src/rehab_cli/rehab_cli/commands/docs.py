@@ -128,6 +128,7 @@ _CALLS = {  # call name -> (role, index of the name argument, index of the type 
     "create_output": ("publishes", 0, 1),
     "create_input": ("subscribes", 0, 1),
     "create_publisher": ("publishes", 1, 0),
+    "create_lifecycle_publisher": ("publishes", 1, 0),
     "create_subscription": ("subscribes", 1, 0),
     "create_service": ("service", 1, 0),
     "ActionServer": ("action server", 2, 1),
