@@ -1,6 +1,7 @@
 """The perception stack on a real ROS 2 install: composed or as separate processes.
 
     ros2 launch launch/rehab_stack.launch.py input:=/path/clip.mp4 use_container:=true
+    ros2 launch launch/rehab_stack.launch.py params_file:=launch/config/coach.yaml  # + coach
 
 Everything it starts is also startable here without launch (``rehab up``,
 ``component_container``, ``<role>_node``) with the same parameter file, so the
@@ -46,6 +47,15 @@ def _overrides(context) -> dict[str, dict[str, str]]:
     return {node: {k: v for k, v in params.items() if v} for node, params in per_node.items()}
 
 
+def _package_of(plugin: str) -> str:
+    """The ROS package whose ``<plugin>_node`` runs a component (coach components live in
+    rehab_coach): the top-level module of its registered entry point."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group="rehab_perception.components") if ep.name == plugin]
+    return found[0].value.split(".")[0] if found else PACKAGE
+
+
 def _separate_processes(context):
     from rehab_perception import stack_config
 
@@ -53,7 +63,7 @@ def _separate_processes(context):
     overrides = _overrides(context)
     return [
         Node(
-            package=PACKAGE,
+            package=_package_of(spec.plugin),
             executable=f"{spec.plugin}_node",
             name=spec.name,
             parameters=[params_file, overrides.get(spec.name, {})],
