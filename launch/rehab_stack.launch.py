@@ -8,15 +8,22 @@ Everything it starts is also startable here without launch (``rehab up``,
 tests exercise the same graph. The component list, remappings and manager
 order come from the parameter file (``rehab_perception.stack_config``), not
 from this file.
+
+Isolation (docs/security.md): every process gets ``ROS_DOMAIN_ID``
+(``domain_id``: the environment's, else 42, never the default 0) and
+``ROS_AUTOMATIC_DISCOVERY_RANGE`` (``discovery_range``: the environment's,
+else LOCALHOST). ``exo:=simulator`` or ``exo:=adapter`` adds the exoskeleton
+pair (``exo_assist`` and its controller) in the private namespace ``/exo``,
+with only ``reach_state`` and ``emergency_stop`` remapped to the public ones.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition, UnlessCondition
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
@@ -32,7 +39,9 @@ ARGUMENTS = {
     "detector_model": ("", "object_detector.model_path ('' keeps the file's value)"),
     "action_model_dir": ("", "action_classifier.model_dir ('' keeps the file's value)"),
     "backend": ("", "inference backend for every model stage ('' keeps the file's value)"),
+    "exo": ("none", "exoskeleton pair in /exo: none, simulator or adapter (ros2_control)"),
 }
+EXO_REMAPS = [("reach_state", "/reach_state"), ("emergency_stop", "/emergency_stop")]
 
 
 def _overrides(context) -> dict[str, dict[str, str]]:
@@ -83,17 +92,39 @@ def _container(context):
     return [Node(
         package=PACKAGE,
         executable="component_container",
-        name="rehab_container",
+        # no name=: launch_ros passes it as __node:=..., which renames every node in the process
         arguments=["--params", params_file, *(a for s in sets for a in ("--set", s))],
         output="screen",
     )]
 
 
+def _exo(context):
+    """exo_assist and its controller, alone in /exo (private namespace, two remaps)."""
+    choice = LaunchConfiguration("exo").perform(context)
+    controllers = {"simulator": "exo_simulator_node", "adapter": "joint_trajectory_adapter"}
+    if choice == "none":
+        return []
+    if choice not in controllers:
+        raise ValueError(f"exo:={choice!r}: use none, simulator or adapter")
+    return [Node(package="rehab_coach", executable=exe, namespace="exo",
+                 remappings=EXO_REMAPS, parameters=[{"autostart": True}], output="screen")
+            for exe in ("exo_assist_node", controllers[choice])]
+
+
 def generate_launch_description() -> LaunchDescription:
     use_container = LaunchConfiguration("use_container")
     return LaunchDescription([
+        DeclareLaunchArgument("domain_id", default_value=EnvironmentVariable(
+            "ROS_DOMAIN_ID", default_value="42"), description="ROS_DOMAIN_ID of every process"),
+        DeclareLaunchArgument("discovery_range", default_value=EnvironmentVariable(
+            "ROS_AUTOMATIC_DISCOVERY_RANGE", default_value="LOCALHOST"),
+            description="ROS_AUTOMATIC_DISCOVERY_RANGE (LOCALHOST: no discovery off this host)"),
+        SetEnvironmentVariable("ROS_DOMAIN_ID", LaunchConfiguration("domain_id")),
+        SetEnvironmentVariable("ROS_AUTOMATIC_DISCOVERY_RANGE",
+                               LaunchConfiguration("discovery_range")),
         *(DeclareLaunchArgument(name, default_value=default, description=doc)
           for name, (default, doc) in ARGUMENTS.items()),
+        OpaqueFunction(function=_exo),
         OpaqueFunction(function=_container, condition=IfCondition(use_container)),
         OpaqueFunction(function=_separate_processes, condition=UnlessCondition(use_container)),
         Node(

@@ -114,7 +114,7 @@ def test_copied_paths_exist_and_entrypoint_runs_the_launch_file(dockerfile: Path
 def test_compose_runs_the_stack_a_simulated_exoskeleton_and_a_bag_player():
     compose = _compose("compose.yaml")
     services = compose["services"]
-    assert {"stack", "exo_simulator", "bag_player"} <= set(services)
+    assert {"stack", "exo_simulator", "exo_assist", "bag_player"} <= set(services)
     for name, service in services.items():
         build = service["build"]
         assert (DOCKER / build["context"]).resolve() == ROOT
@@ -123,6 +123,8 @@ def test_compose_runs_the_stack_a_simulated_exoskeleton_and_a_bag_player():
         assert service["network_mode"] == "host" and service["ipc"] == "host"
     assert services["exo_simulator"]["command"][:4] == ["ros2", "run", "rehab_coach",
                                                          "exo_simulator_node"]
+    assert services["exo_assist"]["command"][:4] == ["ros2", "run", "rehab_coach",
+                                                      "exo_assist_node"]
     assert services["bag_player"]["command"][:3] == ["ros2", "bag", "play"]
     assert services["bag_player"]["profiles"] == ["bench"]
     launch = services["stack"]["command"]
@@ -139,6 +141,26 @@ def test_every_ros2_run_names_an_installed_executable(compose_file: str):
         if cmd[:2] == ["ros2", "run"]:
             package, executable = cmd[2], cmd[3]
             assert executable in _console_scripts(package), f"{name}: {package} {executable}"
+
+
+def test_every_service_is_isolated_on_its_own_domain_and_localhost_discovery():
+    """Host networking, so DDS must not be open to the LAN: domain != 0, LOCALHOST range."""
+    for name, service in _compose("compose.yaml")["services"].items():
+        env = service["environment"]
+        domain = re.fullmatch(r"\$\{ROS_DOMAIN_ID:-(\d+)\}", env["ROS_DOMAIN_ID"])
+        assert domain and int(domain.group(1)) not in (0,), f"{name}: {env['ROS_DOMAIN_ID']}"
+        assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"].endswith(":-LOCALHOST}"), name
+
+
+def test_the_exoskeleton_pair_runs_in_a_private_namespace_and_shares_the_goal_key():
+    services = _compose("compose.yaml")["services"]
+    for name in ("exo_simulator", "exo_assist"):
+        cmd = services[name]["command"]
+        assert all(isinstance(word, str) for word in cmd), f"{name}: nested list in command"
+        assert "__ns:=/exo" in cmd and "reach_state:=/reach_state" in cmd
+        assert "emergency_stop:=/emergency_stop" in cmd
+        assert "exo_secrets:/root/.config/rehab" in services[name]["volumes"]
+        assert "exo_state:/root/.local/state/rehab" in services[name]["volumes"]
 
 
 def test_overrides_add_the_camera_and_the_jetson_runtime():

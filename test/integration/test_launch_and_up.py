@@ -46,9 +46,17 @@ def test_launch_files_name_existing_executables_and_params():
         # literal executables
         for call in ast.walk(tree):
             if isinstance(call, ast.Call):
-                for kw in call.keywords:
-                    if kw.arg == "executable" and isinstance(kw.value, ast.Constant):
-                        assert (EXE_DIR / kw.value.value).is_file(), kw.value.value
+                kws = {kw.arg: kw.value for kw in call.keywords}
+                package = kws.get("package")
+                exe_dir = (EXE_DIR.parent / package.value if isinstance(package, ast.Constant)
+                           else EXE_DIR)
+                exe = kws.get("executable")
+                if isinstance(exe, ast.Constant):
+                    assert (exe_dir / exe.value).is_file(), exe.value
+        # the exoskeleton pair's executables (named in a dict) exist too
+        for name in ("exo_assist_node", "exo_simulator_node", "joint_trajectory_adapter"):
+            if name in consts:
+                assert (EXE_DIR.parent / "rehab_coach" / name).is_file(), name
         # parameter files: every config/*.yaml it mentions exists and parses as ROS params
         for name in {c for c in consts if c.endswith((".yaml", ".yml"))}:
             target = LAUNCH / "config" / Path(name).name
