@@ -92,11 +92,12 @@ class InProcessBus:
 class Output:
     """One output of a component: in-process consumers first, then ROS if anyone listens."""
 
-    def __init__(self, node: LifecycleComponent, topic: str, codec: Codec) -> None:
+    def __init__(self, node: LifecycleComponent, topic: str, codec: Codec,
+                 qos: Any = None) -> None:
         self.node = node
         self.codec = codec
         self.topic = resolved_topic(node, topic)
-        self.publisher = node.create_lifecycle_publisher(codec.msg_type, topic, codec.qos)
+        self.publisher = node.create_lifecycle_publisher(codec.msg_type, topic, qos or codec.qos)
         self.bus = node.bus
         if self.bus is not None:
             self.bus.add_producer(self.topic)
@@ -121,15 +122,55 @@ class Output:
         self.node.destroy_lifecycle_publisher(self.publisher)
 
 
+class LatestSlot:
+    """Latest wins: a message that arrives while the previous one is processed waits in
+    one slot; a newer one replaces it (``on_skip`` counts it), so a slow stage always
+    works on the newest frame and latency never grows with a queue.
+
+    Needs a reentrant callback group (callbacks may overlap): the callback that finds
+    the stage busy only fills the slot; the busy one drains it before returning.
+    """
+
+    def __init__(self, handle: Handler, on_skip: Callable[[], None]) -> None:
+        self._handle = handle
+        self._on_skip = on_skip
+        self._lock = threading.Lock()
+        self._pending: Any = None
+        self._busy = False
+
+    def offer(self, msg: Any) -> None:
+        with self._lock:
+            if self._pending is not None:
+                self._on_skip()
+            self._pending = msg
+            if self._busy:
+                return
+            self._busy = True
+        while True:
+            with self._lock:
+                msg, self._pending = self._pending, None
+                if msg is None:
+                    self._busy = False
+                    return
+            try:
+                self._handle(msg)
+            except BaseException:
+                with self._lock:
+                    self._busy = False
+                raise
+
+
 class Input:
     """One input: from the bus when the producer is co-located, else a ROS subscription.
 
     Messages that cannot be converted (wrong encoding, empty image, short
-    data) are counted as drops with the reason, never raised.
+    data) are counted as drops with the reason, never raised. ``qos``
+    overrides the codec's; ``latest_wins`` makes a ROS subscription skip
+    (and count, diagnostics "skipped") frames that arrive while one is processed.
     """
 
     def __init__(self, node: LifecycleComponent, topic: str, codec: Codec,
-                 handler: Handler) -> None:
+                 handler: Handler, qos: Any = None, latest_wins: bool = False) -> None:
         self.node = node
         self.codec = codec
         self.topic = resolved_topic(node, topic)
@@ -139,8 +180,14 @@ class Input:
         if self.in_process:
             node.bus.subscribe(self.topic, handler)
         else:
+            callback, group = self._on_msg, None
+            if latest_wins:
+                from rclpy.callback_groups import ReentrantCallbackGroup
+
+                group = ReentrantCallbackGroup()
+                callback = LatestSlot(self._on_msg, lambda: node.diag.count("skipped")).offer
             self.subscription = node.create_subscription(
-                codec.msg_type, topic, self._on_msg, codec.qos
+                codec.msg_type, topic, callback, qos or codec.qos, callback_group=group
             )
 
     def _on_msg(self, msg: Any) -> None:

@@ -28,9 +28,12 @@ from rehab_interfaces.msg import (
     Detection2D,
     Detection2DArray,
     Keypoint2D,
+    Keypoint3D,
     ReachState,
     Skeleton2D,
     Skeleton2DArray,
+    Skeleton3D,
+    Skeleton3DArray,
 )
 
 
@@ -149,6 +152,42 @@ def skeletons_to_msg(
 
 def msg_to_skeletons(msg: Skeleton2DArray) -> list[Skeleton]:
     return [msg_to_skeleton(s) for s in msg.skeletons]
+
+
+def skeletons3d_to_msg(skeletons: Sequence[Skeleton], header: Header) -> Skeleton3DArray:
+    """The 3-D keypoints of ``skeletons`` (those that have them) -> Skeleton3DArray.
+
+    ``space`` is the skeletons' ``space_3d`` ("camera" or "model"); a frame
+    whose skeletons mix spaces keeps the first one's and leaves the others out.
+    """
+    with3d = [s for s in skeletons if s.keypoints_3d is not None]
+    space = with3d[0].space_3d if with3d else ""
+    return Skeleton3DArray(
+        header=header,
+        space=space,
+        skeletons=[
+            Skeleton3D(
+                layout=s.layout, track_id=int(s.track_id), score=float(s.score),
+                keypoints=[Keypoint3D(x=float(x), y=float(y), z=float(z), score=float(c))
+                           for x, y, z, c in s.keypoints_3d],
+            )
+            for s in with3d if s.space_3d == space
+        ],
+    )
+
+
+def attach_3d(skeletons: Sequence[Skeleton], msg: Skeleton3DArray) -> None:
+    """Give each skeleton the 3-D keypoints of the same track (or position) in ``msg``."""
+    by_track = {s.track_id: s for s in msg.skeletons if s.track_id >= 0}
+    for i, skeleton in enumerate(skeletons):
+        match = by_track.get(skeleton.track_id)
+        if match is None and i < len(msg.skeletons) and skeleton.track_id < 0:
+            match = msg.skeletons[i]
+        if match is None or len(match.keypoints) != len(skeleton.keypoints):
+            continue
+        skeleton.keypoints_3d = np.array([(k.x, k.y, k.z, k.score) for k in match.keypoints],
+                                         np.float32)
+        skeleton.space_3d = msg.space
 
 
 def detections_to_msg(detections: Sequence[Detection], header: Header) -> Detection2DArray:

@@ -34,6 +34,9 @@ class ComponentDiagnostics:
         self._proc_ms: deque[float] = deque(maxlen=window)
         self._age_ms: deque[float] = deque(maxlen=window)
         self.last_reason = ""
+        #: events that are by design, not faults (e.g. "skipped": frames superseded by a
+        #: newer one while busy, latest wins); reported without raising the level
+        self.counts: Counter[str] = Counter()
 
     def frame_done(self, stamp_ns: int, started: float, downstream_s: float = 0.0) -> None:
         """One input handled. ``downstream_s``: time spent inside in-process consumers
@@ -52,6 +55,10 @@ class ComponentDiagnostics:
         with self._lock:
             self.drops[reason.split(":", 1)[0]] += 1
             self.last_reason = reason
+
+    def count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[key] += n
 
     @property
     def dropped(self) -> int:
@@ -76,6 +83,7 @@ class ComponentDiagnostics:
         with self._lock:
             self.processed = 0
             self.drops.clear()
+            self.counts.clear()
             self._done_at.clear()
             self._proc_ms.clear()
             self._age_ms.clear()
@@ -99,6 +107,7 @@ class ComponentDiagnostics:
             "dropped": str(drops),
         }
         values.update({f"dropped.{k}": str(v) for k, v in sorted(self.drops.items())})
+        values.update({k: str(v) for k, v in sorted(self.counts.items())})
         return DiagnosticStatus(
             level=level,
             name=name,

@@ -3,6 +3,13 @@
 A bag of ``rehab_interfaces/Skeleton2DArray`` (e.g. the shipped sample) is
 replayed on ``skeletons`` instead, for a graph that starts at the tracker.
 
+``input: topic:/camera/image_raw`` follows a live camera driver's topic
+instead: raw ``sensor_msgs/Image`` in any encoding of the stack's table, or,
+with ``transport: compressed``, ``<topic>/compressed`` (JPEG/PNG as
+image_transport publishes it). Either is decoded once here and handed to the
+stages in-process. Frames that arrive while the graph still works on the
+previous one are skipped, latest wins, and counted ("skipped" in diagnostics).
+
 Frames keep their source stamp (video position, bag header stamp, camera
 clock) so every downstream output can be matched to its frame. ``pacing``
 "realtime" plays at the source frame rate; "fast" publishes as fast as the
@@ -16,9 +23,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rehab_core.errors import RehabError
+from rehab_core.errors import ConfigError, RehabError
 from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame
 from rehab_core.io.sources import FrameSource, open_frame_source
+from rehab_core.types import Frame
 from rehab_perception import payloads
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
 
@@ -33,13 +41,16 @@ class ImageSourceConfig:
     max_frames: int
     wait_for_consumers: int
     stamp_clock: str
+    transport: str
+    image_qos: str
 
 
 class ImageSourceNode(LifecycleComponent):
     DEFAULT_NAME = "image_source"
     Config = ImageSourceConfig
     PARAMS = (
-        ParamSpec("input", "", "video file, camera index (e.g. '0') or rosbag2 path"),
+        ParamSpec("input", "", "video file, camera index (e.g. '0'), rosbag2 path, or "
+                  "'topic:/camera/image_raw' for a live camera driver's topic"),
         ParamSpec("bag_topic", "", "image topic to read from a bag ('' = the first image topic)"),
         ParamSpec("pacing", "realtime", "realtime: source frame rate; fast: as fast as consumed",
                   choices=("realtime", "fast")),
@@ -53,11 +64,29 @@ class ImageSourceNode(LifecycleComponent):
                   "source: the video position / bag / camera stamp; wall: the capture time "
                   "(live use: every stage then reports its age = end-to-end latency)",
                   choices=("source", "wall")),
+        ParamSpec("transport", "raw", "live topic: raw sensor_msgs/Image, or compressed: "
+                  "<topic>/compressed (JPEG/PNG, image_transport style)",
+                  choices=("raw", "compressed")),
+        ParamSpec("image_qos", "sensor_data", "QoS of the live subscription and of the image "
+                  "output: sensor_data (best effort, matches any driver) or reliable",
+                  choices=payloads.IMAGE_QOS_CHOICES),
     )
+
+    LIVE_PREFIX = "topic:"
 
     def configure(self, cfg: ImageSourceConfig) -> None:
         self.finished = threading.Event()
         self.frames_published = 0
+        self.skeleton_input = False
+        self.live_topic = ""
+        if cfg.input.startswith(self.LIVE_PREFIX):
+            self.live_topic = cfg.input[len(self.LIVE_PREFIX):].strip()
+            if not self.live_topic:
+                raise ConfigError("input 'topic:' needs a topic name, e.g. topic:/camera/image_raw")
+            self._source = None
+            self.out_image = self.create_output("image", payloads.IMAGE,
+                                                payloads.image_qos(cfg.image_qos))
+            return
         self._source: FrameSource = open_frame_source(
             cfg.input, topic=cfg.bag_topic or None, frame_id=cfg.frame_id,
             max_frames=cfg.max_frames or None,
@@ -73,6 +102,13 @@ class ImageSourceNode(LifecycleComponent):
 
     def activate(self) -> None:
         cfg = self.config
+        if self.live_topic:
+            compressed = cfg.transport == "compressed"
+            topic = f"{self.live_topic.rstrip('/')}/compressed" if compressed else self.live_topic
+            codec = payloads.COMPRESSED_IMAGE if compressed else payloads.IMAGE
+            self.create_input(topic, codec, self.on_live_frame,
+                              qos=payloads.image_qos(cfg.image_qos), latest_wins=True)
+            return
         if cfg.pacing == "fast":
             period = 0.0
         else:
@@ -107,6 +143,14 @@ class ImageSourceNode(LifecycleComponent):
         self.frames_published += 1
         self.diag.frame_done(frame.stamp_ns, started, self.take_downstream())
         return True
+
+    def on_live_frame(self, frame: Frame) -> None:
+        """One decoded frame of the live topic -> ``image`` (the guard counts and times it)."""
+        if self.config.stamp_clock == "wall":
+            frame.stamp_ns = time.time_ns()
+        frame.index = self.frames_published
+        self.out_image.publish(frame)
+        self.frames_published += 1
 
     def consumers(self) -> int:
         """In-process consumers plus ROS subscribers of the image output."""

@@ -153,15 +153,21 @@ class LifecycleComponent(LifecycleNode):
 
     # -- helpers -------------------------------------------------------------
 
-    def create_output(self, topic: str, codec: Codec) -> Output:
-        out = Output(self, topic, codec)
+    def create_output(self, topic: str, codec: Codec, qos: Any = None) -> Output:
+        out = Output(self, topic, codec, qos)
         self._outputs.append(out)
         return out
 
     def create_input(self, topic: str, codec: Codec, handler: Callable[[Any], None],
-                     *, check_stamps: bool = True) -> Input:
-        """Subscribe ``handler(payload)``; see ``_guard`` for what is counted as a drop."""
-        inp = Input(self, topic, codec, self._guard(handler, codec.name, check_stamps))
+                     *, check_stamps: bool = True, qos: Any = None,
+                     latest_wins: bool = False) -> Input:
+        """Subscribe ``handler(payload)``; see ``_guard`` for what is counted as a drop.
+
+        ``qos`` overrides the codec's; ``latest_wins`` (ROS subscriptions) skips frames
+        that arrive while one is processed, counted as "skipped" (see ``LatestSlot``).
+        """
+        inp = Input(self, topic, codec, self._guard(handler, codec.name, check_stamps),
+                    qos=qos, latest_wins=latest_wins)
         self._inputs.append(inp)
         return inp
 

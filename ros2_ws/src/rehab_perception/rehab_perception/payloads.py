@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
-from sensor_msgs.msg import Image
+import numpy as np
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
 
 from rehab_core.types import Detection, Frame, Skeleton
 from rehab_interfaces.msg import (
@@ -23,6 +24,7 @@ from rehab_interfaces.msg import (
     ReachState,
     RepetitionEvent,
     Skeleton2DArray,
+    Skeleton3DArray,
 )
 from rehab_perception import conversions as conv
 
@@ -126,6 +128,18 @@ def _skeletons_to_msg(p: SkeletonsPayload) -> Skeleton2DArray:
     return conv.skeletons_to_msg(p.skeletons, _header(p), p.width, p.height, p.main_track_id)
 
 
+def _skeletons3d_from_msg(msg: Skeleton3DArray) -> SkeletonsPayload:
+    """3-D only (2-D keypoints left at score 0): for consumers of ``skeletons_3d``."""
+    skeletons = []
+    for s in msg.skeletons:
+        k3 = np.array([(k.x, k.y, k.z, k.score) for k in s.keypoints], np.float32).reshape(-1, 4)
+        skeletons.append(Skeleton(s.layout, np.zeros((len(k3), 3), np.float32), score=s.score,
+                                  track_id=s.track_id, keypoints_3d=k3,
+                                  space_3d=msg.space or "camera"))
+    return SkeletonsPayload(conv.stamp_to_ns(msg.header.stamp), msg.header.frame_id, 0, 0,
+                            skeletons)
+
+
 def _detections_from_msg(msg: Detection2DArray) -> DetectionsPayload:
     return DetectionsPayload(
         conv.stamp_to_ns(msg.header.stamp), msg.header.frame_id, conv.msg_to_detections(msg)
@@ -173,6 +187,7 @@ def _repetition_to_msg(p: RepetitionPayload) -> RepetitionEvent:
     msg.quality.duration_s = float(q.get("duration_s", (p.end_ns - p.start_ns) * 1e-9))
     msg.quality.range_of_motion_deg = float(q.get("range_of_motion_deg", 0.0))
     msg.quality.key_joint = str(q.get("key_joint", ""))
+    msg.quality.angle_space = str(q.get("angle_space", "2d"))
     msg.quality.tempo_s = float(q.get("tempo_s", 0.0))
     msg.quality.reference_distance = float(q.get("reference_distance", -1.0))
     return msg
@@ -192,6 +207,7 @@ def _repetition_from_msg(msg: RepetitionEvent) -> RepetitionPayload:
             "duration_s": q.duration_s,
             "range_of_motion_deg": q.range_of_motion_deg,
             "key_joint": q.key_joint,
+            "angle_space": q.angle_space or "2d",
             "tempo_s": q.tempo_s,
             "reference_distance": q.reference_distance,
         },
@@ -230,8 +246,39 @@ def _reach_from_msg(msg: ReachState) -> ReachPayload:
 
 IMAGE: Codec[Frame] = Codec("image", Image, _image_to_msg, _image_from_msg,
                             qos_profile_sensor_data)
+#: what ``image_qos`` parameters accept: best effort (matches any camera driver) or reliable
+IMAGE_QOS_CHOICES = ("sensor_data", "reliable")
+
+
+def image_qos(name: str) -> QoSProfile:
+    """Sensor-data QoS (best effort, keep last 5) or the same depth, reliable."""
+    if name == "reliable":
+        return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    return qos_profile_sensor_data
+
+
+def _compressed_from_msg(msg: CompressedImage) -> Frame:
+    image, encoding = conv.compressed_to_image(msg)
+    return Frame(image=image, stamp_ns=conv.stamp_to_ns(msg.header.stamp), index=-1,
+                 encoding=encoding, frame_id=msg.header.frame_id)
+
+
+def _no_compressed_output(frame: Frame) -> CompressedImage:
+    raise NotImplementedError("the stack reads compressed images, it does not publish them")
+
+
+#: ``<image>/compressed`` as image_transport publishes it (JPEG / PNG); input only
+COMPRESSED_IMAGE: Codec[Frame] = Codec(
+    "compressed_image", CompressedImage, _no_compressed_output, _compressed_from_msg,
+    qos_profile_sensor_data,
+)
 SKELETONS: Codec[SkeletonsPayload] = Codec(
     "skeletons", Skeleton2DArray, _skeletons_to_msg, _skeletons_from_msg, RESULT_QOS
+)
+#: the 3-D keypoints of the same skeletons, beside ``skeletons`` (see Skeleton3DArray)
+SKELETONS_3D: Codec[SkeletonsPayload] = Codec(
+    "skeletons_3d", Skeleton3DArray,
+    lambda p: conv.skeletons3d_to_msg(p.skeletons, _header(p)), _skeletons3d_from_msg, RESULT_QOS,
 )
 DETECTIONS: Codec[DetectionsPayload] = Codec(
     "detections", Detection2DArray,

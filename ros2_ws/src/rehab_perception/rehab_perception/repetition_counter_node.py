@@ -77,6 +77,7 @@ class RepetitionCounterNode(LifecycleComponent):
             "duration_s": float(q.duration_s),
             "range_of_motion_deg": float(rom) if np.isfinite(rom) else -1.0,
             "key_joint": q.key_joint,
+            "angle_space": q.space,  # "3d" when the skeletons carried 3-D joints
             "tempo_s": float(q.tempo_s[0]),
             "tempo_concentric_s": float(q.tempo_s[1]),
             "reference_distance": -1.0 if q.reference_distance is None
