@@ -13,10 +13,12 @@ Why repetitions are *decided* after they end rather than when they end: the
 classifier looks at a sliding window, so its verdict on a movement arrives a
 little after the movement. A repetition is therefore held until the first
 decisive prediction stamped at or after its end (or ``decision_horizon_s``
-has passed) and counted when the majority of decisive predictions from its
-start to that moment name the requested exercise. A repetition of another
-exercise (or one no prediction recognised) is never counted; it is kept in
-``ignored`` with the reason.
+has passed). The exercise is known, so the classifier may only veto: a
+repetition is rejected (kept in ``ignored`` with the reason) only when most
+predictions over it confidently (``reject_confidence``) name a *different*
+exercise; an ``unknown`` or unsure classifier never costs the patient a
+repetition (``repetition/verdict.py``). Every repetition's verdict, label and
+confidence is reported in ``verdicts``.
 
 Ending: ``completed`` (target reached, success), ``timeout`` (time limit),
 ``person_lost`` (patient unseen for ``person_lost_timeout_s`` after having
@@ -26,7 +28,7 @@ been seen), or whatever ``finish`` is told (``canceled``, ``preempted``, ...).
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -37,6 +39,7 @@ from rehab_core.errors import ConfigError
 from rehab_core.repetition.config import ALIASES
 from rehab_core.repetition.counter import Repetition, RepetitionCounter
 from rehab_core.repetition.quality import assess_repetition
+from rehab_core.repetition.verdict import judge_repetition
 from rehab_core.types import Skeleton
 
 UNKNOWN = "unknown"
@@ -70,6 +73,7 @@ class SessionConfig:
     min_confidence: float = 0.0
     decision_horizon_s: float = 3.0
     count_from_skeletons: bool = False
+    reject_confidence: float = 0.6
 
     def __post_init__(self) -> None:
         if not self.exercise.strip():
@@ -84,6 +88,8 @@ class SessionConfig:
             raise ConfigError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
         if self.decision_horizon_s < 0:
             raise ConfigError("decision_horizon_s must be >= 0")
+        if not 0.0 < self.reject_confidence <= 1.0:
+            raise ConfigError(f"reject_confidence must be in (0, 1], got {self.reject_confidence}")
 
 
 @dataclass
@@ -128,6 +134,7 @@ class SessionResult:
     started_t: float
     ended_t: float
     ignored: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return _json_safe(asdict(self))
@@ -156,6 +163,7 @@ class ExerciseSession:
         self.current_confidence = 0.0
         self.counted: list[CountedRepetition] = []
         self.ignored: list[dict[str, Any]] = []
+        self.verdicts: list[dict[str, Any]] = []
         self.timeline: list[dict[str, Any]] = []
         self._pending: list[RepetitionInput] = []
         self._predictions: deque[tuple[float, str, float]] = deque()
@@ -295,24 +303,25 @@ class ExerciseSession:
         self._forget_old_predictions()
 
     def _judge(self, rep: RepetitionInput, until: float) -> None:
-        # votes: every decisive prediction from the rep's start to the deciding one,
-        # plus the one in force when the rep started
+        # votes: every prediction from the rep's start to the deciding one, plus the
+        # one in force when the rep started
         before = [p for p in self._predictions if p[0] < rep.start_t]
-        votes = [p for p in self._predictions
-                 if rep.start_t <= p[0] <= until and self._decisive(p[1], p[2])]
-        if before and self._decisive(before[-1][1], before[-1][2]):
+        votes = [p for p in self._predictions if rep.start_t <= p[0] <= until]
+        if before:
             votes.insert(0, before[-1])
-        if not votes:
+        verdict = judge_repetition(
+            self.config.exercise,
+            [(canonical_exercise(v[1]) if v[1] else "", v[2]) for v in votes],
+            max(self.config.reject_confidence, self.config.min_confidence), same_exercise)
+        self.verdicts.append({"start_t": rep.start_t, "end_t": rep.end_t,
+                              "verdict": verdict.verdict, "label": verdict.label,
+                              "confidence": verdict.confidence, "votes": verdict.votes})
+        if not verdict.counted:
             self.ignored.append({"t": rep.end_t, "exercise": rep.exercise,
-                                 "reason": "no recognised exercise during the repetition"})
+                                 "reason": f"recognised exercise was {verdict.label!r} "
+                                           f"(confidence {verdict.confidence:.2f})"})
             return
-        tally = Counter(canonical_exercise(v[1]) for v in votes)
-        winner, _ = tally.most_common(1)[0]
-        if winner != canonical_exercise(self.config.exercise):
-            self.ignored.append({"t": rep.end_t, "exercise": rep.exercise,
-                                 "reason": f"recognised exercise was {winner!r}"})
-            return
-        conf = float(np.mean([v[2] for v in votes if canonical_exercise(v[1]) == winner]))
+        conf = verdict.confidence
         self.counted.append(CountedRepetition(
             index=len(self.counted), start_t=rep.start_t, end_t=rep.end_t, confidence=conf,
             quality={
@@ -358,4 +367,5 @@ class ExerciseSession:
             started_t=float(self.started_t if self.started_t is not None else 0.0),
             ended_t=float(self.now if self.now is not None else 0.0),
             ignored=list(self.ignored),
+            verdicts=list(self.verdicts),
         )

@@ -42,7 +42,9 @@ class BlazePoseEstimator:
     ``layout``: "coco17" (default, what the rest of the stack consumes) or
     "blazepose33" (all landmarks, incl. hands and feet). Keypoint scores are
     MediaPipe's landmark visibility (0..1); the skeleton score is the mean
-    keypoint score; the box spans the landmarks with visibility >= 0.5 (all
+    keypoint score; ``keypoints_3d`` are MediaPipe's world landmarks (metres,
+    origin between the hips, y down; ``space_3d`` "model") in the same layout;
+    the box spans the landmarks with visibility >= 0.5 (all
     landmarks when fewer than 4 qualify), clipped to the image. Landmarks that
     MediaPipe places outside the image keep their (out of image) coordinates;
     their visibility is normally low.
@@ -80,6 +82,8 @@ class BlazePoseEstimator:
         self.layout = layout
         self.encoding = encoding
         self.static_image_mode = static_image_mode
+        #: (33, 4) world landmarks (x, y, z m, visibility) of the last ``estimate``, or None
+        self.last_world: np.ndarray | None = None
         self._pose = solutions.Pose(
             static_image_mode=static_image_mode,
             model_complexity=model_complexity,
@@ -97,8 +101,14 @@ class BlazePoseEstimator:
         h, w = bgr.shape[:2]
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         result = self._pose.process(rgb)
+        self.last_world = None
         if result.pose_landmarks is None:
             return []
+        if result.pose_world_landmarks is not None:
+            # Metric 3-D (m, hip-centred, y down): the view-free input of the skeleton cache.
+            self.last_world = np.array(
+                [(lm.x, lm.y, lm.z, lm.visibility)
+                 for lm in result.pose_world_landmarks.landmark], dtype=np.float32)
         raw = np.array(
             [(lm.x * w, lm.y * h, lm.visibility) for lm in result.pose_landmarks.landmark],
             dtype=np.float32,
@@ -107,12 +117,20 @@ class BlazePoseEstimator:
         keypoints = raw if self.layout == "blazepose33" else convert_keypoints(
             raw, "blazepose33", self.layout
         )
+        world = None
+        if self.last_world is not None:  # the model's own 3-D: Skeleton.keypoints_3d, "model"
+            world = self.last_world.copy()
+            world[:, 3] = np.clip(world[:, 3], 0.0, 1.0)
+            if self.layout != "blazepose33":
+                world = convert_keypoints(world, "blazepose33", self.layout)
         return [
             Skeleton(
                 layout=self.layout,
                 keypoints=keypoints,
                 box=_landmark_box(raw, w, h),
                 score=float(keypoints[:, 2].mean()),
+                keypoints_3d=world,
+                space_3d="model" if world is not None else "",
             )
         ]
 

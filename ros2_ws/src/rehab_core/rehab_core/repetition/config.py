@@ -8,7 +8,16 @@ exercise uses the angle of the joint that moves most:
 * jumping jacks: shoulder elevation (hip-shoulder-elbow: about 20 deg with the
   arms down, about 160 deg overhead; visible from the front and the side,
   unlike ankle spread, which vanishes in a side view);
-* push-up: elbow angle (about 170 deg extended, under 110 deg at the bottom).
+* push-up: elbow angle (about 170 deg extended, under 110 deg at the bottom);
+* lunge: knee angle (both knees bend to about 90 deg; the front one shows in any view);
+* deadlift: hip angle (shoulder-hip-knee, about 170 deg standing, 80-110 at the bottom;
+  clearest from the side, shrinks in a straight front view where the torso tilts
+  towards the camera);
+* pull-up: elbow angle (about 170 deg hanging, under 90 deg at the top; front or rear);
+* sit-to-stand: knee angle (about 90 deg seated, 170 standing); rest "auto" since a
+  set may start seated or standing;
+* arm raise (abduction, front or lateral raise, scaption): shoulder elevation, as in
+  jumping jacks, at a rehab pace.
 
 Thresholds are fractions of the online range, so only ``min_amplitude``
 (the smallest movement that counts) is an absolute, exercise-specific value.
@@ -82,11 +91,25 @@ EXERCISES: dict[str, ExerciseConfig] = {
     ),
     "push_up": ExerciseConfig("push_up", "elbow_angle", rest="high", min_amplitude=30.0),
     "plank": ExerciseConfig("plank", "body_line_angle", counts_reps=False),
+    "lunge": ExerciseConfig("lunge", "knee_angle", rest="high", min_amplitude=30.0,
+                            min_rep_s=0.6),
+    "deadlift": ExerciseConfig("deadlift", "hip_angle", rest="high", min_amplitude=35.0,
+                               min_rep_s=0.6),
+    "pull_up": ExerciseConfig("pull_up", "elbow_angle", rest="high", min_amplitude=40.0,
+                              min_rep_s=0.5),
+    "sit_to_stand": ExerciseConfig("sit_to_stand", "knee_angle", rest="auto",
+                                   min_amplitude=40.0, min_rep_s=0.8),
+    "arm_raise": ExerciseConfig("arm_raise", "shoulder_angle", rest="low", min_amplitude=40.0,
+                                min_rep_s=0.6),
 }
 
 ALIASES = {
     "squats": "squat", "jacks": "jumping_jacks", "jumping_jack": "jumping_jacks",
     "pushup": "push_up", "pushups": "push_up", "push_ups": "push_up", "push-up": "push_up",
+    "lunges": "lunge", "deadlifts": "deadlift", "pullup": "pull_up", "pullups": "pull_up",
+    "pull_ups": "pull_up", "pull-up": "pull_up", "sit_to_stands": "sit_to_stand",
+    "chair_rise": "sit_to_stand", "arm_raises": "arm_raise", "shoulder_abduction": "arm_raise",
+    "lateral_raise": "arm_raise", "front_raise": "arm_raise",
 }
 
 

@@ -55,14 +55,21 @@ class StgcnSpec:
     width: float = 0.5
     dropout: float = 0.2
     extra_fc: int = 0
+    #: block channels/temporal strides (None: the published ten blocks scaled by ``width``)
+    channels: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
     pretrained: str | None = None
     augment: bool = True
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = "stgcn"
 
     def model_config(self) -> STGCNConfig:
+        shape = {}
+        if self.channels is not None:
+            shape = {"channels": tuple(self.channels),
+                     "strides": tuple(self.strides or (1,) * len(self.channels))}
         return STGCNConfig(num_classes=len(self.labels), layout=self.layout, width=self.width,
-                           dropout=self.dropout, extra_fc=self.extra_fc)
+                           dropout=self.dropout, extra_fc=self.extra_fc, **shape)
 
     def streaming_config(self) -> dict:
         """The settings the streaming classifier needs (config.yaml)."""
@@ -152,6 +159,10 @@ def write_bundle(out_dir: Path, spec: StgcnSpec, model: STGCN, metadata: dict) -
 def _spec_dict(spec: StgcnSpec) -> dict:
     d = asdict(spec)
     d["speeds"] = list(spec.speeds)
+    for key in ("channels", "strides"):
+        if d[key] is not None:
+            d[key] = list(d[key])
+    d["train"]["lr_steps"] = list(spec.train.lr_steps)
     return d
 
 

@@ -40,8 +40,14 @@ class TrainConfig:
     num_threads: int = 1
     progress: bool = True
     keep_best: bool = True
+    #: epochs after which the learning rate is multiplied by ``lr_gamma`` (step decay)
+    lr_steps: tuple[int, ...] = ()
+    lr_gamma: float = 0.1
 
     def __post_init__(self) -> None:
+        self.lr_steps = tuple(int(s) for s in self.lr_steps)
+        if not 0.0 < self.lr_gamma <= 1.0:
+            raise ConfigError(f"lr_gamma must be in (0, 1], got {self.lr_gamma}")
         if self.optimizer not in ("adamw", "sgd"):
             raise ConfigError(f"optimizer must be adamw or sgd, got {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -50,7 +56,17 @@ class TrainConfig:
             raise ConfigError("freeze_epochs must be between 0 and epochs")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["lr_steps"] = list(self.lr_steps)
+        return d
+
+
+def thesis_sgd(epochs: int, **overrides: object) -> TrainConfig:
+    """The rehab thesis's recipe: SGD (momentum 0.9), base LR 0.01, x0.1 at 1/2 and 3/4."""
+    steps = tuple(sorted({max(1, epochs // 2), max(1, 3 * epochs // 4)}))
+    base = {"epochs": epochs, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
+            "weight_decay": 1e-4, "lr_steps": steps, "lr_gamma": 0.1}
+    return TrainConfig(**{**base, **overrides})
 
 
 @dataclass
@@ -199,6 +215,9 @@ def train_classifier(
         entry = EpochLog(epoch, train_loss, train_acc, val_loss, val_acc,
                          optimizer.param_groups[0]["lr"], frozen)
         history.epochs.append(entry)
+        if epoch + 1 in cfg.lr_steps:
+            for group in optimizer.param_groups:
+                group["lr"] *= cfg.lr_gamma
         if bar is not None:
             post = {"loss": f"{train_loss:.3f}", "acc": f"{train_acc:.2f}"}
             if has_val:

@@ -1,0 +1,59 @@
+"""Whether a counted repetition of a known exercise stands: the classifier may only veto.
+
+In a goal the exercise is known, so its repetitions are counted from its own
+key signal. The classifier gates them only by naming a *different* exercise
+with confidence: a window it cannot place (``unknown``, low confidence, or a
+view it never saw) must not cost the patient a repetition. Every verdict
+carries the label and confidence it was based on, for the report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+UNKNOWN = "unknown"
+COUNTED = "counted"  # the classifier named the exercise
+UNCONFIRMED = "counted_unconfirmed"  # nobody contradicted it, nobody confirmed it
+REJECTED = "rejected_other_exercise"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision on one repetition and the evidence for it."""
+
+    verdict: str
+    label: str
+    confidence: float
+    votes: int
+
+    @property
+    def counted(self) -> bool:
+        return self.verdict != REJECTED
+
+
+def judge_repetition(
+    exercise: str,
+    votes: Sequence[tuple[str, float]],
+    reject_confidence: float = 0.7,
+    same: Callable[[str, str], bool] = lambda a, b: a == b,
+) -> Verdict:
+    """Verdict on a repetition of ``exercise`` from the (label, confidence) predictions over it.
+
+    Rejected only when more than half of the predictions name one other
+    exercise (not ``unknown``) with at least ``reject_confidence``.
+    """
+    n = len(votes)
+    mine = [c for lab, c in votes if same(lab, exercise)]
+    others = Counter(lab for lab, c in votes
+                     if lab and lab != UNKNOWN and not same(lab, exercise)
+                     and c >= reject_confidence)
+    if others:
+        other, k = others.most_common(1)[0]
+        if k * 2 > n:
+            conf = [c for lab, c in votes if lab == other and c >= reject_confidence]
+            return Verdict(REJECTED, other, float(sum(conf) / len(conf)), n)
+    if mine:
+        return Verdict(COUNTED, exercise, float(sum(mine) / len(mine)), n)
+    return Verdict(UNCONFIRMED, exercise, 0.0, n)

@@ -1,0 +1,109 @@
+"""Training windows for the view-robust exercise classifier: real 2-D plus virtual views.
+
+Every clip gives its own 2-D skeletons (what the camera saw) and, where it
+has 3-D (MediaPipe world landmarks, UI-PRMD), ``views`` re-projections from
+random virtual cameras with other body proportions, each played at a random
+speed. Windows are cut once per clip (fixed seed) and then picked per fold,
+so leave-sources-out folds reuse them instead of recomputing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rehab_core.datasets.corpus import RECOGNITION_LABELS, CorpusClip
+from rehab_core.datasets.multiview import ViewSampler, canonicalize
+from rehab_core.datasets.skeleton_dataset import SkeletonSequence, cut_windows
+from rehab_core.errors import ConfigError
+
+# A projected joint MediaPipe placed but marked poorly visible still counts as seen.
+_MIN_PROJECTED_SCORE = 0.3
+
+
+@dataclass
+class RecognitionData:
+    """What the windows look like and how many virtual views each clip gets."""
+
+    labels: tuple[str, ...] = RECOGNITION_LABELS
+    window: int = 30
+    fps: float = 15.0
+    stride: int = 3
+    normalization: str = "torso"
+    min_score: float = 0.2
+    views: int = 3
+    uiprmd_views: int = 2
+    uiprmd_stride: int = 9
+    speed_range: tuple[float, float] = (0.75, 1.35)
+    max_windows_per_rendering: int = 60
+    sampler: ViewSampler = field(default_factory=ViewSampler)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if "unknown" not in self.labels:
+            raise ConfigError("the class list needs an open-set 'unknown' class")
+        if self.window < 4 or self.stride < 1 or self.fps <= 0:
+            raise ConfigError("window >= 4, stride >= 1 and fps > 0 are required")
+
+
+@dataclass
+class ClipWindows:
+    """Normalised (N, 3, T, V) windows of one clip, with its label and source."""
+
+    name: str
+    label: int
+    source: str
+    real: bool
+    x: np.ndarray
+
+
+def _windows(kp: np.ndarray, stamps: np.ndarray, data: RecognitionData, stride: int,
+             rng: np.random.Generator | None) -> np.ndarray:
+    seq = SkeletonSequence(kp, stamps, "coco17")
+    x, _ = cut_windows(seq, data.window, stride, data.fps, data.normalization, data.min_score)
+    cap = data.max_windows_per_rendering
+    if rng is not None and len(x) > cap:
+        x = x[np.sort(rng.choice(len(x), cap, replace=False))]
+    return x
+
+
+def render_clip(clip: CorpusClip, data: RecognitionData) -> ClipWindows:
+    """Training windows of one clip: its own 2-D view and its virtual views."""
+    rng = np.random.default_rng([data.seed, zlib.crc32(clip.name.encode())])
+    parts = []
+    if clip.keypoints is not None:
+        parts.append(_windows(clip.keypoints, clip.stamps_ns, data, data.stride, rng))
+    if clip.world is not None and len(clip.world):
+        canonical = canonicalize(clip.world)
+        n_views = data.views if clip.real else data.uiprmd_views
+        stride = data.stride if clip.real else data.uiprmd_stride
+        for _ in range(n_views):
+            kp = data.sampler.view(canonical, rng)
+            seen = kp[..., 2] > 0
+            kp[..., 2] = np.where(seen, np.maximum(kp[..., 2], _MIN_PROJECTED_SCORE), 0.0)
+            speed = rng.uniform(*data.speed_range)
+            stamps = clip.stamps_ns[0] + ((clip.stamps_ns - clip.stamps_ns[0]) / speed)
+            parts.append(_windows(kp, stamps.astype(np.int64), data, stride, rng))
+    parts = [p for p in parts if len(p)]
+    x = np.concatenate(parts) if parts else np.zeros((0, 3, data.window, 17), np.float32)
+    return ClipWindows(clip.name, list(data.labels).index(clip.label), clip.source, clip.real, x)
+
+
+def eval_windows(clip: CorpusClip, data: RecognitionData) -> tuple[np.ndarray, np.ndarray]:
+    """A real clip's own windows (no augmentation) and their start stamps, for evaluation."""
+    if clip.keypoints is None:
+        raise ConfigError(f"{clip.name} has no 2-D keypoints to evaluate on")
+    seq = SkeletonSequence(clip.keypoints, clip.stamps_ns, "coco17")
+    return cut_windows(seq, data.window, data.stride, data.fps, data.normalization,
+                       data.min_score)
+
+
+def stack(rendered: list[ClipWindows]) -> tuple[np.ndarray, np.ndarray]:
+    """All windows of ``rendered`` clips as one (x, y) training set."""
+    xs = [r.x for r in rendered if len(r.x)]
+    if not xs:
+        raise ConfigError("no training windows")
+    ys = [np.full(len(r.x), r.label, np.int64) for r in rendered if len(r.x)]
+    return np.concatenate(xs), np.concatenate(ys)

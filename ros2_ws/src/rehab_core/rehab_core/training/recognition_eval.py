@@ -1,0 +1,153 @@
+"""Held-out-source evaluation of the exercise classifier and of goal counting, per clip.
+
+Per held-out real clip: the classifier's windows (window accuracy), its
+dominant label (video accuracy), and where the clip's repetitions are known,
+the count a ``RunExercise`` goal would report (the exercise's own key signal,
+each repetition vetoed only when the classifier confidently names another
+exercise, ``repetition/verdict.py``). On ``unknown`` clips (other movements)
+it measures the repetitions ``rehab run`` would wrongly count: those of a
+counted class inside segments labelled as that class.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from rehab_core.datasets.corpus import CorpusClip
+from rehab_core.repetition.config import get_exercise_config
+from rehab_core.repetition.counter import RepetitionCounter
+from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
+from rehab_core.training.recognition_data import RecognitionData, eval_windows
+from rehab_core.training.trainer import predict_proba
+
+
+def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) -> list[str]:
+    """Per-window label: the top class, or ``unknown`` under ``threshold``."""
+    top = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
+    return [labels[i] if probs[k, i] >= threshold else UNKNOWN for k, i in enumerate(top)]
+
+
+def count_repetitions(clip: CorpusClip, exercise: str):
+    """Repetitions of ``exercise`` over the clip's 2-D skeletons (goal mode, no classifier)."""
+    counter = RepetitionCounter(exercise)
+    seen = clip.keypoints[:, :, 2].max(axis=1) > 0
+    for kp, ok, stamp in zip(clip.keypoints, seen, clip.stamps_ns):
+        counter.update(kp if ok else None, int(stamp))
+    return counter.repetitions
+
+
+def _votes(starts_s: np.ndarray, span_s: float, labels_w: list[str], probs: np.ndarray,
+           t0: float, t1: float) -> list[tuple[str, float]]:
+    """(label, confidence) of every window overlapping [t0, t1]."""
+    out = []
+    for k, s in enumerate(starts_s):
+        if s <= t1 and s + span_s >= t0:
+            out.append((labels_w[k], float(probs[k].max())))
+    return out
+
+
+def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: float = 0.5,
+                  reject_confidence: float = 0.7) -> dict:
+    """Everything measured on one held-out clip (JSON-ready)."""
+    labels = list(data.labels)
+    x, starts = eval_windows(clip, data)
+    probs = predict_proba(model, x) if len(x) else np.zeros((0, len(labels)), np.float32)
+    labels_w = window_labels(probs, labels, threshold)
+    dominant = Counter(labels_w).most_common(1)[0][0] if labels_w else UNKNOWN
+    out = {
+        "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
+        "windows": len(x), "window_correct": int(sum(lab == clip.label for lab in labels_w)),
+        "pred_windows": [labels.index(lab) for lab in labels_w], "dominant": dominant,
+        "minutes": float((clip.stamps_ns[-1] - clip.stamps_ns[0]) * 1e-9 / 60.0)
+        if len(clip.stamps_ns) > 1 else 0.0,
+    }
+    starts_s = starts * 1e-9
+    span = data.window / data.fps
+    cfg = get_exercise_config(clip.label)
+    if clip.true_count is not None and cfg is not None and cfg.counts_reps:
+        reps = count_repetitions(clip, clip.label)
+        verdicts = [judge_repetition(clip.label, _votes(starts_s, span, labels_w, probs,
+                                                        r.start_t, r.end_t), reject_confidence)
+                    for r in reps]
+        out["count"] = {
+            "true": clip.true_count, "counter": len(reps),
+            "goal": int(sum(v.counted for v in verdicts)),
+            "verdicts": [{"verdict": v.verdict, "label": v.label,
+                          "confidence": round(v.confidence, 3)} for v in verdicts],
+        }
+    if clip.label == UNKNOWN:
+        out["false_reps"] = _false_reps(clip, starts_s, span, labels_w)
+    return out
+
+
+def _false_reps(clip: CorpusClip, starts_s: np.ndarray, span: float,
+                labels_w: list[str]) -> dict[str, int]:
+    """Repetitions a counted class would add inside segments labelled as that class."""
+    out: dict[str, int] = {}
+    for label in sorted(set(labels_w) - {UNKNOWN}):
+        cfg = get_exercise_config(label)
+        if cfg is None or not cfg.counts_reps:
+            continue
+        n = 0
+        for rep in count_repetitions(clip, label):
+            mid = 0.5 * (rep.start_t + rep.end_t)
+            cover = [labels_w[k] for k, s in enumerate(starts_s) if s <= mid <= s + span]
+            if cover and Counter(cover).most_common(1)[0][0] == label:
+                n += 1
+        if n:
+            out[label] = n
+    return out
+
+
+def summarize_clips(results: list[dict], labels: Sequence[str]) -> dict:
+    """The figures the issue asks for, pooled over held-out clips."""
+    n_lab = len(labels)
+    cm_w = np.zeros((n_lab, n_lab), np.int64)
+    cm_v = np.zeros((n_lab, n_lab), np.int64)
+    for r in results:
+        t = labels.index(r["label"])
+        for p in r["pred_windows"]:
+            cm_w[t, p] += 1
+        cm_v[t, labels.index(r["dominant"])] += 1
+    per_class = {}
+    for i, name in enumerate(labels):
+        clips = [r for r in results if r["label"] == name]
+        if not clips and cm_v[:, i].sum() == 0:
+            continue
+        per_class[name] = {
+            "clips": len(clips), "sources": len({r["source"] for r in clips}),
+            "video_recall": _ratio(cm_v[i, i], cm_v[i].sum()),
+            "video_precision": _ratio(cm_v[i, i], cm_v[:, i].sum()),
+            "window_recall": _ratio(cm_w[i, i], cm_w[i].sum()),
+            "window_precision": _ratio(cm_w[i, i], cm_w[:, i].sum()),
+        }
+    counted = [r["count"] for r in results if "count" in r]
+    errors = [c["goal"] - c["true"] for c in counted]
+    others = [r for r in results if r["label"] == UNKNOWN]
+    false_total = sum(sum(r["false_reps"].values()) for r in others)
+    minutes = sum(r["minutes"] for r in others)
+    return {
+        "clips": len(results),
+        "window_accuracy": _ratio(np.trace(cm_w), cm_w.sum()),
+        "video_accuracy": _ratio(np.trace(cm_v), cm_v.sum()),
+        "per_class": per_class,
+        "count_clips": len(counted),
+        "count_exact": _ratio(sum(e == 0 for e in errors), len(errors)),
+        "count_within_1": _ratio(sum(abs(e) <= 1 for e in errors), len(errors)),
+        "counter_exact_without_classifier": _ratio(
+            sum(c["counter"] == c["true"] for c in counted), len(counted)),
+        "other_clips": len(others),
+        "other_dominant_unknown": _ratio(sum(r["dominant"] == UNKNOWN for r in others),
+                                         len(others)),
+        "other_false_reps_per_min": false_total / minutes if minutes > 0 else None,
+        "confusion_windows": cm_w.tolist(),
+        "confusion_videos": cm_v.tolist(),
+        "labels": list(labels),
+    }
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return float(a) / float(b) if b else None
