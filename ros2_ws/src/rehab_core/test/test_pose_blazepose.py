@@ -119,3 +119,19 @@ def test_rgb_input_gives_same_result(shared_dir: Path) -> None:
         (a,) = bgr_est.estimate(frame.image)
         (b,) = rgb_est.estimate(np.ascontiguousarray(frame.image[:, :, ::-1]))
     np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+
+
+@pytest.mark.shared
+def test_world_landmarks_give_metric_model_space_3d(shared_dir: Path) -> None:
+    """Without a depth camera the skeleton still carries 3-D: MediaPipe's world landmarks."""
+    (frame,) = read_frames(shared_dir / "media/exercise/squat.mp4", [10])
+    with BlazePoseEstimator(static_image_mode=True) as est:
+        (skel,) = est.estimate(frame.image)
+    assert skel.space_3d == "model" and skel.keypoints_3d.shape == (17, 4)
+    k3 = skel.keypoints_3d
+    hips = (k3[11, :3] + k3[12, :3]) / 2
+    assert np.linalg.norm(hips) < 0.1  # origin between the hips
+    torso = np.linalg.norm((k3[5, :3] + k3[6, :3]) / 2 - hips)
+    assert 0.3 < torso < 0.8  # metres, an adult's torso
+    assert k3[15, 1] > hips[1]  # ankles below the hips: y points down
+    np.testing.assert_allclose(k3[:, 3], np.clip(k3[:, 3], 0, 1))

@@ -20,6 +20,7 @@ from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, 
 class RepetitionCounterConfig:
     exercise: str
     follow_action: bool
+    use_3d: bool
 
 
 class RepetitionCounterNode(LifecycleComponent):
@@ -28,6 +29,9 @@ class RepetitionCounterNode(LifecycleComponent):
     PARAMS = (
         ParamSpec("exercise", "", "exercise to count ('' = the generic counter)"),
         ParamSpec("follow_action", True, "switch exercise when the recognised action changes"),
+        ParamSpec("use_3d", True, "count and measure on 3-D joints when the skeletons carry "
+                  "them (depth camera, or the pose model's own 3-D); the repetition's "
+                  "quality.angle_space says which"),
     )
 
     def configure(self, cfg: RepetitionCounterConfig) -> None:
@@ -38,7 +42,7 @@ class RepetitionCounterNode(LifecycleComponent):
         self._counter_cls = RepetitionCounter
         self._config_of = get_exercise_config
         self._assess = assess_repetition
-        self.counter = RepetitionCounter(cfg.exercise or None)
+        self.counter = RepetitionCounter(cfg.exercise or None, use_3d=cfg.use_3d)
         self.out_reps = self.create_output("repetitions", payloads.REPETITION)
 
     def activate(self) -> None:
@@ -53,7 +57,7 @@ class RepetitionCounterNode(LifecycleComponent):
         known = self._config_of(label)
         name = known.name if known is not None else label  # aliases: "jacks" = jumping_jacks
         if name != self.counter.exercise:
-            self.counter = self._counter_cls(label)
+            self.counter = self._counter_cls(label, use_3d=self.config.use_3d)
 
     def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
         subject = main_skeleton(p)
@@ -85,7 +89,8 @@ class RepetitionCounterNode(LifecycleComponent):
         }
 
     def deactivate(self) -> None:
-        self.counter = self._counter_cls(self.config.exercise or None)
+        self.counter = self._counter_cls(self.config.exercise or None,
+                                         use_3d=self.config.use_3d)
 
     def cleanup(self) -> None:
         self.counter = None
