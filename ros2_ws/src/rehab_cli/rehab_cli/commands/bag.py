@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--topic", default="/camera/image_raw")
     make.add_argument("--max-frames", type=int, default=None)
     make.add_argument("--resize", default=None, metavar="WxH", help="e.g. 640x480")
+    make.add_argument("--encoding", default=None,
+                      help="write frames as a camera driver would send them: bgr8 (default), "
+                           "rgb8, mono8, mono16, rgb16, yuyv, uyvy, nv12, nv21, bayer_rggb8, ...")
     make.set_defaults(func=from_video)
     skel = verbs.add_parser(
         "skeletons",
@@ -69,6 +72,12 @@ def from_video(args: argparse.Namespace) -> int:
     if out.exists():
         raise InputSourceError(f"{out} exists; rosbag2 writes a new directory")
     size = _size(args.resize)
+    if args.encoding is not None:
+        from rehab_core.vision.encodings import SUPPORTED_ENCODINGS
+
+        if args.encoding not in SUPPORTED_ENCODINGS:
+            raise InputSourceError(f"--encoding {args.encoding!r} is not one of "
+                                   f"{', '.join(SUPPORTED_ENCODINGS)}")
     source = VideoSource(args.video, max_frames=args.max_frames)
 
     def frames():
@@ -77,7 +86,8 @@ def from_video(args: argparse.Namespace) -> int:
                 frame.image = cv2.resize(frame.image, size, interpolation=cv2.INTER_AREA)
             yield frame
 
-    count = write_image_bag(out, frames(), topic=args.topic, storage=args.storage)
+    count = write_image_bag(out, frames(), topic=args.topic, storage=args.storage,
+                            encoding=args.encoding)
     print(f"wrote {count} frames of {args.video} to {out} ({args.storage})")
     return 0
 
