@@ -278,15 +278,18 @@ def test_a_signal_ends_a_session_with_its_outputs(tmp_path, sig):
     proc = subprocess.Popen([str(REHAB), "session", "--exercise", "squat", "--repetitions", "5",
                              "--person-lost-timeout", "600", "--input", str(video),
                              "--out", str(out)], cwd=REPO_ROOT, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    seen: list[str] = []
-    reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, "")),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: list[str] = []  # progress lines end in "\r", not "\n": read characters
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stdout.read(1), "")),
                               daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any("[1/1]" in s for s in seen):
-            assert proc.poll() is None, "the session ended before it could be interrupted"
+        recorded = out / "recording" / "outputs.jsonl"
+        while time.monotonic() < deadline and not (
+                "[1/1]" in "".join(seen) and recorded.is_file()
+                and recorded.read_text().count("\n") >= 10):
+            assert proc.poll() is None, f"the session ended early: {''.join(seen)[-3000:]}"
             time.sleep(0.1)
         sent = time.monotonic()
         proc.send_signal(sig)

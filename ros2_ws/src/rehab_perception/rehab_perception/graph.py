@@ -199,6 +199,8 @@ def run_graph(
                        .get("optional_components") or [])
         skipped: dict[str, str] = {}
         for node in nodes:  # configure all, then activate all (see channel's contract)
+            if stop is not None and stop.is_set():  # e.g. Ctrl-C while models load
+                return GraphRun(interrupted=True, skipped=skipped)
             if node.trigger_configure() != SUCCESS:
                 why = node.last_error or "configure failed"
                 if node.get_name() not in optional:
@@ -213,6 +215,8 @@ def run_graph(
         # bound after the other consumers, so it is the image's last one
         collector = _Collector(container, source, _output_topics(container), on_frame_result)
         started = time.perf_counter()
+        if stop is not None and stop.is_set():
+            return _summary(container, collector, source, started, skipped, True)
         if source.trigger_activate() != SUCCESS:
             raise ConfigError(f"{source.get_name()}: {source.last_error or 'activate failed'}")
         container.spin_in_background()
