@@ -51,6 +51,8 @@ def test_squat_goal_counts_the_clip_and_jacks_count_nothing(squat_skeletons, tmp
     assert (out / "session.png").stat().st_size > 0
     report = (out / "report.md").read_text()
     assert "| 1 | squat |" in report and "session.png" in report
+    html = (out / "report.html").read_text()
+    assert "<svg" in html and "jumping_jacks" in html and "<script" not in html
 
 
 def test_unknown_exercise_goal_is_recorded_as_rejected(squat_skeletons, tmp_path):

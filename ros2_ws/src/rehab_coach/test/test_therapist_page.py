@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,7 @@ from rehab_perception.lifecycle_component import FAILURE, SUCCESS
 SAMPLE = REPO_ROOT / "models" / "samples" / "squat_skeletons"
 TRUTH = yaml.safe_load((REPO_ROOT / "test/data/repetitions_truth.yaml").read_text())[
     "videos"]["squat2.mp4"]["repetitions"]  # the clip the sample's skeletons come from
+SPEED = 2.0  # replay speed of the recorded session (x real time)
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--window-size=1280,900")
@@ -90,10 +92,19 @@ def _play_recorded_session(node, stop: threading.Event) -> threading.Thread:
     from rehab_perception.graph import run_graph
 
     publisher = StreamPublisher(node)
+    clock: list[float] = []  # (wall, source) of the first frame
 
     def on_frame(result) -> None:
         if result.skeletons is None or stop.is_set():
             return
+        # paced at SPEED x real time (the graph waits for us): a burst would overflow the
+        # server's 10-deep ROS queues, and lost frames look like the patient leaving
+        t = result.skeletons.stamp_ns * 1e-9
+        if not clock:
+            clock.extend((time.monotonic(), t))
+        delay = (t - clock[1]) / SPEED - (time.monotonic() - clock[0])
+        if delay > 0:
+            time.sleep(delay)
         action = result.action[-1] if isinstance(result.action, list) and result.action \
             else (result.action or None)
         publisher.publish(StreamFrame(result.skeletons, action, list(result.repetitions or [])))
@@ -131,8 +142,14 @@ def test_page_follows_a_recorded_session_and_starts_and_cancels_goals(browser, c
     stop = threading.Event()
     player = _play_recorded_session(feeder, stop)
     try:
-        wait_for(lambda: _text(browser, "count") == str(TRUTH), 180,
-                 f"the page's count to reach {TRUTH}")
+        try:
+            wait_for(lambda: _text(browser, "count") == str(TRUTH), 180,
+                     f"the page's count to reach {TRUTH}")
+        except pytest.fail.Exception:
+            s = server.session
+            pytest.fail(f"count stuck at {s.repetitions_done} (state {s.state.name}, ignored "
+                        f"{s.ignored}); the page saw "
+                        f"{browser.execute_script('return window.rehabCounts')}")
         counts = browser.execute_script("return window.rehabCounts")
         assert counts[0] == 0 and counts[-1] == TRUTH and counts == sorted(counts), counts
         assert len(counts) >= 3, f"the count jumped instead of rising: {counts}"

@@ -13,8 +13,9 @@ the previous one ends; a goal still running when the input ends is
 cancelled and recorded with reason "input_ended".
 
 Writes ``DIR/session.json`` (one entry per goal: exercise, success,
-repetitions_done, reason, durations, confidence, quality), ``DIR/report.md``
-and ``DIR/session.png`` (repetitions and confidence over time). No image is
+repetitions_done, reason, durations, confidence, quality), ``DIR/report.md``,
+``DIR/report.html`` (the therapist page's report: self-contained, per-repetition
+plots) and ``DIR/session.png`` (repetitions and confidence over time). No image is
 stored (privacy).
 """
 
@@ -313,6 +314,10 @@ def _write_outputs(out: Path, args: argparse.Namespace, goals, records,
         lines += ["", "![repetitions and confidence over time](session.png)"]
     lines += ["", "No images were stored: only skeleton-derived numbers."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
+    from rehab_core.reporting.session_html import session_report_html
+
+    (out / "report.html").write_text(session_report_html(
+        records, "Exercise session", f"input: {args.input}, model: {args.model}"))
 
 
 def _plot(path: Path, records) -> bool:
