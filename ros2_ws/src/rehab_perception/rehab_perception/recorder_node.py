@@ -103,6 +103,8 @@ class RecorderNode(LifecycleComponent):
                           check_stamps=False)
         self.create_input("reach", payloads.REACH,
                           lambda p: self._result(p.stamp_ns).reach.append(p), check_stamps=False)
+        # 3-D joints: in the JSON lines with their skeletons; in the bag as published
+        self.create_input("skeletons_3d", payloads.SKELETONS_3D, lambda p: None)
 
     def create_input(self, topic: str, codec: payloads.Codec, handler: Any, *,
                      check_stamps: bool = True) -> Input:

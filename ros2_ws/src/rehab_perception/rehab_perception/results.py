@@ -14,13 +14,17 @@ from rehab_perception import payloads
 
 
 def _skeleton_dict(s: Any) -> dict[str, Any]:
-    return {
+    out = {
         "layout": s.layout,
         "track_id": int(s.track_id),
         "score": round(float(s.score), 4),
         "box": [round(float(v), 2) for v in s.box],
         "keypoints": [[round(float(v), 2) for v in row] for row in s.keypoints],
     }
+    if getattr(s, "keypoints_3d", None) is not None:  # (X, Y, Z m, score), mm precision
+        out["keypoints_3d"] = [[round(float(v), 4) for v in row] for row in s.keypoints_3d]
+        out["space_3d"] = s.space_3d
+    return out
 
 
 def _detection_dict(d: Any) -> dict[str, Any]:
