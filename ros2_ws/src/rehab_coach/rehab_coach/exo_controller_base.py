@@ -11,15 +11,16 @@ How nothing blocks: no goal owns a thread. An accepted goal is only recorded
 and publishes the outputs; when a run ends, its handle is executed with a
 callback that returns the result at once. A cancel or an e-stop applies the
 stop in its own callback (cancel: in the action server's callback; e-stop:
-its own subscription on the ``safety`` callback group), not at the next
-tick. ``emergency_stop`` is subscribed best-effort, which matches reliable
-and best-effort publishers alike. Goal requests queue in a reliable service
+its own subscription and callback group, which first zeroes every output
+through ``cut_all`` without waiting for any lock), not at the next tick.
+``emergency_stop`` is subscribed best-effort, which matches reliable and
+best-effort publishers alike. Goal requests queue in a reliable service
 reader of depth ``goal_queue_depth``; each is answered at once (accepted or
 rejected with the reason logged and counted in ``rejections``).
 
-Subclasses implement ``output(run, level, state, t)`` (apply one run's level)
-and ``stopped(run, hard, t)`` (the run's stop began: ``hard`` means cut at
-once: e-stop or fault).
+Subclasses implement ``output(run, level, state, t)`` (apply one run's level),
+``stopped(run, hard, t)`` (the run's stop began: ``hard`` means cut at once:
+e-stop or fault) and ``cut_all(t)`` (zero every output now, e-stop).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class ExoControllerBase(LifecycleComponent):
                                     "an operator must reset it")
         self._clock_lock = threading.RLock()
         self._goals: dict[int, _Goal] = {}
+        self._cut_now = False
         self._pending: dict[int, Run] = {}  # id(goal message) -> run, accept -> handle
         self._reporting: dict[int, Run] = {}  # id(handle) -> finished run, being reported
         self.rejections: collections.Counter[str] = collections.Counter()
@@ -114,7 +116,8 @@ class ExoControllerBase(LifecycleComponent):
         self.stop_events: collections.deque[tuple[float, str, str]] = collections.deque(
             maxlen=10000)  # (monotonic, side, reason)
         self.estop_received: collections.deque[float] = collections.deque(maxlen=10000)
-        self.safety_group = MutuallyExclusiveCallbackGroup()
+        self.safety_group = MutuallyExclusiveCallbackGroup()  # control loop, reset
+        self.estop_group = MutuallyExclusiveCallbackGroup()  # e-stop alone: never waits a tick
         depth = cfg.goal_queue_depth
         queue = QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST,
                            reliability=ReliabilityPolicy.RELIABLE)
@@ -125,7 +128,7 @@ class ExoControllerBase(LifecycleComponent):
             goal_service_qos_profile=queue, cancel_service_qos_profile=queue,
             result_service_qos_profile=queue)
         self._estop_sub = self.create_subscription(Bool, "emergency_stop", self._on_estop,
-                                                   ESTOP_QOS, callback_group=self.safety_group)
+                                                   ESTOP_QOS, callback_group=self.estop_group)
         self.reset_srv = self.create_service(ResetEmergencyStop, "~/reset_emergency_stop",
                                              self._on_reset, callback_group=self.safety_group)
 
@@ -159,6 +162,9 @@ class ExoControllerBase(LifecycleComponent):
 
     def stopped(self, run: Run, hard: bool, t: float) -> None:
         """The stop of ``run`` began (``hard``: cut at once)."""
+
+    def cut_all(self, t: float) -> None:
+        """Zero every output at once (e-stop); called before any bookkeeping or lock."""
 
     def check_run(self, run: Run, t: float) -> str | None:
         """A fault to inject into a running assist, or None."""
@@ -217,7 +223,7 @@ class ExoControllerBase(LifecycleComponent):
                 self.ctl.cancel(t, entry.run)
                 self.stop_events.append((time.monotonic(), entry.run.side, "canceled"))
                 self.stopped(entry.run, False, t)
-                self.output(entry.run, entry.run.level(t, self.ctl.limits.ramp_s,
+                self._output(entry.run, entry.run.level(t, self.ctl.limits.ramp_s,
                                                        self.ctl.limits.release_s),
                             "releasing", t)
         return CancelResponse.ACCEPT
@@ -225,11 +231,15 @@ class ExoControllerBase(LifecycleComponent):
     def _on_estop(self, msg: Bool) -> None:
         if not msg.data:
             return  # releasing is the operator's job (~/reset_emergency_stop), never a topic's
-        self.estop_received.append(time.monotonic())
+        t = time.monotonic()
+        self.estop_received.append(t)
+        self._cut_now = True  # from here on every output is zero, whoever computes it
+        self.cut_all(t)
         with self._clock_lock:
             was = self.ctl.estopped
             self._end(self.ctl.emergency_stop(time.monotonic(), "emergency_stop topic"),
                       hard=True)
+            self._cut_now = False  # latched now: the controller accepts nothing until a reset
         if not was:
             self.get_logger().error("EMERGENCY STOP: assistance cut, latched until an operator "
                                     "resets it")
@@ -260,12 +270,12 @@ class ExoControllerBase(LifecycleComponent):
                 if before.get(run.id) is None and run.stop_at is not None:
                     self.stop_events.append((time.monotonic(), run.side, run.outcome))
                     self.stopped(run, False, t)
-                self.output(run, self.ctl.level(run.side, t), self.ctl.state(run, t), t)
+                self._output(run, self.ctl.level(run.side, t), self.ctl.state(run, t), t)
             for run in ended:
                 if before.get(run.id) is None:
                     self.stop_events.append((time.monotonic(), run.side, run.outcome))
                     self.stopped(run, False, t)
-                self.output(run, 0.0, "stopped", t)
+                self._output(run, 0.0, "stopped", t)
                 entry = self._goals.get(run.id)
                 if entry is not None:
                     self._execute(entry)
@@ -277,10 +287,15 @@ class ExoControllerBase(LifecycleComponent):
         for run in runs:
             self.stop_events.append((t, run.side, run.outcome))
             self.stopped(run, hard, t)
-            self.output(run, 0.0, "stopped", t)
+            self._output(run, 0.0, "stopped", t)
             entry = self._goals.get(run.id)
             if entry is not None:
                 self._execute(entry)
+
+    def _output(self, run: Run, level: float, state: str, t: float) -> None:
+        if self._cut_now:
+            level, state = 0.0, "stopped"
+        self.output(run, level, state, t)
 
     def handle_of(self, run: Run):
         entry = self._goals.get(run.id)

@@ -79,6 +79,10 @@ class ExoSimulatorNode(ExoControllerBase):
                 elapsed_s=float(max(0.0, t - run.start)), applied_level=float(level),
                 state=state))
 
+    def cut_all(self, t: float) -> None:
+        for side in self.applied:
+            self._apply(side, 0.0, t)
+
     def stopped(self, run: Run, hard: bool, t: float) -> None:
         if hard:
             self._apply(run.side, 0.0, t)

@@ -164,6 +164,10 @@ class JointTrajectoryAdapterNode(ExoControllerBase):
                 elapsed_s=float(max(0.0, t - run.start)), applied_level=float(level),
                 state=state))
 
+    def cut_all(self, t: float) -> None:
+        for side, arm in self.arms.items():  # stop and hold both arms now
+            self._send(side, JointTrajectory(joint_names=list(arm.names)))
+
     def stopped(self, run: Run, hard: bool, t: float) -> None:
         self._started.discard(run.id)
         arm = self.arms[run.side]

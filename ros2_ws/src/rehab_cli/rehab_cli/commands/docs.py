@@ -49,7 +49,7 @@ def component_classes() -> list[tuple[str, type]]:
             module = importlib.import_module(f"{package_name}.{info.name}")
             for _, cls in inspect.getmembers(module, inspect.isclass):
                 if (issubclass(cls, LifecycleComponent) and cls.__module__ == module.__name__
-                        and cls is not LifecycleComponent):
+                        and "DEFAULT_NAME" in cls.__dict__):  # a node, not a shared base
                     found.setdefault(cls.DEFAULT_NAME, cls)
     if not found:
         raise ConfigError(f"no components registered under entry point group {COMPONENT_GROUP!r}"
