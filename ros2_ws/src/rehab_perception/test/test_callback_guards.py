@@ -76,3 +76,43 @@ def test_unknown_parameters_are_refused_with_a_suggestion(container):
                                           r"'keypoint_threshold'\?"):
         container.load("skeleton_tracker", "tracker", {"keypoint_treshold": 0.2})
     assert "tracker" not in container.nodes
+
+
+def test_nan_skeletons_over_dds_reach_the_recorder_as_strict_json(ros_context, container,
+                                                                  tmp_path, wait_for):
+    """Before: a NaN / inf skeleton published by another process was written as NaN."""
+    import math
+
+    import rclpy
+    from rclpy.qos import QoSProfile
+
+    from rehab_core import jsonsafe
+    from rehab_interfaces.msg import Keypoint2D, Skeleton2D, Skeleton2DArray
+
+    recorder = container.load("recorder", "recorder", {"output_dir": str(tmp_path)})
+    _up(recorder)
+    assert recorder._inputs[0].subscription is not None  # no in-process producer: DDS
+    outside = rclpy.create_node("hostile", context=ros_context)  # another process's publisher
+    pub = outside.create_publisher(Skeleton2DArray, "skeletons", QoSProfile(depth=10))
+    container.add_node(outside)
+    container.spin_in_background()
+    assert wait_for(lambda: pub.get_subscription_count() > 0, 20)
+    bad = [float("nan"), float("inf"), -float("inf")]
+    for i in range(6):
+        msg = Skeleton2DArray(image_width=640, image_height=480)
+        msg.header.stamp.sec = i + 1
+        kps = [Keypoint2D(x=bad[k % 3] if k < 3 else 10.0 * k, y=5.0, score=0.9)
+               for k in range(17)]
+        msg.skeletons = [Skeleton2D(layout="coco17", track_id=1, score=float("nan"),
+                                    keypoints=kps)]
+        pub.publish(msg)
+    assert wait_for(lambda: recorder.diag.processed >= 6, 20)
+    assert recorder.trigger_deactivate() == SUCCESS  # flushes the last frame
+    rows = [jsonsafe.loads_strict(line)
+            for line in (tmp_path / "outputs.jsonl").read_text().splitlines()]
+    assert len(rows) == 6
+    for row in rows:
+        skeleton = row["skeletons"][0]
+        assert all(math.isfinite(v) for kp in skeleton["keypoints"] for v in kp)
+        assert skeleton["keypoints"][0] == [0.0, 0.0, 0.0]  # not found
+    outside.destroy_node()
