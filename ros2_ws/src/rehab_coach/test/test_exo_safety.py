@@ -271,7 +271,7 @@ def test_finding3_a_burst_of_40_goals_is_all_answered(rig):
         assert _result(handle).reason == "completed"
 
 
-def test_finding1_3_cancels_and_new_goals_answered_with_two_long_goals_running(rig):
+def test_finding1_3_cancels_and_new_goals_answered_with_two_long_goals_running(rig, capsys):
     long = [_send(rig, _goal(rig, side, duration=25.0)) for side in ("left", "right")]
     assert all(h.accepted for h in long)
     extra = [rig["client"].send_goal_async(_goal(rig, "left")) for _ in range(5)]
@@ -283,3 +283,7 @@ def test_finding1_3_cancels_and_new_goals_answered_with_two_long_goals_running(r
     assert all(c.result().goals_canceling for c in cancels)
     assert [_result(h).reason for h in long] == ["canceled", "canceled"]
     assert time.monotonic() - t0 < 2.0 and not rig["sim"].ctl.runs
+    began = [t for t, _side, why in rig["sim"].stop_events if why == "canceled" and t >= t0]
+    with capsys.disabled():
+        print(f"\ncancel, two long goals running: request -> release begins "
+              f"{1000 * (max(began) - t0):.1f} ms (both sides)")
