@@ -165,7 +165,9 @@ def stack_file(tmp: Path, clip: Path, **source: object) -> Path:
     params = {
         "image_source": {"ros__parameters": {"input": str(clip), "pacing": "realtime",
                                              "diagnostics_period": 0.2, **source}},
-        "pose_estimator": {"ros__parameters": {"diagnostics_period": 0.2}},
+        # every frame, even on a loaded machine: the comparison needs them all
+        "pose_estimator": {"ros__parameters": {"diagnostics_period": 0.2,
+                                               "latest_wins": False}},
         "skeleton_tracker": {"ros__parameters": {"diagnostics_period": 0.2}},
     }
     path = tmp / "stack.yaml"

@@ -35,6 +35,7 @@ class PoseEstimatorConfig:
     backend: str
     layout: str
     image_qos: str
+    latest_wins: bool
     depth_topic: str
     camera_info_topic: str
     depth_sync: str
@@ -58,6 +59,9 @@ class PoseEstimatorNode(LifecycleComponent):
         ParamSpec("image_qos", "sensor_data", "QoS of the image input when it comes from "
                   "another process (sensor_data: best effort, or reliable)",
                   choices=payloads.IMAGE_QOS_CHOICES),
+        ParamSpec("latest_wins", True, "image from another process: skip frames that arrive "
+                  "while the model runs (counted as 'skipped'); false: take every frame the "
+                  "QoS queue keeps"),
         ParamSpec("depth_topic", "", "aligned depth image (16UC1 mm or 32FC1 m) for 3-D joints "
                   "in the camera frame ('' = no depth)"),
         ParamSpec("camera_info_topic", "", "camera_info of the depth image ('' = camera_info "
@@ -95,7 +99,7 @@ class PoseEstimatorNode(LifecycleComponent):
     def activate(self) -> None:
         cfg = self.config
         self.create_input("image", payloads.IMAGE, self.on_image,
-                          qos=payloads.image_qos(cfg.image_qos), latest_wins=True)
+                          qos=payloads.image_qos(cfg.image_qos), latest_wins=cfg.latest_wins)
         if cfg.depth_topic:
             self.depth = DepthInput(
                 self, cfg.depth_topic, cfg.camera_info_topic or camera_info_topic_for(
