@@ -19,10 +19,13 @@ activates any, so each consumer sees all co-located producers.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from rehab_perception.payloads import Codec
 
@@ -43,6 +46,38 @@ def resolved_topic(node: LifecycleComponent, topic: str) -> str:
     if topic.startswith("~"):
         return f"{node.get_fully_qualified_name()}/{topic[1:].lstrip('/')}"
     return f"{node.get_namespace().rstrip('/')}/{topic}"
+
+
+#: what a non-finite float field of an outgoing message becomes: "unknown", outside the
+#: valid range of every float our messages carry (scores, confidences, durations, distances)
+UNKNOWN = -1.0
+_FLOATS = ("float", "double")
+
+
+def finite_message(msg: Any) -> Any:
+    """``msg`` with every NaN / inf float (nested, in sequences too) set to ``UNKNOWN``.
+
+    The edge where results leave the process (ROS publishers, the recorder's
+    bag): whatever a stage computed, no subscriber or bag reader sees NaN.
+    Integer data (an image's pixels) is never scanned, so images cost nothing here.
+    """
+    for name, kind in msg.get_fields_and_field_types().items():
+        value = getattr(msg, name)
+        if kind in _FLOATS:
+            if not math.isfinite(value):
+                setattr(msg, name, UNKNOWN)
+        elif kind.startswith("sequence<") or kind.endswith("]"):
+            inner = kind.split("<", 1)[-1].rstrip(">").split("[", 1)[0].split(",")[0]
+            if inner in _FLOATS:
+                array = np.asarray(value, dtype=np.float64)
+                if not np.isfinite(array).all():
+                    setattr(msg, name, np.where(np.isfinite(array), array, UNKNOWN).tolist())
+            elif "/" in inner:
+                for item in value:
+                    finite_message(item)
+        elif "/" in kind:
+            finite_message(value)
+    return msg
 
 
 class InProcessBus:
@@ -113,7 +148,7 @@ class Output:
             if self.bus.deliver(self.topic, payload):
                 self.node.note_downstream(time.perf_counter() - started)
         if self.publisher.get_subscription_count() > 0:
-            self.publisher.publish(self.codec.to_msg(payload))
+            self.publisher.publish(finite_message(self.codec.to_msg(payload)))
             self.sent_over_ros += 1
 
     def destroy(self) -> None:

@@ -29,7 +29,7 @@ from rehab_core import jsonsafe
 from rehab_core.errors import ConfigError
 from rehab_core.io.output_bag import STORAGES, OutputBagWriter, TopicQos, new_bag_path
 from rehab_perception import payloads
-from rehab_perception.channel import Input, resolved_topic
+from rehab_perception.channel import Input, finite_message, resolved_topic
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
 from rehab_perception.results import FrameResult
 
@@ -125,7 +125,7 @@ class RecorderNode(LifecycleComponent):
             return
         if not bag.has_topic(topic):
             bag.add_topic(topic, msg_type_name(codec.msg_type), offered_qos(codec.qos))
-        bag.write(topic, payload.stamp_ns, serialize_message(codec.to_msg(payload)))
+        bag.write(topic, payload.stamp_ns, serialize_message(finite_message(codec.to_msg(payload))))
 
     def _result(self, stamp_ns: int) -> FrameResult:
         if stamp_ns not in self._pending:

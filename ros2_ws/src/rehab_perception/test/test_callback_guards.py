@@ -116,3 +116,27 @@ def test_nan_skeletons_over_dds_reach_the_recorder_as_strict_json(ros_context, c
         assert all(math.isfinite(v) for kp in skeleton["keypoints"] for v in kp)
         assert skeleton["keypoints"][0] == [0.0, 0.0, 0.0]  # not found
     outside.destroy_node()
+
+
+def test_outgoing_messages_never_carry_non_finite_floats():
+    from rehab_interfaces.msg import (
+        ActionPrediction,
+        Keypoint2D,
+        RepetitionEvent,
+        Skeleton2D,
+        Skeleton2DArray,
+    )
+    from rehab_perception.channel import UNKNOWN, finite_message
+
+    nan, inf = float("nan"), float("inf")
+    action = finite_message(ActionPrediction(confidence=nan, class_scores=[0.5, inf, -inf]))
+    assert action.confidence == UNKNOWN
+    assert list(action.class_scores) == [0.5, UNKNOWN, UNKNOWN]
+    rep = RepetitionEvent()
+    rep.quality.reference_distance = nan
+    rep.quality.duration_s = 2.0
+    finite_message(rep)
+    assert rep.quality.reference_distance == UNKNOWN and rep.quality.duration_s == 2.0
+    arr = Skeleton2DArray(skeletons=[Skeleton2D(score=nan, keypoints=[Keypoint2D(x=inf)])])
+    finite_message(arr)
+    assert arr.skeletons[0].score == UNKNOWN and arr.skeletons[0].keypoints[0].x == UNKNOWN
