@@ -33,7 +33,8 @@ TRUTH = yaml.safe_load((REPO_ROOT / "test/data/repetitions_truth.yaml").read_tex
 SPEED = 2.0  # replay speed of the recorded session (x real time)
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1280,900")
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                  "--window-size=1280,900")
 
 
 @pytest.fixture(scope="module")
