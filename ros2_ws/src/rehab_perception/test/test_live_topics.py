@@ -153,3 +153,20 @@ def test_slow_stage_skips_to_the_latest_frame_and_counts_it(graph, driver, wait_
     status = {kv.key: kv.value for kv in source.diag.to_status("image_source", "active").values}
     assert int(status["skipped"]) == source.diag.counts["skipped"]
     assert status["dropped"] == "0"  # skipping is by design, not a fault
+
+
+def test_reliable_qos_by_parameter(graph, driver, wait_for):
+    """A driver that publishes reliable is followed reliably when asked (image_qos)."""
+    from rclpy.qos import ReliabilityPolicy
+
+    source, pose, seen = _start(graph, {"input": "topic:/camera/image_raw",
+                                        "image_qos": "reliable"})
+    assert source.out_image.publisher.qos_profile.reliability == ReliabilityPolicy.RELIABLE
+    pub = driver.create_publisher(Image, "/camera/image_raw", payloads.image_qos("reliable"))
+    assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
+    for i in range(3):
+        pub.publish(conv.image_to_msg(_scene(i), 1_000 + i, "cam"))
+    # reliable: none lost in transport; each one processed or skipped for a newer one
+    assert wait_for(lambda: source.diag.processed + source.diag.counts["skipped"] == 3, 20)
+    assert wait_for(lambda: pose.diag.processed == source.diag.processed, 20)
+    assert np.abs(seen[-1].astype(int) - _scene(2)).mean() == 0  # the newest got through
