@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,16 +35,19 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle.node import LifecycleNodeMixin
+from rclpy.node import Node
 
 from rehab_core.errors import BadFrameError, RehabError
 from rehab_perception.channel import InProcessBus, Input, Output
-from rehab_perception.dds import use_large_data_profile
 from rehab_perception.diagnostics import ComponentDiagnostics
 from rehab_perception.payloads import Codec
+from rehab_perception.process import run_until_signal
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
 FAILURE = TransitionCallbackReturn.FAILURE
@@ -110,7 +114,13 @@ class LifecycleComponent(LifecycleNode):
 
     def __init__(self, node_name: str | None = None, *, bus: InProcessBus | None = None,
                  **node_kwargs: Any) -> None:
-        super().__init__(node_name or self.DEFAULT_NAME, **node_kwargs)
+        # the lifecycle services get their own callback group: a stage busy in a model
+        # callback (default group) still answers get_state on another executor thread
+        # (LifecycleNode.__init__ is these two calls but does not pass a callback group on)
+        Node.__init__(self, node_name or self.DEFAULT_NAME, **node_kwargs)
+        LifecycleNodeMixin.__init__(self, callback_group=MutuallyExclusiveCallbackGroup())
+        # failures are published (ERROR on /diagnostics) so the manager can say why
+        self._error_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.bus = bus
         self.diag = ComponentDiagnostics()
         self.config: Any = None
@@ -181,6 +191,12 @@ class LifecycleComponent(LifecycleNode):
         """Log why a stage could not run (kept in ``last_error`` for the manager/tests)."""
         self.last_error = message
         self.get_logger().error(message)
+        msg = DiagnosticArray()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.status = [DiagnosticStatus(level=DiagnosticStatus.ERROR, message=message,
+                                       name=self.get_fully_qualified_name(),
+                                       hardware_id="rehab_perception")]
+        self._error_pub.publish(msg)
 
     def note_downstream(self, seconds: float) -> None:
         """Called by our outputs: time the in-process consumers took (not ours)."""
@@ -249,6 +265,14 @@ class LifecycleComponent(LifecycleNode):
         return self._state_machine.current_state[1] if hasattr(self, "_state_machine") else ""
 
     def _read_config(self) -> Any:
+        # a misspelt name in a parameter file / -p for this node would be silently ignored
+        unknown = sorted(n for n in getattr(self, "_parameter_overrides", {})
+                         if not self.has_parameter(n) and not n.startswith("qos_overrides."))
+        if unknown:
+            from rehab_perception.stack_config import did_you_mean
+
+            raise _ConfigRejected(f"unknown parameter {unknown[0]!r}"
+                                  f"{did_you_mean(unknown[0], self._parameters)}")
         values = {}
         for spec in (*COMMON_PARAMS, *self.PARAMS):  # diagnostics_period: 0 is refused too
             value = spec.coerce(self.get_parameter(spec.name).value)
@@ -391,17 +415,20 @@ def main_for(cls: type[LifecycleComponent]) -> Callable[[list[str] | None], int]
     """The body of a component's ``ros2 run`` executable."""
 
     def main(args: list[str] | None = None) -> int:
-        use_large_data_profile()
-        try:
-            with ros_session(args):
-                node = cls()
-                try:
-                    spin_components([node])
-                finally:
-                    node.destroy_node()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        return 0
+        def autostart(nodes: list[LifecycleComponent]) -> None:
+            for node in nodes:
+                if node.get_parameter("autostart").value and node.trigger_configure() == SUCCESS:
+                    node.trigger_activate()
+
+        def shut_down(nodes: list[LifecycleComponent]) -> None:
+            for node in nodes:  # active/inactive/unconfigured -> finalized, outputs closed
+                with contextlib.suppress(Exception):
+                    node.trigger_shutdown()
+
+        # >= 2 threads: one may be busy in a model callback, another answers get_state
+        return run_until_signal(lambda: [cls()], args=args, after_start=autostart,
+                                num_threads=max(2, os.cpu_count() or 2),
+                                before_stop=shut_down, label=cls.DEFAULT_NAME)
 
     main.__doc__ = f"Run {cls.__name__} as its own process."
     return main

@@ -140,3 +140,18 @@ def test_outgoing_messages_never_carry_non_finite_floats():
     arr = Skeleton2DArray(skeletons=[Skeleton2D(score=nan, keypoints=[Keypoint2D(x=inf)])])
     finite_message(arr)
     assert arr.skeletons[0].score == UNKNOWN and arr.skeletons[0].keypoints[0].x == UNKNOWN
+
+
+def test_a_standalone_node_refuses_a_misspelt_parameter(ros_context):
+    """`ros2 run` / `ros2 launch` with a parameter file: the typo fails configure, loudly."""
+    from rclpy.parameter import Parameter
+
+    from rehab_perception.skeleton_tracker_node import SkeletonTrackerNode
+
+    node = SkeletonTrackerNode(context=ros_context,
+                               parameter_overrides=[Parameter("max_mises", value=3)])
+    try:
+        assert node.trigger_configure() != SUCCESS
+        assert "unknown parameter 'max_mises'; did you mean 'max_misses'?" in node.last_error
+    finally:
+        node.destroy_node()
