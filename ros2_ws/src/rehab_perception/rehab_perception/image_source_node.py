@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from rehab_core.errors import ConfigError, RehabError
+from rehab_core.errors import BadFrameError, ConfigError, RehabError
 from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame
 from rehab_core.io.sources import FrameSource, open_frame_source
 from rehab_core.types import Frame
@@ -79,6 +79,7 @@ class ImageSourceNode(LifecycleComponent):
         self.frames_published = 0
         self.skeleton_input = False
         self.live_topic = ""
+        self._last_live_stamp = -1
         if cfg.input.startswith(self.LIVE_PREFIX):
             self.live_topic = cfg.input[len(self.LIVE_PREFIX):].strip()
             if not self.live_topic:
@@ -106,7 +107,8 @@ class ImageSourceNode(LifecycleComponent):
             compressed = cfg.transport == "compressed"
             topic = f"{self.live_topic.rstrip('/')}/compressed" if compressed else self.live_topic
             codec = payloads.COMPRESSED_IMAGE if compressed else payloads.IMAGE
-            self.create_input(topic, codec, self.on_live_frame,
+            # stamps are checked in on_live_frame: a driver that leaves them zero is stamped here
+            self.create_input(topic, codec, self.on_live_frame, check_stamps=False,
                               qos=payloads.image_qos(cfg.image_qos), latest_wins=True)
             return
         if cfg.pacing == "fast":
@@ -133,6 +135,7 @@ class ImageSourceNode(LifecycleComponent):
             self.get_logger().info(f"input ended after {self.frames_published} frames")
             self._timer.cancel()
             self.finished.set()
+            self.diag.count("input_ended")  # the manager's end_of_input policy reads it
             return False
         if self.config.stamp_clock == "wall":
             frame.stamp_ns = time.time_ns()
@@ -145,9 +148,17 @@ class ImageSourceNode(LifecycleComponent):
         return True
 
     def on_live_frame(self, frame: Frame) -> None:
-        """One decoded frame of the live topic -> ``image`` (the guard counts and times it)."""
-        if self.config.stamp_clock == "wall":
+        """One decoded frame of the live topic -> ``image`` (the guard counts and times it).
+
+        A zero header stamp (some drivers) becomes the receive time; a stamp that does
+        not increase is dropped with its reason, as every stage does.
+        """
+        if self.config.stamp_clock == "wall" or frame.stamp_ns == 0:
             frame.stamp_ns = time.time_ns()
+        if frame.stamp_ns <= self._last_live_stamp:
+            raise BadFrameError(f"stamp {frame.stamp_ns} does not increase (last "
+                                f"{self._last_live_stamp})")
+        self._last_live_stamp = frame.stamp_ns
         frame.index = self.frames_published
         self.out_image.publish(frame)
         self.frames_published += 1

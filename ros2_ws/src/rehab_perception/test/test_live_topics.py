@@ -170,3 +170,15 @@ def test_reliable_qos_by_parameter(graph, driver, wait_for):
     assert wait_for(lambda: source.diag.processed + source.diag.counts["skipped"] == 3, 20)
     assert wait_for(lambda: pose.diag.processed == source.diag.processed, 20)
     assert np.abs(seen[-1].astype(int) - _scene(2)).mean() == 0  # the newest got through
+
+
+def test_zero_stamps_are_stamped_on_receipt_and_stale_ones_dropped(graph, driver, wait_for):
+    source, pose, _seen = _start(graph, {"input": "topic:/camera/image_raw",
+                                         "image_qos": "reliable"})
+    pub = driver.create_publisher(Image, "/camera/image_raw", payloads.image_qos("reliable"))
+    assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
+    pub.publish(conv.image_to_msg(_scene(), 0, "cam"))  # a driver that leaves stamps at 0
+    assert wait_for(lambda: pose.diag.processed == 1, 20)
+    pub.publish(conv.image_to_msg(_scene(), 5, "cam"))  # far older than the receive time
+    assert wait_for(lambda: source.diag.dropped == 1, 20)
+    assert "does not increase" in source.diag.last_reason
