@@ -1,4 +1,6 @@
-"""Overlay: ``image`` + results -> ``image_annotated`` (sensor_msgs/Image) and ``markers``.
+"""Overlay: ``image`` + results -> ``image_annotated`` (sensor_msgs/Image) and ``markers``
+(keypoints, bones and the exercise label with its count, in image pixels; see
+docs/ros-tools.md).
 
 With ``video_path`` set it also writes the annotated frames to that video file
 (``rehab run``'s annotated.mp4); nothing is written by default (privacy).
@@ -152,16 +154,46 @@ class OverlayNode(LifecycleComponent):
             self.diag.drop(f"annotated video: frame size {size} != {self._video_size}")
 
     def _markers(self, p: payloads.SkeletonsPayload) -> MarkerArray:
+        """Per skeleton: keypoints (POINTS), bones (LINE_LIST) and a label with the
+        recognised exercise and count (TEXT_VIEW_FACING), in image pixels (x right, y
+        down) in the image's frame. A DELETEALL first, so people who left disappear."""
         header = conv.make_header(p.stamp_ns, p.frame_id)
-        markers = []
+        thr = self.config.min_keypoint_score
+        markers = [Marker(header=header, action=Marker.DELETEALL)]
+        action = self._latest.get("action")
+        label = action.prediction.label if action is not None else ""
+        if label and label in self._repetitions:
+            label = f"{label}: {self._repetitions[label]}"
         for i, s in enumerate(p.skeletons):
-            m = Marker(header=header, ns="skeletons", id=i, type=Marker.POINTS,
-                       action=Marker.ADD)
-            m.scale.x = m.scale.y = 4.0
-            m.color.r, m.color.g, m.color.a = 0.0, 1.0, 1.0
-            m.points = [Point(x=float(x), y=float(y), z=0.0)
-                        for x, y, sc in s.keypoints if sc >= self.config.min_keypoint_score]
-            markers.append(m)
+            kp = s.keypoints
+            seen = kp[:, 2] >= thr
+            points = Marker(header=header, ns="skeletons", id=i, type=Marker.POINTS,
+                            action=Marker.ADD)
+            points.scale.x = points.scale.y = 4.0
+            points.color.r, points.color.g, points.color.a = 0.0, 1.0, 1.0
+            points.points = [Point(x=float(x), y=float(y), z=0.0) for x, y, _ in kp[seen]]
+            bones = Marker(header=header, ns="bones", id=i, type=Marker.LINE_LIST,
+                           action=Marker.ADD)
+            bones.scale.x = 2.0
+            bones.color.r, bones.color.g, bones.color.b, bones.color.a = 1.0, 0.8, 0.0, 1.0
+            try:
+                edges = get_layout(s.layout).edges
+            except ValueError:
+                edges = ()
+            for a, b in edges:
+                if max(a, b) < len(kp) and seen[a] and seen[b]:
+                    bones.points += [Point(x=float(kp[a, 0]), y=float(kp[a, 1]), z=0.0),
+                                     Point(x=float(kp[b, 0]), y=float(kp[b, 1]), z=0.0)]
+            markers += [points, bones]
+            if label and seen.any() and (p.main_track_id < 0 or s.track_id == p.main_track_id):
+                text = Marker(header=header, ns="labels", id=i, type=Marker.TEXT_VIEW_FACING,
+                              action=Marker.ADD, text=label)
+                text.pose.position.x = float(kp[seen, 0].mean())
+                text.pose.position.y = float(kp[seen, 1].min()) - 20.0
+                text.pose.orientation.w = 1.0
+                text.scale.z = 24.0
+                text.color.r = text.color.g = text.color.b = text.color.a = 1.0
+                markers.append(text)
         return MarkerArray(markers=markers)
 
     def deactivate(self) -> None:
