@@ -266,3 +266,26 @@ def test_a_slow_screen_never_holds_up_the_graph(ros):
             n.trigger_deactivate()
             n.trigger_cleanup()
             n.destroy_node()
+
+
+def test_no_screen_fails_configure_with_the_way_out(tmp_path):
+    """Without a display (and without the dummy driver) configure fails, clearly."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_screen.py"
+    script.write_text(
+        "import rclpy\n"
+        "from rehab_coach.patient_display_node import PatientDisplayNode\n"
+        "rclpy.init(domain_id=7)\n"
+        "node = PatientDisplayNode()\n"
+        "print('RESULT', node.trigger_configure().name, node.last_error)\n"
+        "node.destroy_node()\n"
+        "rclpy.shutdown()\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["SDL_VIDEODRIVER"] = "x11"
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                         text=True, timeout=120)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")), out.stderr)
+    assert "FAILURE" in line and "cannot open the screen" in line, line
+    assert "SDL_VIDEODRIVER=dummy" in line
