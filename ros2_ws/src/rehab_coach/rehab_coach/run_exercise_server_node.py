@@ -87,8 +87,9 @@ class RunExerciseServerNode(LifecycleComponent):
         ParamSpec("min_confidence", 0.0, "predictions below this do not vote", 0.0, 1.0),
         ParamSpec("decision_horizon_s", 3.0, "longest wait for the classifier's verdict on a rep",
                   0.0, 60.0),
-        ParamSpec("count_from_skeletons", False,
-                  "count here from skeletons (DTW to the reference) instead of 'repetitions'"),
+        ParamSpec("count_from_skeletons", True,
+                  "count the goal's own exercise here from skeletons (a classifier that "
+                  "follows another label cannot lose its reps) instead of 'repetitions'"),
         ParamSpec("reference_file", "", "patient's reference repetitions (.npz), '' = none"),
         ParamSpec("feedback_period_s", 0.1, "feedback and time-check period", 0.01, 5.0),
         ParamSpec("enable_cmd_vel", False, "publish small robot reactions on cmd_vel"),

@@ -47,7 +47,9 @@ UIPRMD_SOURCE = "niemasd/UI-PRMD-Analysis"
 BLAZE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 # UI-PRMD Kinect-22 index of every COCO-17 joint (the face is the head joint)
 UIPRMD_TO_COCO = (4, 4, 4, 4, 4, 7, 11, 8, 12, 9, 13, 14, 18, 15, 19, 16, 20)
-_TRUTH = re.compile(r"^(\d+) \((repo rep-label CSV|visual check|stated in)")
+# Only the counts the corpus README calls truth: hand-marked CSVs and checked single-rep
+# clips (a count "stated in the repo file name" is not: one such clip shows ~12 jacks).
+_TRUTH = re.compile(r"^(\d+) \((repo rep-label CSV|visual check)")
 
 
 @dataclass
@@ -109,6 +111,26 @@ def load_corpus_clips(cache_dir: str | Path, corpus_root: str | Path) -> list[Co
                 keypoints=np.asarray(d["keypoints"], np.float32),
                 stamps_ns=np.asarray(d["stamps_ns"], np.int64), fps=float(d["fps"]),
                 world=world, true_count=true_count_of(row["approx_reps"]), view=row["view"]))
+    return clips
+
+
+def load_media_clips(cache_dir: str | Path, source: str = "shared/media") -> list[CorpusClip]:
+    """The first clip set (``media/{exercise,non_exercise}``, labels from file names), cached by
+    ``corpus_extract``; kept in training so the old clips keep their labels."""
+    from rehab_core.datasets.exercise_clips import label_from_name
+
+    clips = []
+    for path in sorted(Path(cache_dir).glob("*__*.npz")):
+        folder, stem = path.stem.split("__", 1)
+        label = label_from_name(stem, non_exercise=folder == "non_exercise")
+        if label is None or path.name.endswith(".tmp.npz"):
+            continue
+        with np.load(path, allow_pickle=False) as d:
+            clips.append(CorpusClip(
+                name=stem, label=label, source=source,
+                keypoints=np.asarray(d["keypoints"], np.float32),
+                stamps_ns=np.asarray(d["stamps_ns"], np.int64), fps=float(d["fps"]),
+                world=np.asarray(d["world33"], np.float32)[:, BLAZE_TO_COCO]))
     return clips
 
 

@@ -10,9 +10,9 @@ exercise uses the angle of the joint that moves most:
   unlike ankle spread, which vanishes in a side view);
 * push-up: elbow angle (about 170 deg extended, under 110 deg at the bottom);
 * lunge: knee angle (both knees bend to about 90 deg; the front one shows in any view);
-* deadlift: hip angle (shoulder-hip-knee, about 170 deg standing, 80-110 at the bottom;
-  clearest from the side, shrinks in a straight front view where the torso tilts
-  towards the camera);
+* deadlift: hip angle (shoulder-hip-knee, about 170 deg standing, 45-110 at the bottom;
+  rest "auto": a conventional deadlift starts on the floor, a Romanian one standing;
+  in 2-D clearest from the side, 3-D angles hold from the front);
 * pull-up: elbow angle (about 170 deg hanging, under 90 deg at the top; front or rear);
 * sit-to-stand: knee angle (about 90 deg seated, 170 standing); rest "auto" since a
   set may start seated or standing;
@@ -93,7 +93,7 @@ EXERCISES: dict[str, ExerciseConfig] = {
     "plank": ExerciseConfig("plank", "body_line_angle", counts_reps=False),
     "lunge": ExerciseConfig("lunge", "knee_angle", rest="high", min_amplitude=30.0,
                             min_rep_s=0.6),
-    "deadlift": ExerciseConfig("deadlift", "hip_angle", rest="high", min_amplitude=35.0,
+    "deadlift": ExerciseConfig("deadlift", "hip_angle", rest="auto", min_amplitude=35.0,
                                min_rep_s=0.6),
     "pull_up": ExerciseConfig("pull_up", "elbow_angle", rest="high", min_amplitude=40.0,
                               min_rep_s=0.5),

@@ -33,7 +33,7 @@ class RecognitionData:
     stride: int = 3
     normalization: str = "torso"
     min_score: float = 0.2
-    views: int = 3
+    views: int = 2
     uiprmd_views: int = 2
     uiprmd_stride: int = 9
     speed_range: tuple[float, float] = (0.75, 1.35)

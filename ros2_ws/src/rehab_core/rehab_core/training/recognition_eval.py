@@ -22,6 +22,7 @@ from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
 from rehab_core.training.recognition_data import RecognitionData, eval_windows
 from rehab_core.training.trainer import predict_proba
+from rehab_core.types import Skeleton
 
 
 def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) -> list[str]:
@@ -30,12 +31,20 @@ def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) ->
     return [labels[i] if probs[k, i] >= threshold else UNKNOWN for k, i in enumerate(top)]
 
 
-def count_repetitions(clip: CorpusClip, exercise: str):
-    """Repetitions of ``exercise`` over the clip's 2-D skeletons (goal mode, no classifier)."""
-    counter = RepetitionCounter(exercise)
+def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
+    """Repetitions of ``exercise`` over the clip (goal mode, no classifier), as live: 2-D
+    skeletons carrying the pose model's 3-D world landmarks, whose angles the counter uses."""
+    counter = RepetitionCounter(exercise, use_3d=use_3d)
     seen = clip.keypoints[:, :, 2].max(axis=1) > 0
-    for kp, ok, stamp in zip(clip.keypoints, seen, clip.stamps_ns):
-        counter.update(kp if ok else None, int(stamp))
+    for i, (ok, stamp) in enumerate(zip(seen, clip.stamps_ns)):
+        skeleton = None
+        if ok:
+            world = None
+            if clip.world is not None and clip.world[i, :, 3].max() > 0:
+                world = clip.world[i]
+            skeleton = Skeleton("coco17", clip.keypoints[i], keypoints_3d=world,
+                                space_3d="model" if world is not None else "")
+        counter.update(skeleton, int(stamp))
     return counter.repetitions
 
 
@@ -61,6 +70,8 @@ def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: flo
         "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
         "windows": len(x), "window_correct": int(sum(lab == clip.label for lab in labels_w)),
         "pred_windows": [labels.index(lab) for lab in labels_w], "dominant": dominant,
+        "window_confidence": [round(float(p.max()), 3) for p in probs],
+        "window_start_s": [round(float(t), 3) for t in starts * 1e-9],
         "minutes": float((clip.stamps_ns[-1] - clip.stamps_ns[0]) * 1e-9 / 60.0)
         if len(clip.stamps_ns) > 1 else 0.0,
     }
