@@ -202,16 +202,19 @@ def test_a_signal_ends_the_run_with_all_outputs(tmp_path, sig):
 # -- finding 6: a failed bring-up fails loudly ---------------------------------------------
 
 
-def test_a_stage_that_fails_to_configure_stops_the_run(tmp_path):
-    """Before: `pose_estimator.estimator=nonexistent` played the video with no pose stage."""
+@pytest.mark.parametrize(("node", "param", "value"), [
+    ("pose_estimator", "estimator", "nonexistent"),
+    ("action_classifier", "model_dir", "models/nonexistent_model"),
+], ids=["unknown_estimator", "missing_model_dir"])
+def test_a_stage_that_fails_to_configure_stops_the_run(tmp_path, node, param, value):
+    """Before: the video played on with no pose stage / no classifier, exit 0."""
     video = make_video(tmp_path / "clip.mp4", 10)
-    params = _stack(tmp_path, lambda s: s["pose_estimator"]["ros__parameters"].update(
-        estimator="nonexistent"))
+    params = _stack(tmp_path, lambda s: s[node]["ros__parameters"].update({param: value}))
     done = _run("run", str(video), "--out", str(tmp_path / "out"), "--params", str(params),
                 timeout=120)
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("rehab run: error:")]
-    assert len(errors) == 1 and "pose_estimator" in errors[0] and "nonexistent" in errors[0]
+    assert len(errors) == 1 and node in errors[0] and "nonexistent" in errors[0], errors
 
 
 def test_an_optional_stage_may_fail_and_the_summary_says_so(tmp_path):
