@@ -11,8 +11,9 @@ How nothing blocks: no goal owns a thread. An accepted goal is only recorded
 and publishes the outputs; when a run ends, its handle is executed with a
 callback that returns the result at once. A cancel or an e-stop applies the
 stop in its own callback (cancel: in the action server's callback; e-stop:
-its own subscription and callback group, which first zeroes every output
-through ``cut_all`` without waiting for any lock), not at the next tick.
+a subscription on a node and thread of its own (``<name>_estop``), which
+first zeroes every output through ``cut_all`` without waiting for any lock),
+not at the next tick.
 ``emergency_stop`` is subscribed best-effort, which matches reliable and
 best-effort publishers alike. Goal requests queue in a reliable service
 reader of depth ``goal_queue_depth``; each is answered at once (accepted or
@@ -26,14 +27,17 @@ e-stop or fault) and ``cut_all(t)`` (zero every output now, e-stop).
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
@@ -117,7 +121,6 @@ class ExoControllerBase(LifecycleComponent):
             maxlen=10000)  # (monotonic, side, reason)
         self.estop_received: collections.deque[float] = collections.deque(maxlen=10000)
         self.safety_group = MutuallyExclusiveCallbackGroup()  # control loop, reset
-        self.estop_group = MutuallyExclusiveCallbackGroup()  # e-stop alone: never waits a tick
         depth = cfg.goal_queue_depth
         queue = QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST,
                            reliability=ReliabilityPolicy.RELIABLE)
@@ -127,8 +130,16 @@ class ExoControllerBase(LifecycleComponent):
             handle_accepted_callback=self._on_accepted, callback_group=ReentrantCallbackGroup(),
             goal_service_qos_profile=queue, cancel_service_qos_profile=queue,
             result_service_qos_profile=queue)
-        self._estop_sub = self.create_subscription(Bool, "emergency_stop", self._on_estop,
-                                                   ESTOP_QOS, callback_group=self.estop_group)
+        # the e-stop has a node and a thread of its own: no executor load can queue it
+        self._estop_node = rclpy.create_node(
+            f"{self.get_name()}_estop", context=self.context, namespace=self.get_namespace(),
+            start_parameter_services=False, cli_args=[
+                "--ros-args", "-r", f"emergency_stop:={self.resolve_topic_name('emergency_stop')}"])
+        self._estop_node.create_subscription(Bool, "emergency_stop", self._on_estop, ESTOP_QOS)
+        self._estop_exec = SingleThreadedExecutor(context=self.context)
+        self._estop_exec.add_node(self._estop_node)
+        threading.Thread(target=self._spin_estop, args=(self._estop_exec,), daemon=True,
+                         name=f"{self.get_name()}_estop").start()
         self.reset_srv = self.create_service(ResetEmergencyStop, "~/reset_emergency_stop",
                                              self._on_reset, callback_group=self.safety_group)
 
@@ -142,9 +153,17 @@ class ExoControllerBase(LifecycleComponent):
         with self._clock_lock:
             self._end(self.ctl.shutdown(time.monotonic(), "controller deactivated"), hard=True)
 
+    @staticmethod
+    def _spin_estop(executor) -> None:
+        with contextlib.suppress(ExternalShutdownException):  # the process is ending
+            executor.spin()
+
     def cleanup(self) -> None:
+        if getattr(self, "_estop_exec", None) is not None:
+            self._estop_exec.shutdown()
+            self._estop_node.destroy_node()
+            self._estop_exec = self._estop_node = None
         for name, destroy in (("server", lambda o: o.destroy()),
-                              ("_estop_sub", self.destroy_subscription),
                               ("reset_srv", self.destroy_service)):
             obj = getattr(self, name, None)
             if obj is not None:

@@ -8,12 +8,12 @@ from rehab_coach.exo_stress import run_stress
 
 
 def test_goal_flood_with_toggling_estop(capsys):
-    r = run_stress(rate=200.0, seconds=2.5, senders=3, toggle_s=0.4, seed=1)
+    r = run_stress(rate=200.0, seconds=3.0, senders=3, toggle_s=0.4, seed=1)
     with capsys.disabled():
-        print(f"\nexo stress 2.5 s: {r['goals_sent']} goals, {r['goals_answered']} answered, "
+        print(f"\nexo stress 3 s: {r['goals_sent']} goals, {r['goals_answered']} answered, "
               f"{r['estops']} e-stops ({r['estops_while_assisting']} while assisting): stop "
               f"median {r['stop_ms_median']:.1f} ms, worst {r['stop_ms_worst']:.1f} ms")
     assert r["goals_sent"] >= 300
     assert r["goals_answered"] == r["goals_sent"], "some goals were never answered"
-    assert r["goals_accepted"] >= 1 and r["estops"] >= 3 and r["estops_missed"] == 0
+    assert r["goals_accepted"] >= 1 and r["estops"] >= 2 and r["estops_missed"] == 0
     assert r["max_level_applied"] <= r["level_cap"]

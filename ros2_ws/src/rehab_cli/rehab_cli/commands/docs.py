@@ -137,10 +137,20 @@ _CALLS = {  # call name -> (role, index of the name argument, index of the type 
 
 
 def node_endpoints(cls: type) -> list[Endpoint]:
-    """Endpoints created in ``cls``'s own methods (literal names only), in source order."""
+    """Endpoints created in the methods of ``cls`` and of its own bases (literal names only)."""
+    from rehab_perception.lifecycle_component import LifecycleComponent
+
+    found: list[Endpoint] = []
+    for klass in cls.__mro__:
+        if issubclass(klass, LifecycleComponent) and klass is not LifecycleComponent:
+            _class_endpoints(klass, found)
+    order = list(dict.fromkeys(r for r, _, _ in _CALLS.values()))
+    return sorted(found, key=lambda e: (order.index(e.role), e.name))
+
+
+def _class_endpoints(cls: type, found: list[Endpoint]) -> None:
     module = sys.modules[cls.__module__]
     tree = ast.parse(inspect.getsource(cls))
-    found: list[Endpoint] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -157,8 +167,6 @@ def node_endpoints(cls: type) -> list[Endpoint]:
         endpoint = Endpoint(role, name.value, _resolve(node.args[type_at], module))
         if endpoint not in found:
             found.append(endpoint)
-    order = list(dict.fromkeys(r for r, _, _ in _CALLS.values()))
-    return sorted(found, key=lambda e: (order.index(e.role), e.name))
 
 
 def topics_markdown() -> str:
