@@ -48,6 +48,9 @@ class Fonts:
         return self._cache[px]
 
 
+_FONTS: dict[float, Fonts] = {}  # loaded once per screen scale
+
+
 def _fit(fonts: Fonts, text: str, size: int, width: int) -> pygame.font.Font:
     """The largest font up to ``size`` in which ``text`` fits ``width`` pixels."""
     while size > 12 and fonts.get(size).size(text)[0] > width:
@@ -78,7 +81,7 @@ def render(surface: pygame.Surface, view: ScreenView,
     """Draw ``view`` (and the BGR ``camera`` image if given) on ``surface``; returns regions."""
     W, H = surface.get_size()
     scale = min(W / 1024, H / 600)
-    fonts = Fonts(scale)
+    fonts = _FONTS.get(scale) or _FONTS.setdefault(scale, Fonts(scale))
     surface.fill(BACKGROUND)
     regions: dict[str, pygame.Rect] = {}
     accent = ACCENT.get(view.kind, WHITE)
