@@ -107,32 +107,32 @@ def jpeg_bag(path: Path, frames: int, corrupt: Sequence[int], size=(160, 120)) -
 def skeleton_bag(path: Path, keypoint_rows: Sequence[np.ndarray], stamps: Sequence[int],
                  boxes: Sequence[Sequence[float]] | None = None,
                  scores: Sequence[float] | None = None) -> int:
-    """A Skeleton2DArray bag, one skeleton (coco17) per message, values written as given."""
-    from rehab_core.io.skeleton_bag import write_skeleton_bag
+    """A Skeleton2DArray bag, one skeleton (coco17) per message, values written as given.
 
-    @dataclass
-    class _Raw:  # no Skeleton: its constructor would clean the values we want in the bag
-        layout: str
-        keypoints: np.ndarray
-        box: Sequence[float]
-        score: float
-        track_id: int = 1
+    Messages are received in list order (receive time = index), whatever their
+    header stamps, so duplicate and out-of-order stamps reach the graph as such.
+    """
+    from rosbags.rosbag2 import StoragePlugin, Writer
 
-    @dataclass
-    class _Frame:
-        stamp_ns: int
-        skeletons: list
-        width: int = 640
-        height: int = 480
-        main_track_id: int = 1
+    from rehab_core.io.skeleton_bag import DEFAULT_TOPIC, SKELETON_ARRAY_TYPE, typestore
 
-    frames = [
-        _Frame(int(s), [_Raw("coco17", np.asarray(k, np.float64),
-                             (boxes[i] if boxes else (0.0, 0.0, 10.0, 10.0)),
-                             scores[i] if scores else 0.9)])
-        for i, (k, s) in enumerate(zip(keypoint_rows, stamps))
-    ]
-    return write_skeleton_bag(path, frames)
+    store = typestore()
+    t = store.types
+    with Writer(path, version=8, storage_plugin=StoragePlugin.MCAP) as writer:
+        conn = writer.add_connection(DEFAULT_TOPIC, SKELETON_ARRAY_TYPE, typestore=store)
+        for i, (kp, stamp) in enumerate(zip(keypoint_rows, stamps)):
+            x1, y1, x2, y2 = (float(v) for v in (boxes[i] if boxes else (0, 0, 10, 10)))
+            skeleton = t["rehab_interfaces/msg/Skeleton2D"](
+                layout="coco17", track_id=1, score=float(scores[i] if scores else 0.9),
+                box=t["rehab_interfaces/msg/BoundingBox2D"](x_min=x1, y_min=y1, x_max=x2,
+                                                             y_max=y2),
+                keypoints=[t["rehab_interfaces/msg/Keypoint2D"](x=float(x), y=float(y),
+                                                                 score=float(c))
+                           for x, y, c in np.asarray(kp, np.float64)])
+            msg = t[SKELETON_ARRAY_TYPE](header=_header(t, stamp), image_width=640,
+                                         image_height=480, skeletons=[skeleton], main_track_id=1)
+            writer.write(conn, (i + 1) * 1_000_000, store.serialize_cdr(msg, SKELETON_ARRAY_TYPE))
+    return len(keypoint_rows)
 
 
 def strict_json(text: str):
