@@ -7,16 +7,15 @@ component file is only its own logic:
   declared in ``__init__``; ``on_configure`` reads them into the component's
   frozen ``Config`` dataclass and validates them. A bad value, a missing
   model file or a missing backend logs one clear message, cleans up and
-  returns FAILURE (the node stays unconfigured, nothing half-built).
-  Ranges are checked here rather than in the parameter descriptor because a
-  descriptor range makes a bad override raise inside the constructor, which
-  would kill the process instead of failing the transition with a message.
+  returns FAILURE (the node stays unconfigured, nothing half-built); see
+  ``params`` for why ranges are checked there and not by descriptors. A
+  parameter the node does not declare (a typo) fails configure too.
 * Inputs, outputs and timers are created through ``create_input`` /
   ``create_output`` / ``create_component_timer`` so they take the in-process
   zero-copy path inside the container (see ``channel``), are started and
-  stopped in mirror order, and every input is guarded: a bad message,
-  duplicate or out-of-order stamp, or an exception in the component's
-  callback is counted as a drop with its reason, never a crash.
+  stopped in mirror order, and every input and timer is guarded (``guards``):
+  a bad message, duplicate or out-of-order stamp, or an exception in the
+  component's callback is counted as a drop with its reason, never a crash.
 * ``main_for(cls)`` is the ``ros2 run`` entry point body.
 
 Subclasses implement ``configure(cfg)``, ``activate()``, and optionally
@@ -29,9 +28,7 @@ import contextlib
 import dataclasses
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import rclpy
@@ -43,9 +40,12 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.lifecycle.node import LifecycleNodeMixin
 from rclpy.node import Node
 
-from rehab_core.errors import BadFrameError, RehabError
+from rehab_core.errors import RehabError
 from rehab_perception.channel import InProcessBus, Input, Output
 from rehab_perception.diagnostics import ComponentDiagnostics
+from rehab_perception.guards import CallbackGuards
+from rehab_perception.params import COMMON_PARAMS, NoConfig, ParamSpec
+from rehab_perception.params import ConfigRejected as _ConfigRejected
 from rehab_perception.payloads import Codec
 from rehab_perception.process import run_until_signal
 
@@ -53,59 +53,7 @@ SUCCESS = TransitionCallbackReturn.SUCCESS
 FAILURE = TransitionCallbackReturn.FAILURE
 
 
-@dataclass(frozen=True)
-class ParamSpec:
-    """One parameter: its default (which fixes its type), what it means and its valid values."""
-
-    name: str
-    default: Any
-    description: str
-    min: float | None = None
-    max: float | None = None
-    choices: Sequence[Any] | None = None
-
-    def constraints(self) -> str:
-        parts = []
-        if self.min is not None or self.max is not None:
-            parts.append(f"range [{self.min}, {self.max}]")
-        if self.choices is not None:
-            parts.append(f"one of {list(self.choices)}")
-        return "; ".join(parts)
-
-    def coerce(self, value: Any) -> Any:
-        """``value`` as the default's type (int -> float allowed), or raise ``_ConfigRejected``."""
-        want = type(self.default)
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise _ConfigRejected(
-                f"parameter {self.name!r}={value!r} must be of type {want.__name__}"
-            )
-        return value
-
-    def check(self, value: Any) -> str | None:
-        """Why ``value`` is invalid, or None."""
-        if self.choices is not None and value not in self.choices:
-            return f"parameter {self.name!r}={value!r} must be one of {list(self.choices)}"
-        if self.min is not None and value < self.min:
-            return f"parameter {self.name!r}={value!r} is below its minimum {self.min}"
-        if self.max is not None and value > self.max:
-            return f"parameter {self.name!r}={value!r} is above its maximum {self.max}"
-        return None
-
-
-@dataclass(frozen=True)
-class NoConfig:
-    pass
-
-
-COMMON_PARAMS = (
-    ParamSpec("autostart", False, "configure and activate on start (standalone use)"),
-    ParamSpec("diagnostics_period", 1.0, "seconds between diagnostics messages", 0.05, 60.0),
-)
-
-
-class LifecycleComponent(LifecycleNode):
+class LifecycleComponent(CallbackGuards, LifecycleNode):
     """Base of every perception component (see the module docstring)."""
 
     DEFAULT_NAME: ClassVar[str] = "component"
@@ -127,10 +75,7 @@ class LifecycleComponent(LifecycleNode):
         self.last_error = ""
         self.is_active = False
         self._lock = threading.RLock()
-        # timer callbacks in flight (thread id): deactivation waits for them, so a frame
-        # a timer is publishing reaches every stage before they are taken down
-        self._timer_idle = threading.Condition()
-        self._timers_running: dict[int, bool] = {}
+        self._init_guards()
         self._outputs: list[Output] = []
         self._inputs: list[Input] = []
         self._timers: list[Any] = []
@@ -206,60 +151,6 @@ class LifecycleComponent(LifecycleNode):
         spent = getattr(self._downstream, "s", 0.0)
         self._downstream.s = 0.0
         return spent
-
-    def _guard(self, handler: Callable[[Any], None], kind: str,
-               check_stamps: bool) -> Callable[[Any], None]:
-        last_stamp = [-1]
-
-        def guarded(payload: Any) -> None:
-            started = time.perf_counter()
-            stamp = int(getattr(payload, "stamp_ns", -1))
-            with self._lock:
-                if not self.is_active:
-                    return
-                if check_stamps and stamp == last_stamp[0]:
-                    self.diag.drop(f"duplicate stamp: {kind} {stamp}")
-                    return
-                if check_stamps and stamp < last_stamp[0]:
-                    self.diag.drop(f"out-of-order stamp: {kind} {stamp} < {last_stamp[0]}")
-                    return
-                self.take_downstream()
-                try:
-                    handler(payload)
-                except BadFrameError as err:
-                    self.diag.drop(f"bad frame: {err}")
-                    return
-                except Exception as err:
-                    self.diag.drop(f"processing error: {type(err).__name__}: {err}")
-                    self.get_logger().error(
-                        f"{kind} callback failed: {type(err).__name__}: {err}",
-                        throttle_duration_sec=5.0,
-                    )
-                    return
-                last_stamp[0] = stamp
-                self.diag.frame_done(stamp, started, self.take_downstream())
-
-        return guarded
-
-    def _guard_timer(self, callback: Callable[[], Any]) -> Callable[[], Any]:
-        name = getattr(callback, "__name__", "timer")
-
-        def guarded() -> Any:
-            with self._timer_idle:
-                self._timers_running[threading.get_ident()] = True
-            try:
-                return callback()
-            except Exception as err:  # counted and logged; the executor thread lives on
-                self.diag.drop(f"processing error: {name}: {type(err).__name__}: {err}")
-                self.get_logger().error(f"{name} failed: {type(err).__name__}: {err}",
-                                        throttle_duration_sec=5.0)
-                return None
-            finally:
-                with self._timer_idle:
-                    self._timers_running.pop(threading.get_ident(), None)
-                    self._timer_idle.notify_all()
-
-        return guarded
 
     def state_label(self) -> str:
         return self._state_machine.current_state[1] if hasattr(self, "_state_machine") else ""
@@ -356,9 +247,7 @@ class LifecycleComponent(LifecycleNode):
         for timer in reversed(self._timers):
             self.destroy_timer(timer)
         self._timers.clear()
-        with self._timer_idle:  # bounded: a stuck timer callback must not block shutdown
-            self._timer_idle.wait_for(
-                lambda: not set(self._timers_running) - {threading.get_ident()}, timeout=5.0)
+        self._wait_for_timers()
         for inp in reversed(self._inputs):
             inp.destroy()
         self._inputs.clear()
@@ -380,10 +269,6 @@ class LifecycleComponent(LifecycleNode):
             self._diag_pub = None
         self.config = None
         self.diag.reset()
-
-
-class _ConfigRejected(Exception):
-    """A parameter outside its documented range or choices."""
 
 
 def spin_components(nodes: Sequence[LifecycleComponent], *, num_threads: int | None = None,
