@@ -21,7 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import (
+    DeclareLaunchArgument,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+    Shutdown,
+)
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node
@@ -133,5 +138,7 @@ def generate_launch_description() -> LaunchDescription:
             name="lifecycle_manager",
             parameters=[LaunchConfiguration("params_file")],
             output="screen",
+            # end_of_input: shutdown (or Ctrl-C) ends the manager: then end the whole launch
+            on_exit=Shutdown(reason="lifecycle_manager exited"),
         ),
     ])

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rehab_core.errors import ModelLoadError
+from rehab_core.paths import repo_file
 from rehab_perception import payloads
 from rehab_perception._subject import main_skeleton
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
@@ -71,11 +71,12 @@ class ActionClassifierNode(LifecycleComponent):
     )
 
     def configure(self, cfg: ActionClassifierConfig) -> None:
-        if not Path(cfg.model_dir).is_dir():
+        model_dir = repo_file(cfg.model_dir)  # models/... from any working directory
+        if not model_dir.is_dir():
             raise ModelLoadError(f"action model folder not found: {cfg.model_dir}")
         module = importlib.import_module(_CLASSIFIER_MODULES[cfg.classifier])
         self.classifier = module.StreamingClassifier.from_bundle(
-            cfg.model_dir, runtime=cfg.runtime, threshold=cfg.threshold
+            model_dir, runtime=cfg.runtime, threshold=cfg.threshold
         )
         self.out_action = self.create_output("action", payloads.ACTION)
 

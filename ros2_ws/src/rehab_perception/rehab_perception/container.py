@@ -31,6 +31,7 @@ from rehab_perception import stack_config
 from rehab_perception.channel import InProcessBus
 from rehab_perception.dds import use_large_data_profile
 from rehab_perception.lifecycle_component import LifecycleComponent, ros_session
+from rehab_perception.manager_support import check_num_threads
 
 GROUP = "rehab_perception.components"
 
@@ -126,9 +127,9 @@ class ComponentContainer:
         for node in reversed(list(self.nodes.values())):
             with contextlib.suppress(Exception):  # already finalized
                 node.trigger_shutdown()
-        self.executor.shutdown(timeout_sec=5.0)
+        self.executor.shutdown(timeout_sec=1.0)
         if self._thread is not None:
-            self._thread.join(timeout=5.0)
+            self._thread.join(timeout=1.0)
         for node in self.nodes.values():
             node.destroy_node()
         self.nodes.clear()
@@ -192,9 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-at-end", action="store_true",
                         help="stop when the image source reaches the end of its input")
     args, ros_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
-    return run_stack(args.params, args.input, with_manager=args.manager,
-                     overrides=parse_overrides(args.set), exit_at_end=args.exit_at_end,
-                     ros_args=ros_args)
+    try:
+        return run_stack(args.params, args.input, with_manager=args.manager,
+                         overrides=parse_overrides(args.set), exit_at_end=args.exit_at_end,
+                         ros_args=ros_args)
+    except ConfigError as err:
+        print(f"component_container: error: {err}", file=sys.stderr)
+        return 2
 
 
 def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
@@ -204,7 +209,10 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
 
     rclpy's own signal handlers are off: they would shut the context down
     first, and the lifecycle teardown (deactivate, cleanup: the recorder
-    closes its file, models are freed) needs the graph still running.
+    closes its file, models are freed) needs the graph still running. The
+    teardown is bounded (about 3 s over the services, then every component's
+    shutdown transition directly), so a signal ends the process within 5 s.
+    ``exit_at_end`` is the manager's ``end_of_input: shutdown``.
     """
     from rclpy.signals import SignalHandlerOptions
 
@@ -215,6 +223,11 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
         stack_config.set_param(stack, "image_source", "input", input_)
     for node, param, value in overrides:
         stack_config.set_param(stack, node, param, value)
+    if exit_at_end:
+        stack_config.set_param(stack, stack_config.MANAGER, "end_of_input", "shutdown")
+    threads = check_num_threads(
+        stack_config.node_params(stack, stack_config.CONTAINER).get("num_threads", 4),
+        stack_config.CONTAINER)
     _check_input(stack)
     use_large_data_profile()
     stop = threading.Event()
@@ -222,8 +235,6 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ros_session(ros_args, signal_handler_options=SignalHandlerOptions.NO):
-            threads = int(stack_config.node_params(stack, stack_config.CONTAINER)
-                          .get("num_threads", 4))
             container = ComponentContainer(num_threads=threads)
             manager = None
             try:
@@ -236,12 +247,14 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
                 container.spin_in_background()
                 if manager is not None:
                     manager.start_autostart()
-                while not stop.wait(0.2):
-                    if exit_at_end and _input_ended(container):
+                while not stop.wait(0.1):
+                    if manager is not None and manager.finished.is_set():
+                        break
+                    if manager is None and exit_at_end and _input_ended(container):
                         break
             finally:
                 if manager is not None:
-                    manager.shutdown()  # reverse order over the lifecycle services
+                    manager.shutdown(timeout=3.0)  # reverse order over the lifecycle services
                     manager.stop()
                     manager.destroy_node()
                 container.shutdown()

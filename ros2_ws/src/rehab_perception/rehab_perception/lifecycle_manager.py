@@ -2,84 +2,75 @@
 
 * ``startup``: configure every node in ``node_names`` order, then activate
   them in the same order (configure-all-first lets co-located consumers find
-  every producer on the in-process bus). ``shutdown``: deactivate, clean up
-  and leave them unconfigured, in reverse order. ``reset``: shutdown then
-  startup. Exposed as std_srvs/Trigger services ``~/startup``, ``~/shutdown``
-  and ``~/reset`` over the standard lifecycle_msgs services of each node.
-* Heartbeat: every ``heartbeat_period`` it asks each node ``get_state``. A
-  node that has not answered for ``bond_timeout`` seconds is reported
-  (ERROR diagnostic + log). When the stack is meant to be up and a node is
-  found unconfigured or inactive (e.g. its process was restarted by launch's
-  respawn, or it fell into ErrorProcessing and recovered to unconfigured),
-  policy ``restart`` brings it back to active, up to ``max_restarts`` times.
-* Diagnostics: ``~/diagnostics`` (diagnostic_msgs/DiagnosticArray), one
-  status per managed node with its state and the counters it publishes on
-  ``/diagnostics`` (rate, latency, drops).
+  every producer on the in-process bus). A node whose transition fails is
+  reported once, with the reason it published, and left down; the others
+  still come up. ``shutdown``: deactivate and clean up in reverse order.
+  ``reset``: shutdown then startup. Exposed as std_srvs/Trigger services
+  ``~/startup``, ``~/shutdown`` and ``~/reset``.
+* Every transition the manager requests goes through one lock, so bring-up,
+  tear-down and restarts never interleave.
+* Supervision: a node is supervised only once bring-up has finished with it
+  (made it active). Every ``heartbeat_period`` it is asked ``get_state``; no
+  answer for ``bond_timeout`` s is reported (ERROR diagnostic + log). Found
+  unconfigured or inactive (its process was respawned by launch, or it fell
+  into ErrorProcessing), policy ``restart`` brings it back, up to
+  ``max_restarts`` times; a failed restart leaves it down, reported once.
+* End of input (the image source reports ``input_ended`` in its
+  diagnostics): ``end_of_input: idle`` keeps the stack up and says so in
+  ``~/diagnostics``; ``shutdown`` takes it down in order and sets
+  ``finished`` (the executables then exit 0). Never a clean-up followed by
+  restarts: shutdown stops supervision first.
 
-Service calls wait on futures from a plain worker thread, never inside an
-executor callback, so the manager works on any executor with >= 2 threads.
+Service calls wait on futures from plain threads, never inside an executor
+callback, so the manager works on any executor with >= 2 threads.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
-from rehab_perception.dds import use_large_data_profile
-from rehab_perception.lifecycle_component import ros_session
+from rehab_core.errors import ConfigError
+from rehab_perception.manager_support import (
+    ManagedNode,
+    check_manager_params,
+    node_status,
+    wait_future,
+)
 
-_LABELS = {
-    State.PRIMARY_STATE_UNKNOWN: "unknown",
-    State.PRIMARY_STATE_UNCONFIGURED: "unconfigured",
-    State.PRIMARY_STATE_INACTIVE: "inactive",
-    State.PRIMARY_STATE_ACTIVE: "active",
-    State.PRIMARY_STATE_FINALIZED: "finalized",
+PARAMS = {  # name: (default, description); checked by check_manager_params
+    "node_names": ([""], "nodes to manage, in bring-up order (shutdown is the reverse)"),
+    "autostart": (False, "bring the stack up when the manager starts"),
+    "bond_timeout": (4.0, "s without an answer to get_state before a node is reported"),
+    "heartbeat_period": (0.5, "s between get_state checks (> 0)"),
+    "transition_timeout": (30.0, "s to wait for one transition (> 0)"),
+    "restart_policy": ("restart", "restart: bring a supervised node back to active; none"),
+    "max_restarts": (3, "restarts per node before it is left down (int >= 0)"),
+    "end_of_input": ("idle", "idle: stay up and report it; shutdown: take the stack down, exit 0"),
 }
-
-
-@dataclass
-class ManagedNode:
-    name: str
-    change_state: Any
-    get_state: Any
-    state: int = State.PRIMARY_STATE_UNKNOWN
-    last_seen: float = 0.0
-    responsive: bool = True
-    restarts: int = 0
-    message: str = ""
-
-    @property
-    def state_label(self) -> str:
-        return _LABELS.get(self.state, f"transition({self.state})")
 
 
 class LifecycleManager(Node):
     def __init__(self, node_name: str = "lifecycle_manager", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        self.declare_parameter("node_names", [""])
-        self.declare_parameter("autostart", False)
-        self.declare_parameter("bond_timeout", 4.0)
-        self.declare_parameter("heartbeat_period", 0.5)
-        self.declare_parameter("transition_timeout", 30.0)
-        self.declare_parameter("restart_policy", "restart")  # "restart" | "none"
-        self.declare_parameter("max_restarts", 3)
-        names = [n for n in self.get_parameter("node_names").value if n]
-        self.bond_timeout = float(self.get_parameter("bond_timeout").value)
-        self.heartbeat_period = float(self.get_parameter("heartbeat_period").value)
-        self.transition_timeout = float(self.get_parameter("transition_timeout").value)
-        self.restart_policy = self.get_parameter("restart_policy").value
-        self.max_restarts = int(self.get_parameter("max_restarts").value)
+        for name, (default, _doc) in PARAMS.items():
+            self.declare_parameter(name, default)
+        values = {name: self.get_parameter(name).value for name in PARAMS}
+        check_manager_params(values)  # ConfigError with a clear message
+        self.bond_timeout = float(values["bond_timeout"])
+        self.heartbeat_period = float(values["heartbeat_period"])
+        self.transition_timeout = float(values["transition_timeout"])
+        self.restart_policy = values["restart_policy"]
+        self.max_restarts = int(values["max_restarts"])
+        self.end_of_input = values["end_of_input"]
         group = ReentrantCallbackGroup()
         self.nodes = [
             ManagedNode(
@@ -87,12 +78,16 @@ class LifecycleManager(Node):
                 self.create_client(ChangeState, f"{name}/change_state", callback_group=group),
                 self.create_client(GetState, f"{name}/get_state", callback_group=group),
             )
-            for name in names
+            for name in (n for n in values["node_names"] if n)
         ]
+        if not self.nodes:
+            raise ConfigError("lifecycle_manager: node_names lists no node")
         self.want_up = False
-        self._busy = threading.Lock()  # one bring-up / tear-down at a time
+        self.input_ended = False
+        self.finished = threading.Event()  # set after an end_of_input: shutdown
+        self._lock = threading.Lock()  # every transition the manager requests
         self._stopping = threading.Event()
-        self._component_status: dict[str, DiagnosticStatus] = {}
+        self._component_status: dict[str, tuple[float, DiagnosticStatus]] = {}
         self.diag_pub = self.create_publisher(DiagnosticArray, "~/diagnostics", 10)
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50,
                                  callback_group=group)
@@ -105,84 +100,97 @@ class LifecycleManager(Node):
 
     # -- service plumbing -------------------------------------------------------
 
-    def _call(self, client: Any, request: Any, timeout: float) -> Any:
-        if not client.wait_for_service(timeout_sec=timeout):
-            return None
-        done = threading.Event()
-        future = client.call_async(request)
-        future.add_done_callback(lambda _f: done.set())
-        if not done.wait(timeout):
-            client.remove_pending_request(future)
-            return None
-        return future.result()
-
     def _get_state(self, node: ManagedNode, timeout: float) -> int | None:
-        response = self._call(node.get_state, GetState.Request(), timeout)
+        response = wait_future(node.get_state, GetState.Request(), timeout, self._stopping)
         if response is None:
             return None
         node.state = response.current_state.id
         node.last_seen = time.monotonic()
-        node.responsive = True
         return node.state
 
-    def _transition(self, node: ManagedNode, transition: int) -> bool:
+    def _transition(self, node: ManagedNode, transition: int, timeout: float) -> bool:
+        """Request one transition; the caller holds ``_lock``."""
+        assert self._lock.locked()
         request = ChangeState.Request()
         request.transition.id = transition
-        response = self._call(node.change_state, request, self.transition_timeout)
+        since = time.time()
+        response = wait_future(node.change_state, request, timeout, self._stopping)
         ok = bool(response is not None and response.success)
-        self._get_state(node, self.transition_timeout)
-        if not ok:
-            node.message = f"transition {transition} failed in state {node.state_label}"
-            self.get_logger().error(f"{node.name}: {node.message}")
+        self._get_state(node, min(timeout, 5.0))
+        if not ok and not self._stopping.is_set():
+            label = _TRANSITIONS.get(transition, str(transition))
+            reason = self._reason(node, since) if response is not None else "no answer"
+            node.failed = f"{label} failed in state {node.state_label}: {reason}"
+            self.get_logger().error(f"{node.name}: {node.failed}; left down")
         return ok
 
-    def _bring_up(self, node: ManagedNode) -> bool:
-        """Unconfigured/inactive -> active."""
-        state = self._get_state(node, self.transition_timeout)
+    def _reason(self, node: ManagedNode, since: float) -> str:
+        """The ERROR the component published about this failure (it logs it too)."""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            seen, status = self._component_status.get(node.name, (0.0, None))
+            if status is not None and seen >= since and status.level == DiagnosticStatus.ERROR:
+                return status.message
+            time.sleep(0.02)
+        return "see the node's log"
+
+    def _bring_up(self, node: ManagedNode, timeout: float) -> bool:
+        """Unconfigured/inactive -> active (the caller holds ``_lock``)."""
+        state = self._get_state(node, timeout)
         if state == State.PRIMARY_STATE_UNCONFIGURED and not self._transition(
-                node, Transition.TRANSITION_CONFIGURE):
+                node, Transition.TRANSITION_CONFIGURE, timeout):
             return False
         if node.state == State.PRIMARY_STATE_INACTIVE:
-            return self._transition(node, Transition.TRANSITION_ACTIVATE)
+            return self._transition(node, Transition.TRANSITION_ACTIVATE, timeout)
         return node.state == State.PRIMARY_STATE_ACTIVE
 
     # -- public operations ------------------------------------------------------
 
     def startup(self) -> tuple[bool, str]:
-        with self._busy:
-            self.want_up = True
-            for node in self.nodes:  # configure all first (see the module docstring)
-                state = self._get_state(node, self.transition_timeout)
-                if state == State.PRIMARY_STATE_UNCONFIGURED and not self._transition(
-                        node, Transition.TRANSITION_CONFIGURE):
-                    return False, f"{node.name} failed to configure"
-                if state is None:
-                    return False, f"{node.name} is not reachable"
+        with self._lock:
+            self.want_up, self.input_ended = True, False
+            timeout = self.transition_timeout
             for node in self.nodes:
-                if not self._bring_up(node):
-                    return False, f"{node.name} failed to activate"
+                node.failed, node.supervised, node.restarts = "", False, 0
+            for node in self.nodes:  # configure all first (see the module docstring)
+                state = self._get_state(node, timeout)
+                if state is None:
+                    node.failed = "not reachable (no answer to get_state)"
+                    self.get_logger().error(f"{node.name}: {node.failed}; left down")
+                elif state == State.PRIMARY_STATE_UNCONFIGURED:
+                    self._transition(node, Transition.TRANSITION_CONFIGURE, timeout)
+            for node in self.nodes:
+                if not node.failed and self._bring_up(node, timeout):
+                    node.supervised = True  # from now on the heartbeat keeps it up
+            failed = [f"{n.name}: {n.failed}" for n in self.nodes if n.failed]
+            if failed:
+                return False, "; ".join(failed)
             self.get_logger().info(f"stack active: {[n.name for n in self.nodes]}")
             return True, "all nodes active"
 
-    def shutdown(self) -> tuple[bool, str]:
-        with self._busy:
-            self.want_up = False
+    def shutdown(self, timeout: float | None = None) -> tuple[bool, str]:
+        """Deactivate and clean up in reverse order, within ``timeout`` s overall."""
+        deadline = time.monotonic() + (timeout or self.transition_timeout * len(self.nodes))
+        with self._lock:
+            self.want_up = False  # supervision off before the first clean-up
             ok = True
             for node in reversed(self.nodes):
-                state = self._get_state(node, self.transition_timeout)
+                node.supervised = False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    ok = False
+                    continue
+                state = self._get_state(node, min(left, self.transition_timeout))
                 if state == State.PRIMARY_STATE_ACTIVE:
-                    ok &= self._transition(node, Transition.TRANSITION_DEACTIVATE)
+                    ok &= self._transition(node, Transition.TRANSITION_DEACTIVATE, left)
                 if node.state == State.PRIMARY_STATE_INACTIVE:
-                    ok &= self._transition(node, Transition.TRANSITION_CLEANUP)
+                    ok &= self._transition(node, Transition.TRANSITION_CLEANUP,
+                                           max(0.1, deadline - time.monotonic()))
             return ok, "all nodes unconfigured" if ok else "some nodes failed to stop"
 
     def reset(self) -> tuple[bool, str]:
         ok, message = self.shutdown()
-        if not ok:
-            return ok, message
-        for node in self.nodes:
-            node.restarts = 0
-        return self.startup()
+        return self.startup() if ok else (ok, message)
 
     def start_autostart(self) -> None:
         if self.get_parameter("autostart").value:
@@ -193,8 +201,10 @@ class LifecycleManager(Node):
         (self.get_logger().info if ok else self.get_logger().error)(f"autostart: {message}")
 
     def stop(self) -> None:
+        """Stop supervising (no transition is requested after this returns)."""
+        self.want_up = False
         self._stopping.set()
-        self._heartbeat.join(timeout=self.bond_timeout + 1.0)
+        self._heartbeat.join(timeout=2.0)
 
     def _trigger(self, fn: Any) -> Any:
         def handle(_request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
@@ -206,56 +216,81 @@ class LifecycleManager(Node):
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.wait(self.heartbeat_period):
-            if not rclpy.ok(context=self.context):
-                return
-            for node in self.nodes:
-                self._check(node)
-            self._publish_diagnostics()
+            try:
+                for node in self.nodes:
+                    if self._stopping.is_set():
+                        return
+                    self._check(node)
+                self._check_end_of_input()
+                self._publish_diagnostics()
+            except Exception as err:  # the context went away under us: stop quietly
+                if self._stopping.is_set() or not self.context.ok():
+                    return
+                self.get_logger().error(f"heartbeat: {type(err).__name__}: {err}")
 
     def _check(self, node: ManagedNode) -> None:
         now = time.monotonic()
-        if node.last_seen == 0.0:
-            node.last_seen = now
+        node.last_seen = node.last_seen or now
         state = self._get_state(node, min(self.heartbeat_period, self.bond_timeout))
         if state is None:
             if node.responsive and now - node.last_seen > self.bond_timeout:
                 node.responsive = False
+                node.lost_at = node.lost_at or now
                 node.message = f"no answer to get_state for {now - node.last_seen:.1f} s"
                 self.get_logger().error(f"{node.name}: {node.message}")
             return
-        if not self.want_up or state == State.PRIMARY_STATE_ACTIVE or self._busy.locked():
+        if not node.responsive:
+            node.responsive = True
+            self.get_logger().warn(f"{node.name}: answers again ({node.state_label})")
+        if not (self.want_up and node.supervised) or state == State.PRIMARY_STATE_ACTIVE:
             return
+        node.lost_at = node.lost_at or now
         if self.restart_policy != "restart" or node.restarts >= self.max_restarts:
-            node.message = f"{node.state_label} while the stack should be active"
+            if not node.failed:
+                node.failed = f"{node.state_label}; restart budget spent ({node.restarts})"
+                self.get_logger().error(f"{node.name}: {node.failed}; left down")
             return
-        with self._busy:
+        if not self._lock.acquire(blocking=False):
+            return  # a bring-up or tear-down is running: it decides
+        try:
+            if not (self.want_up and node.supervised):
+                return
             node.restarts += 1
             self.get_logger().warn(f"{node.name} is {node.state_label}: bringing it back "
                                    f"(restart {node.restarts}/{self.max_restarts})")
-            if self._bring_up(node):
-                node.message = f"restarted {node.restarts}x"
+            if self._bring_up(node, self.transition_timeout):
+                node.message = (f"back to active in {time.monotonic() - node.lost_at:.1f} s "
+                                f"(restart {node.restarts})")
+                self.get_logger().info(f"{node.name}: {node.message}")
+                node.lost_at = 0.0
+            else:
+                node.supervised = False  # reported once by _transition, left down
+        finally:
+            self._lock.release()
+
+    def _check_end_of_input(self) -> None:
+        if self.input_ended or not self.want_up:
+            return
+        ended = any(kv.key == "input_ended" and kv.value not in ("", "0")
+                    for _seen, status in self._component_status.values() for kv in status.values)
+        if not ended:
+            return
+        self.input_ended = True
+        if self.end_of_input == "shutdown":
+            self.get_logger().info("input ended: taking the stack down (end_of_input: shutdown)")
+            self.shutdown()
+            self.finished.set()
+        else:
+            self.get_logger().info("input ended: the stack stays up, idle (end_of_input: idle)")
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        now = time.time()
         for status in msg.status:
-            self._component_status[status.name.lstrip("/")] = status
+            self._component_status[status.name.lstrip("/")] = (now, status)
 
     def status_of(self, node: ManagedNode) -> DiagnosticStatus:
-        base = self._component_status.get(node.name.lstrip("/"))
-        values = list(base.values) if base is not None else []
-        values = [kv for kv in values if kv.key != "state"]
-        values += [KeyValue(key="state", value=node.state_label),
-                   KeyValue(key="responsive", value=str(node.responsive)),
-                   KeyValue(key="restarts", value=str(node.restarts))]
-        if not node.responsive:
-            level, message = DiagnosticStatus.ERROR, node.message
-        elif self.want_up and node.state != State.PRIMARY_STATE_ACTIVE:
-            level, message = DiagnosticStatus.ERROR, node.message or node.state_label
-        elif base is not None:
-            level, message = base.level, base.message
-        else:
-            level, message = DiagnosticStatus.OK, node.state_label
-        return DiagnosticStatus(level=level, name=node.name, message=message,
-                                hardware_id="rehab_perception", values=values)
+        entry = self._component_status.get(node.name.lstrip("/"))
+        return node_status(node, entry[1] if entry else None, self.want_up, self.input_ended)
 
     def _publish_diagnostics(self) -> None:
         msg = DiagnosticArray()
@@ -264,19 +299,16 @@ class LifecycleManager(Node):
         self.diag_pub.publish(msg)
 
 
+_TRANSITIONS = {
+    Transition.TRANSITION_CONFIGURE: "configure",
+    Transition.TRANSITION_ACTIVATE: "activate",
+    Transition.TRANSITION_DEACTIVATE: "deactivate",
+    Transition.TRANSITION_CLEANUP: "cleanup",
+}
+
+
 def main(args: list[str] | None = None) -> int:
-    use_large_data_profile()
-    try:
-        with ros_session(args):
-            manager = LifecycleManager()
-            executor = MultiThreadedExecutor(num_threads=4)
-            executor.add_node(manager)
-            manager.start_autostart()
-            try:
-                executor.spin()
-            finally:
-                manager.stop()
-                manager.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    """``lifecycle_manager`` executable: SIGINT/SIGTERM stop it within a second, exit 0."""
+    from rehab_perception.manager_support import run_manager
+
+    return run_manager(LifecycleManager, args)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rehab_core.errors import ModelLoadError
+from rehab_core.paths import repo_file
 from rehab_perception import payloads
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
 
@@ -63,9 +63,10 @@ class ReachDetectorNode(LifecycleComponent):
     def configure(self, cfg: ReachDetectorConfig) -> None:
         from rehab_core.reach.keyframes import ReachDetector
 
-        if not Path(cfg.model_dir).is_dir():
+        model_dir = repo_file(cfg.model_dir)  # models/... from any working directory
+        if not model_dir.is_dir():
             raise ModelLoadError(f"BabyNet model folder not found: {cfg.model_dir}")
-        self.detector = ReachDetector.from_dir(cfg.model_dir)
+        self.detector = ReachDetector.from_dir(model_dir)
         self.out_reach = self.create_output("reach", payloads.REACH)
         self._frames = 0
 

@@ -1,0 +1,78 @@
+"""One ROS process (a component, the manager) that stops cleanly on SIGINT/SIGTERM.
+
+``ros2 launch`` ends a process with SIGINT, then SIGTERM after 5 s, then
+SIGKILL. rclpy's own handlers would shut the context down under running
+callbacks and threads (tracebacks such as "rcl node's context is invalid" or
+"cannot use Destroyable because destruction was requested"). Here the signal
+only sets an event; the main thread then takes the nodes down in order while
+the executor still runs, stops the executor, and exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
+
+from rehab_core.errors import ConfigError
+from rehab_perception.dds import use_large_data_profile
+
+Hook = Callable[[list[Any]], Any]
+
+
+def _spin(executor: MultiThreadedExecutor) -> None:
+    with contextlib.suppress(ExternalShutdownException):
+        executor.spin()
+
+
+def run_until_signal(build: Callable[[], list[Any]], *, args: list[str] | None = None,
+                     num_threads: int | None = None, after_start: Hook | None = None,
+                     finished: Hook | None = None, before_stop: Hook | None = None,
+                     label: str = "node") -> int:
+    """Spin ``build()``'s nodes until a signal (or ``finished``), then stop; exit code."""
+    use_large_data_profile()
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+        try:
+            nodes = build()
+        except ConfigError as err:
+            print(f"{label}: error: {err}", file=sys.stderr)
+            return 2
+        executor = MultiThreadedExecutor(num_threads=num_threads)
+        for node in nodes:
+            executor.add_node(node)
+        thread = threading.Thread(target=_spin, args=(executor,), daemon=True, name=label)
+        thread.start()
+        try:
+            if after_start is not None:
+                after_start(nodes)
+            while not stop.wait(0.1):
+                if finished is not None and finished(nodes):
+                    break
+        finally:
+            if before_stop is not None:
+                try:
+                    before_stop(nodes)
+                except Exception as err:  # report, still stop
+                    print(f"{label}: while stopping: {type(err).__name__}: {err}",
+                          file=sys.stderr)
+            executor.shutdown(timeout_sec=2.0)
+            thread.join(timeout=2.0)
+            for node in nodes:
+                with contextlib.suppress(Exception):
+                    node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
