@@ -158,3 +158,25 @@ def test_pipeline_on_real_corpus_clips(shared_dir, tmp_path):
     folds = json.loads((tmp_path / "eval" / "folds.json").read_text())
     assert all("niemasd/UI-PRMD-Analysis" in f["train_sources"] for f in folds)
     assert all(not set(f["held_out_sources"]) & set(f["train_sources"]) for f in folds)
+
+
+def test_streaming_labels_a_short_movement_with_a_front_padded_window():
+    from rehab_core.recognition.streaming import StreamingConfig
+
+    seen_shapes = []
+
+    def runner(x):
+        seen_shapes.append(x.shape)
+        return np.array([2.0, 0.0, 0.0], np.float32)
+
+    kp, stamps = filmed("arm_raise", 1, 30.0, period_s=0.6)  # ~1 s at 30 fps
+    kp, stamps = kp[:24], stamps[:24]
+    for min_frames, expect in ((0, False), (10, True)):
+        clf = StreamingClassifier(runner, list(LABELS), StreamingConfig(
+            window=30, stride=5, fps=15.0, min_frames=min_frames))
+        preds = [clf.update(Skeleton("coco17", k.astype(np.float32), np.zeros(4), 1.0), int(s))
+                 for k, s in zip(kp, stamps)]
+        got = [p for p in preds if p is not None]
+        assert bool(got) == expect
+    assert seen_shapes and all(s == (1, 3, 30, 17) for s in seen_shapes)
+    assert got[0].label == "arm_raise"

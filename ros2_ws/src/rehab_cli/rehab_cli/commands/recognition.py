@@ -33,7 +33,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw",
                    help="adamw, or sgd: the thesis recipe (LR 0.01, x0.1 step decay)")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--views", type=int, default=2, help="virtual camera views per 3-D clip")
     p.add_argument("--uiprmd-per-class", type=int, default=15,
                    help="UI-PRMD sequences per class (0: none)")

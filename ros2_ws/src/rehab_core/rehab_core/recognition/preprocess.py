@@ -154,6 +154,13 @@ def normalize_window(
     return out
 
 
+def pad_front(frames: np.ndarray, length: int) -> np.ndarray:
+    """(T, V, C) frames held at the first one until ``length`` (a stream's or clip's start)."""
+    if len(frames) >= length or len(frames) == 0:
+        return frames
+    return np.concatenate([np.repeat(frames[:1], length - len(frames), axis=0), frames])
+
+
 def window_to_input(window: np.ndarray) -> np.ndarray:
     """(T, V, C) normalised window -> (1, C, T, V) float32 model input."""
     return np.ascontiguousarray(np.transpose(window, (2, 0, 1))[None].astype(np.float32))

@@ -11,7 +11,11 @@ flicker. A smoothed top score under ``threshold`` reports ``unknown``.
 Missing input: a frame without a skeleton (``None``) enters the window as an
 all-unseen frame; a gap longer than ``max_gap_s`` (or a stamp going back)
 clears the window, since a window spanning the gap would mix two moments;
-a window with too few seen frames is not classified.
+a window with too few seen frames is not classified. With ``min_frames`` > 0
+the first windows of a stream are classified before the window is full, once
+``min_frames`` model frames have arrived, front-padded by holding the first
+frame (as training pads clips shorter than a window), so a short movement is
+labelled too.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from rehab_core.recognition.preprocess import (
     NORMALIZATIONS,
     FrameRateMatcher,
     normalize_window,
+    pad_front,
     window_to_input,
 )
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
@@ -54,10 +59,13 @@ class StreamingConfig:
     hysteresis: int = 2
     max_gap_s: float = 1.0
     min_seen_fraction: float = 0.5
+    min_frames: int = 0  # 0: classify full windows only
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.stride < 1:
             raise ConfigError(f"window and stride must be >= 1, got {self.window}, {self.stride}")
+        if not 0 <= self.min_frames <= self.window:
+            raise ConfigError(f"min_frames must be in [0, window], got {self.min_frames}")
         if self.fps <= 0:
             raise ConfigError(f"fps must be > 0, got {self.fps}")
         if self.normalization not in NORMALIZATIONS:
@@ -233,12 +241,16 @@ class StreamingClassifier:
         for tick, frame in self._matcher.push(stamp_ns, self._to_layout(skeleton)):
             self._frames.append((tick, frame))
             self._since_last += 1
-            if len(self._frames) == self.config.window and self._since_last >= self.config.stride:
+            if self._ready() and self._since_last >= self.config.stride:
                 self._since_last = 0
                 prediction = self._classify()
                 if prediction is not None:
                     result = prediction
         return result
+
+    def _ready(self) -> bool:
+        n = len(self._frames)
+        return n == self.config.window or 0 < self.config.min_frames <= n
 
     def classify_window(self, window: np.ndarray) -> np.ndarray | None:
         """Class probabilities of one raw (T, V, 3) window, or None if no body is seen."""
@@ -253,7 +265,7 @@ class StreamingClassifier:
         return _softmax(logits)
 
     def _classify(self) -> ActionPrediction | None:
-        window = np.stack([f for _, f in self._frames])
+        window = pad_front(np.stack([f for _, f in self._frames]), self.config.window)
         seen = (window[:, :, 2] >= self.config.min_score).any(axis=1).mean()
         if seen < self.config.min_seen_fraction:
             return None

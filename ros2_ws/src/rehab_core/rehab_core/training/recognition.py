@@ -37,7 +37,7 @@ CHANNELS = (32, 32, 64, 64)
 STRIDES = (1, 2, 1, 2)
 
 
-def recognition_spec(data: RecognitionData, optimizer: str = "adamw", epochs: int = 5,
+def recognition_spec(data: RecognitionData, optimizer: str = "adamw", epochs: int = 4,
                      name: str = "exercise_stgcn", threads: int = 1) -> StgcnSpec:
     """The model and optimiser settings; ``optimizer`` "sgd" is the thesis's recipe."""
     if optimizer == "sgd":
@@ -152,7 +152,8 @@ def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: Stgcn
         meta["held_out"] = {k: evaluation.get(k) for k in (
             "split", "folds", "window_accuracy", "video_accuracy", "count_exact",
             "count_within_1", "other_dominant_unknown", "other_false_reps_per_min")}
-    write_bundle(Path(out_dir), replace(spec, stride=data.stride), model, {"metadata": meta})
+    write_bundle(Path(out_dir), replace(spec, stride=data.stride), model,
+                 {"min_frames": data.min_frames, "metadata": meta})
     log(f"wrote {out_dir}: {meta['parameters']} parameters, {n_train} windows")
     return meta
 

@@ -18,6 +18,7 @@ from rehab_core.datasets.corpus import RECOGNITION_LABELS, CorpusClip
 from rehab_core.datasets.multiview import ViewSampler, canonicalize
 from rehab_core.datasets.skeleton_dataset import SkeletonSequence, cut_windows
 from rehab_core.errors import ConfigError
+from rehab_core.recognition.preprocess import normalize_window, pad_front, resample_to_rate
 
 # A projected joint MediaPipe placed but marked poorly visible still counts as seen.
 _MIN_PROJECTED_SCORE = 0.3
@@ -33,6 +34,8 @@ class RecognitionData:
     stride: int = 3
     normalization: str = "torso"
     min_score: float = 0.2
+    #: a clip shorter than a window still gives one, front-padded, from this many frames
+    min_frames: int = 10
     views: int = 2
     uiprmd_views: int = 2
     uiprmd_stride: int = 9
@@ -59,10 +62,35 @@ class ClipWindows:
     x: np.ndarray
 
 
+def _short_window(kp: np.ndarray, stamps: np.ndarray, data: RecognitionData,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The one front-padded window of a clip shorter than a window (as streaming does)."""
+    empty = np.zeros((0, 3, data.window, kp.shape[1]), np.float32), np.zeros(0, np.int64)
+    res, ticks = resample_to_rate(kp, stamps, data.fps)
+    if not data.min_frames or len(res) < data.min_frames or len(res) >= data.window:
+        return empty
+    w = pad_front(res, data.window)
+    if (w[:, :, 2] >= data.min_score).any(axis=1).mean() < 0.5:
+        return empty
+    normed = normalize_window(w, "coco17", data.normalization, data.min_score)
+    if normed is None:
+        return empty
+    return np.transpose(normed, (2, 0, 1))[None].astype(np.float32), ticks[:1]
+
+
+def _cut(kp: np.ndarray, stamps: np.ndarray, data: RecognitionData, stride: int,
+         ) -> tuple[np.ndarray, np.ndarray]:
+    seq = SkeletonSequence(kp, stamps, "coco17")
+    x, starts = cut_windows(seq, data.window, stride, data.fps, data.normalization,
+                            data.min_score)
+    if len(x) == 0:
+        return _short_window(kp, stamps, data)
+    return x, starts
+
+
 def _windows(kp: np.ndarray, stamps: np.ndarray, data: RecognitionData, stride: int,
              rng: np.random.Generator | None) -> np.ndarray:
-    seq = SkeletonSequence(kp, stamps, "coco17")
-    x, _ = cut_windows(seq, data.window, stride, data.fps, data.normalization, data.min_score)
+    x, _ = _cut(kp, stamps, data, stride)
     cap = data.max_windows_per_rendering
     if rng is not None and len(x) > cap:
         x = x[np.sort(rng.choice(len(x), cap, replace=False))]
@@ -95,9 +123,7 @@ def eval_windows(clip: CorpusClip, data: RecognitionData) -> tuple[np.ndarray, n
     """A real clip's own windows (no augmentation) and their start stamps, for evaluation."""
     if clip.keypoints is None:
         raise ConfigError(f"{clip.name} has no 2-D keypoints to evaluate on")
-    seq = SkeletonSequence(clip.keypoints, clip.stamps_ns, "coco17")
-    return cut_windows(seq, data.window, data.stride, data.fps, data.normalization,
-                       data.min_score)
+    return _cut(clip.keypoints, clip.stamps_ns, data, data.stride)
 
 
 def stack(rendered: list[ClipWindows]) -> tuple[np.ndarray, np.ndarray]:
