@@ -18,7 +18,16 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REHAB = REPO_ROOT / ".venv" / "bin" / "rehab"
-STACK = REPO_ROOT / "launch" / "config" / "stack.yaml"
+
+def _default_stack() -> Path:
+    """The stack file `rehab run` uses by default (wherever the repository keeps it)."""
+    from rehab_cli.commands.run import DEFAULT_PARAMS
+    from rehab_core.paths import repo_file
+
+    return repo_file(DEFAULT_PARAMS)
+
+
+STACK = _default_stack()
 
 
 def make_video(path: Path, frames: int, size: tuple[int, int] = (160, 120),
