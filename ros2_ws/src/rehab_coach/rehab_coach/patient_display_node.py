@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rclpy.qos import DurabilityPolicy, QoSProfile
 
+from rehab_coach.coach_status import STATUS_QOS, status_dict
 from rehab_core.coaching.screen import FeedbackRules, load_strings, screen_view
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
@@ -36,23 +36,6 @@ from rehab_perception import payloads
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
 
 DEFAULT_STRINGS = Path(__file__).resolve().parent / "strings" / "en.yaml"
-STATUS_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def status_dict(msg: CoachStatus) -> dict[str, Any]:
-    """A CoachStatus as the plain mapping ``screen_view`` and the web page read."""
-    return {
-        "goal_active": bool(msg.goal_active), "exercise": msg.exercise,
-        "repetitions_target": int(msg.repetitions_target),
-        "repetitions_done": int(msg.repetitions_done), "state": int(msg.state),
-        "current_label": msg.current_label, "confidence": float(msg.confidence),
-        "elapsed_s": float(msg.elapsed_s), "time_limit_s": float(msg.time_limit_s),
-        "success": bool(msg.success), "reason": msg.reason,
-        "quality": [{"duration_s": float(q.duration_s),
-                     "range_of_motion_deg": float(q.range_of_motion_deg),
-                     "key_joint": q.key_joint, "tempo_s": float(q.tempo_s),
-                     "reference_distance": float(q.reference_distance)} for q in msg.quality],
-    }
 
 
 @dataclass(frozen=True)

@@ -36,15 +36,15 @@ from pathlib import Path
 from geometry_msgs.msg import Twist
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from std_msgs.msg import String
 
+from rehab_coach.coach_status import STATUS_QOS, quality_msg, status_msg
 from rehab_coach.source_clock import SourceClock
 from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig, same_exercise
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
 from rehab_interfaces.action import RunExercise
-from rehab_interfaces.msg import CoachStatus, RepetitionQuality
+from rehab_interfaces.msg import CoachStatus
 from rehab_perception import payloads
 from rehab_perception._subject import main_skeleton
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
@@ -113,9 +113,7 @@ class RunExerciseServerNode(LifecycleComponent):
         self._wake = threading.Event()
         self._main_track = -1
         self.pub_display = self.create_publisher(String, "display", 10)
-        # transient local: a screen or page that starts mid-goal gets the current status
-        self.pub_status = self.create_publisher(CoachStatus, "coach_status", QoSProfile(
-            depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self.pub_status = self.create_publisher(CoachStatus, "coach_status", STATUS_QOS)
         self.pub_cmd_vel = self.create_publisher(Twist, "cmd_vel", 10) if cfg.enable_cmd_vel \
             else None
         self.action_server = ActionServer(
@@ -235,7 +233,7 @@ class RunExerciseServerNode(LifecycleComponent):
             success=r.success, repetitions_done=r.repetitions_done,
             repetition_durations_s=[float(d) for d in r.repetition_durations_s],
             mean_confidence=float(r.mean_confidence), reason=r.reason,
-            quality=[_quality_msg(q) for q in r.quality],
+            quality=[quality_msg(q) for q in r.quality],
         )
         if r.success:
             goal_handle.succeed()
@@ -327,20 +325,7 @@ class RunExerciseServerNode(LifecycleComponent):
         if getattr(self, "pub_status", None) is None:
             return
         with self._session_lock:
-            r = s.result()
-            msg = CoachStatus(
-                goal_active=not s.done, exercise=s.config.exercise,
-                repetitions_target=s.config.repetitions, repetitions_done=s.repetitions_done,
-                state=int(s.state), current_label=s.current_label,
-                confidence=float(s.current_confidence),
-                elapsed_s=float(s.now - s.started_t) if s.started_t is not None
-                and s.now is not None else 0.0,
-                time_limit_s=float(s.config.time_limit_s),
-                quality=[_quality_msg(c.quality) for c in s.counted],
-                success=bool(r.success) if r else False, reason=r.reason if r else "")
-            msg.header.frame_id = "camera"
-            now = s.now if s.now is not None else 0.0
-            msg.header.stamp.sec, msg.header.stamp.nanosec = int(now), int(now % 1 * 1e9)
+            msg = status_msg(s)
         self.pub_status.publish(msg)
 
     def _react(self, s: ExerciseSession, before_state, before_reps: int) -> None:
@@ -361,18 +346,6 @@ def _turn(speed: float) -> Twist:
     msg = Twist()
     msg.angular.z = float(speed)
     return msg
-
-
-def _quality_msg(q: dict) -> RepetitionQuality:
-    def f(key: str, default: float) -> float:
-        v = q.get(key)
-        return float(v) if v is not None and v == v else default
-
-    return RepetitionQuality(
-        duration_s=f("duration_s", 0.0), range_of_motion_deg=f("range_of_motion_deg", 0.0),
-        key_joint=str(q.get("key_joint", "")), tempo_s=f("tempo_s", 0.0),
-        reference_distance=f("reference_distance", -1.0),
-    )
 
 
 main = main_for(RunExerciseServerNode)

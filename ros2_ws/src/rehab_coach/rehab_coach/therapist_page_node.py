@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 from rclpy.action import ActionClient
 
-from rehab_coach.patient_display_node import DEFAULT_STRINGS, STATUS_QOS, status_dict
+from rehab_coach.coach_status import STATUS_QOS, status_dict
+from rehab_coach.patient_display_node import DEFAULT_STRINGS
 from rehab_coach.run_exercise_server_node import read_labels
 from rehab_coach.web_server import WebServer, make_app
 from rehab_core.coaching.plan import PlanGoal, load_plan
