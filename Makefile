@@ -22,6 +22,14 @@ test: setup browser-deps
 browser-deps:
 	@bash scripts/browser_deps.sh
 
+# The real ROS 2 user tools (launch, launch_ros, `ros2 launch`, `ros2 lifecycle|topic|param`)
+# from ../shared/ros2-tools into the venv, for the launch tests. Idempotent (a no-op when
+# done). The stack itself never needs them; a real ROS 2 install has its own.
+ROS2_TOOLS ?= ../shared/ros2-tools
+ros2-tools: setup
+	@test -x $(ROS2_TOOLS)/install.sh || { echo "ros2-tools: $(ROS2_TOOLS)/install.sh not found (set ROS2_TOOLS=...)" >&2; exit 2; }
+	@bash $(ROS2_TOOLS)/install.sh $(VENV)
+
 lint: setup
 	@$(VENV)/bin/ruff check .
 

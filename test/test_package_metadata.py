@@ -61,6 +61,9 @@ def imported_modules(package: Path) -> set[str]:
                 modules |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 modules.add(node.module.split(".")[0])
+            elif isinstance(node, ast.keyword) and node.arg == "package" \
+                    and isinstance(node.value, ast.Constant):  # launch_ros Node(package=...)
+                modules.add(node.value.value)
     return modules
 
 

@@ -21,9 +21,12 @@ EXE_DIR = Path(sys.prefix) / "lib" / "rehab_perception"
 DOMAIN = 1 + (os.getpid() * 31 + zlib.crc32(__name__.encode())) % 100
 
 
+BRINGUP = REPO / "ros2_ws" / "src" / "rehab_bringup"
+
+
 def _launch_files() -> list[Path]:
-    files = sorted(LAUNCH.glob("*.launch.py"))
-    assert files, "no launch files"
+    files = sorted([*LAUNCH.glob("*.launch.py"), *(BRINGUP / "launch").glob("*.launch.py")])
+    assert len(files) >= 4, f"launch files missing: {files}"
     return files
 
 
@@ -57,11 +60,11 @@ def test_launch_files_name_existing_executables_and_params():
         for name in ("exo_assist_node", "exo_simulator_node", "joint_trajectory_adapter"):
             if name in consts:
                 assert (EXE_DIR.parent / "rehab_coach" / name).is_file(), name
-        # parameter files: every config/*.yaml it mentions exists and parses as ROS params
+        # parameter files: every config/*.yaml it mentions exists (rehab_bringup/config,
+        # which launch/config links to)
         for name in {c for c in consts if c.endswith((".yaml", ".yml"))}:
-            target = LAUNCH / "config" / Path(name).name
-            assert target.is_file(), f"{path.name} names {name}, missing"
-        assert "stack.yaml" in consts
+            for folder in (BRINGUP / "config", LAUNCH / "config"):
+                assert (folder / Path(name).name).is_file(), f"{path.name} names {name}, missing"
     # executables built from the parameter file (f"{plugin}_node") exist too
     stack = stack_config.load_stack(LAUNCH / "config" / "stack.yaml")
     for spec in stack_config.components(stack):

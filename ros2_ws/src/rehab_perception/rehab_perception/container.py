@@ -259,6 +259,8 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
                     manager.destroy_node()
                 container.shutdown()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        # a second Ctrl-C (launch repeats the terminal's) must not become a traceback at
+        # exit: from here on signals are ignored
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
     return 0

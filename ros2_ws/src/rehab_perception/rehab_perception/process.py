@@ -39,8 +39,8 @@ def run_until_signal(build: Callable[[], list[Any]], *, args: list[str] | None =
     """Spin ``build()``'s nodes until a signal (or ``finished``), then stop; exit code."""
     use_large_data_profile()
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     try:
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         try:
@@ -72,7 +72,7 @@ def run_until_signal(build: Callable[[], list[Any]], *, args: list[str] | None =
                 with contextlib.suppress(Exception):
                     node.destroy_node()
     finally:
+        # the handlers stay: launch repeats the SIGINT a terminal already sent, and a
+        # restored default handler would turn it into a KeyboardInterrupt at exit
         rclpy.try_shutdown()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0

@@ -1,0 +1,155 @@
+"""The deployment path a Jetson user runs: ``ros2 launch``, then the real ``ros2`` CLI.
+
+Both composition modes: every component ``active`` (``ros2 lifecycle get``),
+the outputs at the input rate (``ros2 topic hz``), a parameter readable
+(``ros2 param get``), and Ctrl-C ends every process cleanly (exit 0, no
+escalation to SIGTERM/SIGKILL, no traceback). In separate processes, a
+component killed with SIGKILL is respawned by launch and brought back to
+active by the lifecycle manager; detection and recovery times are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from ros2_cli import REPO, Launch, install_tools, ros2, topic_hz, wait_for
+
+FPS = 10.0
+ROLES = ["skeleton_tracker", "pose_estimator", "image_source"]  # bring-up order
+
+
+@pytest.fixture(scope="module")
+def env() -> dict[str, str]:
+    return install_tools()
+
+
+def _clip(path: Path, seconds: float) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (160, 120))
+    for i in range(int(seconds * FPS)):
+        image = np.full((120, 160, 3), 30, np.uint8)
+        cv2.circle(image, (20 + i % 120, 60), 12, (0, 200, 0), -1)
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def _params(tmp: Path, **manager: object) -> Path:
+    """A small stack (source, pose, tracker) in the shipped file's format."""
+    stack = yaml.safe_load((REPO / "launch" / "config" / "stack.yaml").read_text())
+    stack["rehab_container"]["ros__parameters"].update(components=ROLES[::-1], remappings=[])
+    stack["lifecycle_manager"]["ros__parameters"].update(node_names=ROLES, bond_timeout=2.0,
+                                                         **manager)
+    path = tmp / "stack.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in stack.items()
+                                    if k in ("rehab_container", "lifecycle_manager", *ROLES)}))
+    return path
+
+
+def _launch(env, tmp: Path, mode: str, seconds: float, **manager: object) -> Launch:
+    clip = _clip(tmp / "clip.avi", seconds)
+    run = Launch(env, "rehab_bringup", "stack.launch.py", f"use_container:={mode}",
+                 f"params_file:={_params(tmp, **manager)}", f"input:={clip}", cwd=tmp)
+    up = run.wait_line(r"autostart: ", 120)
+    assert up and "all nodes active" in up.string, run.text[-4000:]
+    return run
+
+
+def _assert_clean_exit(run: Launch, killed: int = 0) -> None:
+    code = run.interrupt()
+    log = run.text
+    assert code == 0, log[-4000:]
+    assert "Traceback" not in log and "sending signal 'SIGTERM'" not in log, log[-4000:]
+    started = log.count("process started with pid")
+    assert log.count("process has finished cleanly") == started - killed, log[-4000:]
+
+
+@pytest.mark.parametrize("mode", ["true", "false"], ids=["container", "processes"])
+def test_launch_then_inspect_with_the_ros2_cli(env, tmp_path, mode):
+    run = _launch(env, tmp_path, mode, seconds=40)
+    try:
+        nodes = ros2(env, "lifecycle", "nodes", "--no-daemon", "--spin-time", "3").split()
+        assert sorted(nodes) == sorted(f"/{r}" for r in ROLES), nodes
+        for role in ROLES:
+            state = ros2(env, "lifecycle", "get", f"/{role}", "--no-daemon", "--spin-time", "3")
+            assert state.strip() == "active [3]", (role, state)
+        hz = topic_hz(env, "/skeletons")
+        print(f"\n{mode=}: /skeletons at {hz:.1f} Hz for a {FPS:.0f} fps input")
+        assert 0.7 * FPS <= hz <= 1.3 * FPS, hz
+        value = ros2(env, "param", "get", "/pose_estimator", "estimator", "--no-daemon",
+                     "--spin-time", "3")
+        assert "blazepose" in value, value
+        _assert_clean_exit(run)
+    finally:
+        run.kill()
+
+
+def test_killed_component_is_respawned_and_brought_back(env, tmp_path):
+    run = _launch(env, tmp_path, "false", seconds=60)
+    try:
+        pid = run.pids()["skeleton_tracker_node"]
+        mark = len(run.lines)
+        killed_at = time.time()
+        os.kill(pid, signal.SIGKILL)
+        back = run.wait_line(r"skeleton_tracker: back to active", 60, start=mark)
+        assert back, run.text[-4000:]
+        first = run.stamped("lifecycle_manager", "skeleton_tracker", start=mark)[0]
+        recovered = run.stamped("lifecycle_manager", "skeleton_tracker: back to active",
+                                start=mark)[0]
+        print(f"\nkill -9 skeleton_tracker: detected after {first[0] - killed_at:.1f} s "
+              f"({first[1]}), active again after {recovered[0] - killed_at:.1f} s")
+        state = ros2(env, "lifecycle", "get", "/skeleton_tracker", "--no-daemon",
+                     "--spin-time", "3")
+        assert state.strip() == "active [3]", state
+        assert topic_hz(env, "/tracked_skeletons") > 0.5 * FPS  # outputs resumed
+        _assert_clean_exit(run, killed=1)
+    finally:
+        run.kill()
+
+
+def test_failing_component_is_reported_once_and_left_down(env, tmp_path):
+    clip = _clip(tmp_path / "clip.avi", 20)
+    params = _params(tmp_path)
+    stack = yaml.safe_load(params.read_text())
+    stack["skeleton_tracker"]["ros__parameters"]["max_misses"] = -3  # out of range
+    params.write_text(yaml.safe_dump(stack))
+    run = Launch(env, "rehab_bringup", "stack.launch.py", "use_container:=false",
+                 f"params_file:={params}", f"input:={clip}", cwd=tmp_path)
+    try:
+        done = run.wait_line(r"autostart: ", 120)
+        assert done and "skeleton_tracker" in done.string and "max_misses" in done.string, \
+            run.text[-4000:]
+        time.sleep(3)  # several heartbeats: no restart may follow
+        reports = run.stamped("lifecycle_manager", r"skeleton_tracker: .*left down")
+        assert len(reports) == 1 and "max_misses" in reports[0][1], reports
+        assert not run.stamped("lifecycle_manager", "bringing it back"), run.text[-3000:]
+        for role in ("pose_estimator", "image_source"):
+            state = ros2(env, "lifecycle", "get", f"/{role}", "--no-daemon", "--spin-time", "3")
+            assert state.strip() == "active [3]", (role, state)
+        _assert_clean_exit(run)
+    finally:
+        run.kill()
+
+
+def test_launch_arguments_show(env):
+    for name in ("stack.launch.py", "coach.launch.py", "bench.launch.py"):
+        out = ros2(env, "launch", "rehab_bringup", name, "--show-args")
+        for arg in ("params_file", "use_container", "input"):
+            assert f"'{arg}'" in out, (name, out)
+
+
+def test_end_of_input_shutdown_ends_launch_with_exit_0(env, tmp_path):
+    run = _launch(env, tmp_path, "true", seconds=3, end_of_input="shutdown")
+    try:
+        assert wait_for(lambda: run.proc.poll() is not None, 60), run.text[-3000:]
+        assert run.proc.returncode == 0, run.text[-3000:]
+        assert "input ended: taking the stack down" in run.text
+        assert "Traceback" not in run.text
+    finally:
+        run.kill()
