@@ -34,6 +34,7 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetState
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_srvs.srv import Trigger
@@ -61,8 +62,9 @@ PARAMS = {  # name: (default, description); checked by check_manager_params
 class LifecycleManager(Node):
     def __init__(self, node_name: str = "lifecycle_manager", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        for name, (default, _doc) in PARAMS.items():
-            self.declare_parameter(name, default)
+        for name, (default, doc) in PARAMS.items():  # a wrong type is a clear ConfigError too
+            self.declare_parameter(name, default, ParameterDescriptor(description=doc,
+                                                                      dynamic_typing=True))
         values = {name: self.get_parameter(name).value for name in PARAMS}
         check_manager_params(values)  # ConfigError with a clear message
         self.bond_timeout = float(values["bond_timeout"])
@@ -86,6 +88,7 @@ class LifecycleManager(Node):
         self.input_ended = False
         self.finished = threading.Event()  # set after an end_of_input: shutdown
         self._lock = threading.Lock()  # every transition the manager requests
+        self.transitions = self.failed_transitions = 0  # counted for benchmarks and tests
         self._stopping = threading.Event()
         self._component_status: dict[str, tuple[float, DiagnosticStatus]] = {}
         self.diag_pub = self.create_publisher(DiagnosticArray, "~/diagnostics", 10)
@@ -116,6 +119,8 @@ class LifecycleManager(Node):
         since = time.time()
         response = wait_future(node.change_state, request, timeout, self._stopping)
         ok = bool(response is not None and response.success)
+        self.transitions += 1
+        self.failed_transitions += not ok
         self._get_state(node, min(timeout, 5.0))
         if not ok and not self._stopping.is_set():
             label = _TRANSITIONS.get(transition, str(transition))
@@ -233,6 +238,8 @@ class LifecycleManager(Node):
         node.last_seen = node.last_seen or now
         state = self._get_state(node, min(self.heartbeat_period, self.bond_timeout))
         if state is None:
+            if node.state == State.PRIMARY_STATE_UNKNOWN:
+                return  # never answered yet: still starting (bring-up reports it if it must)
             if node.responsive and now - node.last_seen > self.bond_timeout:
                 node.responsive = False
                 node.lost_at = node.lost_at or now
