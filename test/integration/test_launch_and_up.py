@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,14 +90,18 @@ def test_stack_yaml_is_consistent():
         assert set(stack[spec.name]["ros__parameters"]) <= declared, spec.name
 
 
-def test_rehab_up_runs_until_sigterm_and_stops_cleanly(tmp_path):
+def _clip(tmp_path: Path, frames: int) -> Path:
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (160, 120))
-    for i in range(300):
+    for i in range(frames):
         image = np.full((120, 160, 3), 30, np.uint8)
         cv2.circle(image, (20 + i % 120, 60), 12, (0, 200, 0), -1)
         writer.write(image)
     writer.release()
+    return clip
+
+
+def _up_params(tmp_path: Path) -> Path:
     params = yaml.safe_load((LAUNCH / "config" / "stack.yaml").read_text())
     keep = ["skeleton_tracker", "pose_estimator", "recorder", "image_source"]
     params["rehab_container"]["ros__parameters"]["components"] = keep[::-1]
@@ -106,12 +111,21 @@ def test_rehab_up_runs_until_sigterm_and_stops_cleanly(tmp_path):
     params["recorder"]["ros__parameters"]["output_dir"] = str(tmp_path / "rec")
     params_file = tmp_path / "stack.yaml"
     params_file.write_text(yaml.safe_dump(params))
+    return params_file
+
+
+def _rehab_up(tmp_path: Path, clip: Path, *extra: str) -> subprocess.Popen:
     rehab = Path(sys.prefix) / "bin" / "rehab"
-    proc = subprocess.Popen(
-        [str(rehab), "up", "--params", str(params_file), "--input", str(clip)],
+    return subprocess.Popen(
+        [str(rehab), "up", "--params", str(_up_params(tmp_path)), "--input", str(clip), *extra],
         env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN)}, cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_rehab_up_runs_until_a_signal_and_stops_cleanly(tmp_path, sig):
+    proc = _rehab_up(tmp_path, _clip(tmp_path, 300))
     out = tmp_path / "rec" / "outputs.jsonl"
     try:
         deadline = time.monotonic() + 60
@@ -120,12 +134,29 @@ def test_rehab_up_runs_until_sigterm_and_stops_cleanly(tmp_path):
                 break
             time.sleep(0.1)
         assert proc.poll() is None, proc.communicate()[0][-3000:]
-        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        proc.send_signal(sig)
         log, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - signalled
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, log[-3000:]
     assert "deactivated" in log and "cleaned up" in log  # lifecycle teardown, not a kill
+    # launch escalates to SIGTERM/SIGKILL after 5 s: the teardown is bounded well below
+    assert took < 5.0 and "Traceback" not in log, (took, log[-3000:])
     lines = out.read_text().splitlines()
     assert lines and all(line.startswith("{") and line.endswith("}") for line in lines)
+
+
+def test_rehab_up_exit_at_end_takes_the_stack_down_and_exits_0(tmp_path):
+    proc = _rehab_up(tmp_path, _clip(tmp_path, 30), "--exit-at-end")
+    try:
+        log, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, log[-3000:]
+    assert "input ended: taking the stack down" in log and "Traceback" not in log, log[-3000:]
+    assert log.count("cleaned up") == 4, log[-3000:]  # every component, once: no restart after
+    assert "bringing it back" not in log

@@ -153,3 +153,17 @@ def test_end_of_input_shutdown_ends_launch_with_exit_0(env, tmp_path):
         assert "Traceback" not in run.text
     finally:
         run.kill()
+
+
+def test_end_of_input_idle_keeps_every_node_active(env, tmp_path):
+    run = _launch(env, tmp_path, "false", seconds=3)
+    try:
+        assert run.wait_line(r"input ended: the stack stays up, idle", 60), run.text[-3000:]
+        time.sleep(3)  # several heartbeats after the end: nothing may be taken down
+        for role in ROLES:
+            state = ros2(env, "lifecycle", "get", f"/{role}", "--no-daemon", "--spin-time", "3")
+            assert state.strip() == "active [3]", (role, state)
+        assert "deactivated" not in run.text and "bringing it back" not in run.text
+        _assert_clean_exit(run)
+    finally:
+        run.kill()
