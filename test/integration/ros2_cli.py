@@ -53,6 +53,16 @@ def ros2(env: dict[str, str], *args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
+def lifecycle_get(env: dict[str, str], node: str, attempts: int = 4) -> str:
+    """``ros2 lifecycle get NODE``; asked again while discovery has not yet seen the node's
+    services ("Node not found" within the CLI's spin time on a loaded machine)."""
+    for _ in range(attempts):
+        state = ros2(env, "lifecycle", "get", node, "--no-daemon", "--spin-time", "3").strip()
+        if state != "Node not found":
+            break
+    return state
+
+
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from ros2_cli import REPO, Launch, install_tools, ros2, topic_hz, wait_for
+from ros2_cli import REPO, Launch, install_tools, lifecycle_get, ros2, topic_hz, wait_for
 
 FPS = 10.0
 ROLES = ["skeleton_tracker", "pose_estimator", "image_source"]  # bring-up order
@@ -74,10 +74,15 @@ def _assert_clean_exit(run: Launch, killed: int = 0) -> None:
 def test_launch_then_inspect_with_the_ros2_cli(env, tmp_path, mode):
     run = _launch(env, tmp_path, mode, seconds=40)
     try:
-        nodes = ros2(env, "lifecycle", "nodes", "--no-daemon", "--spin-time", "3").split()
-        assert sorted(nodes) == sorted(f"/{r}" for r in ROLES), nodes
+        listed: list[str] = []
+
+        def every_node_listed() -> bool:  # asked again while discovery is incomplete
+            listed[:] = ros2(env, "lifecycle", "nodes", "--no-daemon", "--spin-time", "3").split()
+            return sorted(listed) == sorted(f"/{r}" for r in ROLES)
+
+        assert wait_for(every_node_listed, 30), listed
         for role in ROLES:
-            state = ros2(env, "lifecycle", "get", f"/{role}", "--no-daemon", "--spin-time", "3")
+            state = lifecycle_get(env, f"/{role}")
             assert state.strip() == "active [3]", (role, state)
         hz = topic_hz(env, "/skeletons")
         print(f"\n{mode=}: /skeletons at {hz:.1f} Hz for a {FPS:.0f} fps input")
@@ -104,8 +109,7 @@ def test_killed_component_is_respawned_and_brought_back(env, tmp_path):
                                 start=mark)[0]
         print(f"\nkill -9 skeleton_tracker: detected after {first[0] - killed_at:.1f} s "
               f"({first[1]}), active again after {recovered[0] - killed_at:.1f} s")
-        state = ros2(env, "lifecycle", "get", "/skeleton_tracker", "--no-daemon",
-                     "--spin-time", "3")
+        state = lifecycle_get(env, "/skeleton_tracker")
         assert state.strip() == "active [3]", state
         assert topic_hz(env, "/tracked_skeletons") > 0.5 * FPS  # outputs resumed
         _assert_clean_exit(run, killed=1)
@@ -130,7 +134,7 @@ def test_failing_component_is_reported_once_and_left_down(env, tmp_path):
         assert len(reports) == 1 and "max_misses" in reports[0][1], reports
         assert not run.stamped("lifecycle_manager", "bringing it back"), run.text[-3000:]
         for role in ("pose_estimator", "image_source"):
-            state = ros2(env, "lifecycle", "get", f"/{role}", "--no-daemon", "--spin-time", "3")
+            state = lifecycle_get(env, f"/{role}")
             assert state.strip() == "active [3]", (role, state)
         _assert_clean_exit(run)
     finally:
@@ -161,7 +165,7 @@ def test_end_of_input_idle_keeps_every_node_active(env, tmp_path):
         assert run.wait_line(r"input ended: the stack stays up, idle", 60), run.text[-3000:]
         time.sleep(3)  # several heartbeats after the end: nothing may be taken down
         for role in ROLES:
-            state = ros2(env, "lifecycle", "get", f"/{role}", "--no-daemon", "--spin-time", "3")
+            state = lifecycle_get(env, f"/{role}")
             assert state.strip() == "active [3]", (role, state)
         assert "deactivated" not in run.text and "bringing it back" not in run.text
         _assert_clean_exit(run)
