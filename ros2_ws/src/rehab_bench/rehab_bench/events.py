@@ -34,8 +34,7 @@ def frame_outputs(run: RunResult, frames: list[Frame]) -> list[FrameOutputs]:
         ends = [t_s - (rep.stamp_ns - rep.end_ns) * 1e-9 for rep in said.get("repetition", [])]
         reach = {}
         for state in (p.state for p in said.get("reach", [])):
-            phase = getattr(state.phase, "value", state.phase)
-            reach[str(state.side)] = str(phase).lower()
+            reach[str(state.side)] = state.phase.value.lower()  # core ReachPhase: "no_reach"...
         out.append(FrameOutputs(index=record.index, t_s=t_s, label=label,
                                 repetition_ends_s=ends, reach=reach,
                                 dropped=record.status != "ok"))

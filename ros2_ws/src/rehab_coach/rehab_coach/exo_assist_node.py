@@ -56,6 +56,7 @@ from rehab_core.assist import (
     read_secret,
     token_matches,
 )
+from rehab_core.reach.state import ReachState
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.srv import ResetEmergencyStop
 from rehab_perception import payloads
@@ -78,6 +79,11 @@ class ExoAssistConfig:
     goal_key_file: str
     operator_token_file: str
     estop_latch_file: str
+
+
+def gate_input(state: ReachState) -> tuple[Phase, float]:
+    """(phase, confidence) the policy's ``min_confidence`` gate reads: P(reported phase)."""
+    return Phase(state.phase.number), float(state.confidence)
 
 
 class ExoAssistNode(LifecycleComponent):
@@ -172,7 +178,7 @@ class ExoAssistNode(LifecycleComponent):
     def _on_reach(self, p: payloads.ReachPayload) -> None:
         received = time.perf_counter()
         s = p.state
-        phase, confidence = Phase(int(s.phase)), float(s.confidence)
+        phase, confidence = gate_input(s)
         if phase in (Phase.ONSET, Phase.REACH):
             why = self._implausible(s, int(p.stamp_ns))
             if why:  # never arms the policy; it still counts as "seen" for the watchdog
@@ -187,12 +193,12 @@ class ExoAssistNode(LifecycleComponent):
 
     def _implausible(self, s, stamp: int) -> str | None:
         """Why an onset/reach frame must not arm an assist (None: fresh and plausible)."""
-        scores = [float(v) for v in s.scores]
+        scores = s.phase_scores()  # [NO_REACH, ONSET, REACH, OFFSET]
         if not (math.isfinite(s.confidence) and 0.0 <= s.confidence <= 1.0):
             return f"confidence {s.confidence} outside [0, 1]"
         if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in scores):
             return "scores not finite probabilities"
-        if any(scores) and abs(max(scores) - s.confidence) > 0.05:
+        if any(scores) and abs(scores[s.phase.number] - s.confidence) > 0.05:
             return "confidence does not match the scores"
         if not self._clock_ok(stamp):
             age_ms = (self.get_clock().now().nanoseconds - stamp) / 1e6

@@ -18,7 +18,9 @@ import numpy as np
 
 from rehab_core.coaching import same_exercise
 from rehab_core.io.skeleton_store import SkeletonSequence
+from rehab_core.recognition.streaming import ActionPrediction
 from rehab_core.repetition.counter import RepetitionCounter
+from rehab_core.repetition.quality import assess_repetition
 from rehab_core.types import Skeleton
 from rehab_perception import payloads
 
@@ -26,8 +28,8 @@ TRACK_ID = 0
 
 
 class FrameClassifier(Protocol):
-    def update(self, skeleton: Skeleton | None, stamp_ns: int) -> Any | None:
-        """A prediction (label, confidence, scores, window_*_ns, model) or None."""
+    def update(self, skeleton: Skeleton | None, stamp_ns: int) -> ActionPrediction | None:
+        """The core streaming classifier's prediction when its window slid, else None."""
 
 
 @dataclass
@@ -37,29 +39,6 @@ class StreamFrame:
     skeletons: payloads.SkeletonsPayload
     action: payloads.ActionPayload | None = None
     repetitions: list[payloads.RepetitionPayload] = field(default_factory=list)
-
-
-@dataclass
-class _View:
-    label: str
-    confidence: float
-    class_names: list[str]
-    class_scores: list[float]
-    window_start_ns: int
-    window_end_ns: int
-    model_name: str
-    track_id: int
-
-
-def _view(pred: Any) -> _View:
-    scores = dict(getattr(pred, "scores", {}) or {})
-    return _View(
-        label=str(pred.label), confidence=float(pred.confidence),
-        class_names=list(scores), class_scores=[float(v) for v in scores.values()],
-        window_start_ns=int(getattr(pred, "window_start_ns", 0)),
-        window_end_ns=int(getattr(pred, "window_end_ns", 0)),
-        model_name=str(getattr(pred, "model", "")), track_id=TRACK_ID,
-    )
 
 
 def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
@@ -82,7 +61,7 @@ def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
         if classifier is not None:
             pred = classifier.update(skeleton, stamp)
             if pred is not None:
-                frame.action = payloads.ActionPayload(stamp, frame_id, _view(pred))
+                frame.action = payloads.ActionPayload(stamp, frame_id, pred, TRACK_ID)
                 label = pred.label
                 if label and label != "unknown" and (
                         counter is None or not same_exercise(counter.exercise, label)):
@@ -93,12 +72,7 @@ def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
                     stamp_ns=stamp, frame_id=frame_id, track_id=TRACK_ID,
                     exercise=rep.exercise, count=counter.count,
                     start_ns=round(rep.start_t * 1e9), end_ns=round(rep.end_t * 1e9),
-                    quality={
-                        "duration_s": rep.duration_s,
-                        "range_of_motion_deg": rep.amplitude if rep.unit == "deg" else 0.0,
-                        "key_joint": rep.signal.removesuffix("_angle"),
-                        "tempo_s": rep.extreme_t - rep.start_t,
-                    },
+                    quality=assess_repetition(rep),  # as the live repetition_counter does
                 ))
         yield frame
 

@@ -268,7 +268,7 @@ class RunExerciseServerNode(LifecycleComponent):
         return t
 
     def _on_action(self, p: payloads.ActionPayload) -> None:
-        track = int(getattr(p.prediction, "track_id", -1))
+        track = p.track_id
         if track >= 0 and self._main_track >= 0 and track != self._main_track:
             return  # another person's prediction
         t = self._observe(p.stamp_ns)
@@ -285,19 +285,13 @@ class RunExerciseServerNode(LifecycleComponent):
         if p.track_id >= 0 and self._main_track >= 0 and p.track_id != self._main_track:
             return
         t = self._observe(p.stamp_ns)
-        q = p.quality
         with self._session_lock:
             s = self.session
             if s is None or s.done:
                 return
             before_state, before_reps = s.state, s.repetitions_done
-            s.on_repetition(t, RepetitionInput(
-                exercise=p.exercise, start_t=p.start_ns * 1e-9, end_t=p.end_ns * 1e-9,
-                range_of_motion_deg=float(q.get("range_of_motion_deg", float("nan"))),
-                key_joint=str(q.get("key_joint", "")),
-                tempo_s=float(q.get("tempo_s", float("nan"))),
-                reference_distance=float(q.get("reference_distance", -1.0)),
-            ))
+            s.on_repetition(t, RepetitionInput.of(p.exercise, p.start_ns * 1e-9, p.end_ns * 1e-9,
+                                                  p.quality))
             self._react(s, before_state, before_reps)
         self._wake.set()
 

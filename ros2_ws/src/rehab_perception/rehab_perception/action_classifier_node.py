@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
 
 from rehab_core.errors import ModelLoadError
 from rehab_core.paths import repo_file
@@ -24,34 +23,6 @@ class ActionClassifierConfig:
     model_dir: str
     runtime: str
     threshold: float
-
-
-@dataclass
-class _PredictionView:
-    """A core prediction with the fields the ActionPrediction message needs."""
-
-    label: str
-    confidence: float
-    class_names: list[str]
-    class_scores: list[float]
-    window_start_ns: int
-    window_end_ns: int
-    model_name: str
-    track_id: int
-
-
-def _view(pred: Any, track_id: int) -> _PredictionView:
-    scores = dict(getattr(pred, "scores", {}))
-    return _PredictionView(
-        label=pred.label,
-        confidence=float(pred.confidence),
-        class_names=list(scores),
-        class_scores=[float(v) for v in scores.values()],
-        window_start_ns=int(pred.window_start_ns),
-        window_end_ns=int(pred.window_end_ns),
-        model_name=str(getattr(pred, "model", "")),
-        track_id=track_id,
-    )
 
 
 _CLASSIFIER_MODULES = {
@@ -89,7 +60,7 @@ class ActionClassifierNode(LifecycleComponent):
         if prediction is not None:
             track = subject.track_id if subject is not None else -1
             self.out_action.publish(
-                payloads.ActionPayload(p.stamp_ns, p.frame_id, _view(prediction, track))
+                payloads.ActionPayload(p.stamp_ns, p.frame_id, prediction, track)
             )
 
     def deactivate(self) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import array
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from builtin_interfaces.msg import Time
@@ -23,13 +22,11 @@ from rehab_core.errors import BadFrameError
 from rehab_core.types import Detection, Skeleton
 from rehab_core.vision import encodings
 from rehab_interfaces.msg import (
-    ActionPrediction,
     BoundingBox2D,
     Detection2D,
     Detection2DArray,
     Keypoint2D,
     Keypoint3D,
-    ReachState,
     Skeleton2D,
     Skeleton2DArray,
     Skeleton3D,
@@ -217,42 +214,3 @@ def msg_to_detections(msg: Detection2DArray) -> list[Detection]:
         )
         for d in msg.detections
     ]
-
-
-def action_to_msg(prediction: Any, header: Header) -> ActionPrediction:
-    """A streaming classifier's prediction -> ActionPrediction.
-
-    Duck-typed on purpose (ST-GCN and HAR classifiers share the fields):
-    label, confidence, class_names, class_scores, window_start_ns,
-    window_end_ns, model_name, track_id.
-    """
-    return ActionPrediction(
-        header=header,
-        track_id=int(getattr(prediction, "track_id", -1)),
-        label=str(prediction.label),
-        confidence=float(prediction.confidence),
-        class_names=[str(n) for n in prediction.class_names],
-        class_scores=[float(s) for s in prediction.class_scores],
-        window_start=ns_to_stamp(prediction.window_start_ns),
-        window_end=ns_to_stamp(prediction.window_end_ns),
-        model_name=str(prediction.model_name),
-    )
-
-
-def reach_to_msg(state: Any, header: Header) -> ReachState:
-    """A reach detector's per-side state -> ReachState (duck-typed, see the msg)."""
-    scores = [float(s) for s in getattr(state, "scores", (0.0, 0.0, 0.0, 0.0))]
-    onset = getattr(state, "onset_ns", None)
-    offset = getattr(state, "offset_ns", None)
-    return ReachState(
-        header=header,
-        phase=int(state.phase),
-        side=str(state.side),
-        object_label=str(getattr(state, "object_label", "") or ""),
-        confidence=float(getattr(state, "confidence", 0.0)),
-        scores=scores,
-        onset_stamp=ns_to_stamp(onset) if onset is not None else Time(),
-        offset_stamp=ns_to_stamp(offset) if offset is not None else Time(),
-        hand_object_distance=float(getattr(state, "distance", 0.0)),
-        hand_object_iou=float(getattr(state, "iou", 0.0)),
-    )

@@ -21,6 +21,7 @@ import numpy as np
 from geometry_msgs.msg import Point
 from visualization_msgs.msg import Marker, MarkerArray
 
+from rehab_core.reach.state import ReachPhase
 from rehab_core.skeleton import get_layout
 from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
@@ -32,7 +33,6 @@ _COLOURS = [(0, 200, 255), (255, 128, 0), (0, 255, 0), (255, 0, 255), (255, 255,
 _IMAGE_CACHE = 30
 
 
-_PHASES = ("NO_REACH", "ONSET", "REACH", "OFFSET")
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,8 @@ class OverlayNode(LifecycleComponent):
         lines += [f"{name}: {count} reps" for name, count in self._repetitions.items()]
         for side in ("left", "right"):
             reach = self._latest.get(f"reach_{side}")
-            if reach is not None and int(reach.state.phase) != 0:
-                lines.append(f"reach {side}: {_PHASES[int(reach.state.phase)]}")
+            if reach is not None and reach.state.phase is not ReachPhase.NO_REACH:
+                lines.append(f"reach {side}: {reach.state.phase.value}")
         for i, text in enumerate(lines):
             cv2.putText(canvas, text, (8, 22 + 22 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
                         (0, 255, 255), 2)

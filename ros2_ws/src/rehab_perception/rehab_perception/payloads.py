@@ -10,22 +10,26 @@ the container and separate processes compute the same outputs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+from builtin_interfaces.msg import Time
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
+from rehab_core.reach.state import ReachPhase, ReachState
+from rehab_core.recognition.streaming import ActionPrediction as Prediction
+from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Detection, Frame, Skeleton
 from rehab_interfaces.msg import (
     ActionPrediction,
     Detection2DArray,
-    ReachState,
     RepetitionEvent,
     Skeleton2DArray,
     Skeleton3DArray,
 )
+from rehab_interfaces.msg import ReachState as ReachStateMsg
 from rehab_perception import conversions as conv
 
 P = TypeVar("P")
@@ -53,16 +57,17 @@ class DetectionsPayload:
 
 @dataclass
 class ActionPayload:
-    """A classifier prediction; ``prediction`` has the fields ``action_to_msg`` reads."""
+    """The core classifier's prediction for the person ``track_id`` (-1: nobody)."""
 
     stamp_ns: int
     frame_id: str
-    prediction: Any
+    prediction: Prediction
+    track_id: int = -1
 
 
 @dataclass
 class RepetitionPayload:
-    """One completed repetition (fields mirror rehab_interfaces/RepetitionEvent)."""
+    """One completed repetition with the core's quality (rehab_interfaces/RepetitionEvent)."""
 
     stamp_ns: int
     frame_id: str
@@ -71,16 +76,16 @@ class RepetitionPayload:
     count: int
     start_ns: int
     end_ns: int
-    quality: dict[str, Any] = field(default_factory=dict)
+    quality: RepetitionQuality
 
 
 @dataclass
 class ReachPayload:
-    """Reach state of one hand; ``state`` has the fields ``reach_to_msg`` reads."""
+    """The core reach state of one hand (rehab_interfaces/ReachState)."""
 
     stamp_ns: int
     frame_id: str
-    state: Any
+    state: ReachState
 
 
 @dataclass(frozen=True)
@@ -146,102 +151,95 @@ def _detections_from_msg(msg: Detection2DArray) -> DetectionsPayload:
     )
 
 
-@dataclass
-class _Prediction:
-    """An ActionPrediction message read back into the duck-typed prediction fields."""
-
-    label: str
-    confidence: float
-    class_names: list[str]
-    class_scores: list[float]
-    window_start_ns: int
-    window_end_ns: int
-    model_name: str
-    track_id: int
+def _action_to_msg(p: ActionPayload) -> ActionPrediction:
+    """Only what a consumer reads crosses: the smoothed label and scores, window, model."""
+    pred = p.prediction
+    return ActionPrediction(
+        header=_header(p), track_id=int(p.track_id), label=str(pred.label),
+        confidence=float(pred.confidence), class_names=[str(n) for n in pred.scores],
+        class_scores=[float(v) for v in pred.scores.values()],
+        window_start=conv.ns_to_stamp(pred.window_start_ns),
+        window_end=conv.ns_to_stamp(pred.window_end_ns), model_name=str(pred.model),
+    )
 
 
 def _action_from_msg(msg: ActionPrediction) -> ActionPayload:
-    pred = _Prediction(
+    pred = Prediction(
         label=msg.label,
-        confidence=msg.confidence,
-        class_names=list(msg.class_names),
-        class_scores=[float(s) for s in msg.class_scores],
+        confidence=float(msg.confidence),
+        scores={str(n): float(v) for n, v in zip(msg.class_names, msg.class_scores)},
         window_start_ns=conv.stamp_to_ns(msg.window_start),
         window_end_ns=conv.stamp_to_ns(msg.window_end),
-        model_name=msg.model_name,
-        track_id=msg.track_id,
+        model=msg.model_name,
     )
-    return ActionPayload(conv.stamp_to_ns(msg.header.stamp), msg.header.frame_id, pred)
+    return ActionPayload(conv.stamp_to_ns(msg.header.stamp), msg.header.frame_id, pred,
+                         msg.track_id)
 
 
 def _repetition_to_msg(p: RepetitionPayload) -> RepetitionEvent:
-    msg = RepetitionEvent(
-        header=_header(p),
-        track_id=int(p.track_id),
-        exercise=p.exercise,
-        count=int(p.count),
-        start=conv.ns_to_stamp(p.start_ns),
-        end=conv.ns_to_stamp(p.end_ns),
-    )
+    """-1 on the wire marks "not applicable" (no angle, no reference repetition)."""
     q = p.quality
-    msg.quality.duration_s = float(q.get("duration_s", (p.end_ns - p.start_ns) * 1e-9))
-    msg.quality.range_of_motion_deg = float(q.get("range_of_motion_deg", 0.0))
-    msg.quality.key_joint = str(q.get("key_joint", ""))
-    msg.quality.angle_space = str(q.get("angle_space", "2d"))
-    msg.quality.tempo_s = float(q.get("tempo_s", 0.0))
-    msg.quality.reference_distance = float(q.get("reference_distance", -1.0))
+    msg = RepetitionEvent(
+        header=_header(p), track_id=int(p.track_id), exercise=p.exercise, count=int(p.count),
+        start=conv.ns_to_stamp(p.start_ns), end=conv.ns_to_stamp(p.end_ns),
+    )
+    rom = q.range_of_motion_deg
+    msg.quality.duration_s = float(q.duration_s)
+    msg.quality.range_of_motion_deg = float(rom) if np.isfinite(rom) else -1.0
+    msg.quality.key_joint = q.key_joint
+    msg.quality.angle_space = q.space
+    msg.quality.tempo_s = float(q.tempo_s[0])
+    msg.quality.reference_distance = (-1.0 if q.reference_distance is None
+                                      else float(q.reference_distance))
     return msg
 
 
 def _repetition_from_msg(msg: RepetitionEvent) -> RepetitionPayload:
+    """The concentric time is the rest of the duration after the eccentric ``tempo_s``."""
     q = msg.quality
+    rom = float(q.range_of_motion_deg)
+    quality = RepetitionQuality(
+        duration_s=float(q.duration_s),
+        range_of_motion_deg=rom if rom >= 0.0 else float("nan"),
+        key_joint=q.key_joint,
+        tempo_s=(float(q.tempo_s), float(q.duration_s) - float(q.tempo_s)),
+        reference_distance=None if q.reference_distance < 0.0 else float(q.reference_distance),
+        space=q.angle_space or "2d",
+    )
     return RepetitionPayload(
-        stamp_ns=conv.stamp_to_ns(msg.header.stamp),
-        frame_id=msg.header.frame_id,
-        track_id=msg.track_id,
-        exercise=msg.exercise,
-        count=msg.count,
-        start_ns=conv.stamp_to_ns(msg.start),
-        end_ns=conv.stamp_to_ns(msg.end),
-        quality={
-            "duration_s": q.duration_s,
-            "range_of_motion_deg": q.range_of_motion_deg,
-            "key_joint": q.key_joint,
-            "angle_space": q.angle_space or "2d",
-            "tempo_s": q.tempo_s,
-            "reference_distance": q.reference_distance,
-        },
+        stamp_ns=conv.stamp_to_ns(msg.header.stamp), frame_id=msg.header.frame_id,
+        track_id=msg.track_id, exercise=msg.exercise, count=msg.count,
+        start_ns=conv.stamp_to_ns(msg.start), end_ns=conv.stamp_to_ns(msg.end), quality=quality,
     )
 
 
-@dataclass
-class _Reach:
-    phase: int
-    side: str
-    object_label: str
-    confidence: float
-    scores: list[float]
-    onset_ns: int | None
-    offset_ns: int | None
-    distance: float
-    iou: float
+def _reach_to_msg(p: ReachPayload) -> ReachStateMsg:
+    """Scores in the message's phase order; no object -> distance -1; no onset -> zero stamp."""
+    s = p.state
+    distance = float(s.distance)
+    return ReachStateMsg(
+        header=_header(p), phase=s.phase.number, side=s.side, object_label=s.object_label,
+        confidence=float(s.confidence), scores=s.phase_scores(),
+        onset_stamp=conv.ns_to_stamp(s.onset_stamp_ns) if s.onset_stamp_ns >= 0 else Time(),
+        offset_stamp=conv.ns_to_stamp(s.offset_stamp_ns) if s.offset_stamp_ns >= 0 else Time(),
+        hand_object_distance=distance if distance == distance else -1.0,
+        hand_object_iou=float(s.iou),
+    )
 
 
-def _reach_from_msg(msg: ReachState) -> ReachPayload:
-    onset = conv.stamp_to_ns(msg.onset_stamp)
-    offset = conv.stamp_to_ns(msg.offset_stamp)
-    state = _Reach(
-        phase=msg.phase,
-        side=msg.side,
+def _reach_from_msg(msg: ReachStateMsg) -> ReachPayload:
+    stamp = conv.stamp_to_ns(msg.header.stamp)
+    onset, offset = conv.stamp_to_ns(msg.onset_stamp), conv.stamp_to_ns(msg.offset_stamp)
+    distance = float(msg.hand_object_distance)
+    state = ReachState(
+        side=msg.side, phase=ReachPhase.from_number(msg.phase), index=-1, stamp_ns=stamp,
+        scores=ReachState.scores_from_phase_order(list(msg.scores)),
+        confidence=float(msg.confidence),
+        distance=distance if distance >= 0.0 else float("nan"), iou=float(msg.hand_object_iou),
         object_label=msg.object_label,
-        confidence=msg.confidence,
-        scores=[float(s) for s in msg.scores],
-        onset_ns=onset or None,
-        offset_ns=offset or None,
-        distance=msg.hand_object_distance,
-        iou=msg.hand_object_iou,
+        onset_stamp_ns=onset or -1, offset_stamp_ns=offset or -1,
     )
-    return ReachPayload(conv.stamp_to_ns(msg.header.stamp), msg.header.frame_id, state)
+    return ReachPayload(stamp, msg.header.frame_id, state)
 
 
 IMAGE: Codec[Frame] = Codec("image", Image, _image_to_msg, _image_from_msg,
@@ -285,13 +283,11 @@ DETECTIONS: Codec[DetectionsPayload] = Codec(
     lambda p: conv.detections_to_msg(p.detections, _header(p)), _detections_from_msg, RESULT_QOS,
 )
 ACTION: Codec[ActionPayload] = Codec(
-    "action", ActionPrediction, lambda p: conv.action_to_msg(p.prediction, _header(p)),
-    _action_from_msg, RESULT_QOS,
+    "action", ActionPrediction, _action_to_msg, _action_from_msg, RESULT_QOS
 )
 REPETITION: Codec[RepetitionPayload] = Codec(
     "repetition", RepetitionEvent, _repetition_to_msg, _repetition_from_msg, RESULT_QOS
 )
 REACH: Codec[ReachPayload] = Codec(
-    "reach", ReachState, lambda p: conv.reach_to_msg(p.state, _header(p)), _reach_from_msg,
-    RESULT_QOS,
+    "reach", ReachStateMsg, _reach_to_msg, _reach_from_msg, RESULT_QOS
 )

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from rehab_perception import payloads
 from rehab_perception._subject import main_skeleton
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
@@ -70,23 +68,8 @@ class RepetitionCounterNode(LifecycleComponent):
                 count=self.counter.count,
                 start_ns=round(rep.start_t * 1e9),
                 end_ns=round(rep.end_t * 1e9),
-                quality=self._quality(rep),
+                quality=self._assess(rep),
             ))
-
-    def _quality(self, rep) -> dict:
-        """Therapist-facing quality (shared with the coach); -1 marks "not applicable"."""
-        q = self._assess(rep)
-        rom = q.range_of_motion_deg
-        return {
-            "duration_s": float(q.duration_s),
-            "range_of_motion_deg": float(rom) if np.isfinite(rom) else -1.0,
-            "key_joint": q.key_joint,
-            "angle_space": q.space,  # "3d" when the skeletons carried 3-D joints
-            "tempo_s": float(q.tempo_s[0]),
-            "tempo_concentric_s": float(q.tempo_s[1]),
-            "reference_distance": -1.0 if q.reference_distance is None
-            else float(q.reference_distance),
-        }
 
     def deactivate(self) -> None:
         self.counter = self._counter_cls(self.config.exercise or None,

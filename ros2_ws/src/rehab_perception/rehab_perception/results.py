@@ -68,21 +68,20 @@ class FrameResult:
             out["action"] = {
                 "label": pred.label,
                 "confidence": round(float(pred.confidence), 4),
-                "scores": dict(zip(pred.class_names,
-                                   (round(float(s), 4) for s in pred.class_scores))),
+                "scores": {name: round(float(s), 4) for name, s in pred.scores.items()},
                 "window_start_ns": int(pred.window_start_ns),
                 "window_end_ns": int(pred.window_end_ns),
-                "model": pred.model_name,
+                "model": pred.model,
             }
         if self.repetitions:
             out["repetitions"] = [
                 {"exercise": r.exercise, "count": r.count, "track_id": r.track_id,
-                 "start_ns": r.start_ns, "end_ns": r.end_ns, "quality": r.quality}
+                 "start_ns": r.start_ns, "end_ns": r.end_ns, "quality": r.quality.to_dict()}
                 for r in self.repetitions
             ]
         if self.reach:
             out["reach"] = [
-                {"side": r.state.side, "phase": int(r.state.phase),
+                {"side": r.state.side, "phase": r.state.phase.number,
                  "object": r.state.object_label, "confidence": round(r.state.confidence, 4)}
                 for r in self.reach
             ]

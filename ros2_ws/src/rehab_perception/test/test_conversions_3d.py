@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Skeleton
 from rehab_perception import conversions as conv
 from rehab_perception import payloads
@@ -46,8 +47,8 @@ def test_json_lines_carry_3d_when_present():
 
 
 def test_repetition_quality_says_its_angle_space():
-    p = payloads.RepetitionPayload(1, "cam", 1, "squat", 1, 0, 10,
-                                   {"range_of_motion_deg": 85.0, "angle_space": "3d"})
+    quality = RepetitionQuality(1.0, 85.0, "knee", (0.5, 0.5), space="3d")
+    p = payloads.RepetitionPayload(1, "cam", 1, "squat", 1, 0, 10, quality)
     msg = payloads.REPETITION.to_msg(p)
     assert msg.quality.angle_space == "3d"
-    assert payloads.REPETITION.from_msg(msg).quality["angle_space"] == "3d"
+    assert payloads.REPETITION.from_msg(msg).quality.space == "3d"

@@ -4,12 +4,13 @@ exercise label with its count, for an in-process image + skeletons pair."""
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 from rclpy.executors import SingleThreadedExecutor
 from visualization_msgs.msg import Marker, MarkerArray
 
+from rehab_core.recognition.streaming import ActionPrediction
+from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Frame, Skeleton
 from rehab_perception import payloads
 from rehab_perception.channel import InProcessBus
@@ -56,13 +57,14 @@ def test_markers_carry_keypoints_bones_and_the_counted_exercise(ros_context, wai
         for n in (up, overlay):
             assert n.trigger_activate() == SUCCESS, n.last_error
         assert wait_for(lambda: overlay.marker_pub.get_subscription_count() > 0, 10)
-        pred = payloads.ActionPayload(10**9, "camera", SimpleNamespace(
+        pred = payloads.ActionPayload(10**9, "camera", ActionPrediction(
             label="squat", confidence=0.9, scores={}, window_start_ns=0, window_end_ns=10**9,
-            model="test", track_id=4))
+            model="test"), track_id=4)
         up.action.publish(pred)
         up.reps.publish(payloads.RepetitionPayload(
             stamp_ns=10**9, frame_id="camera", track_id=4, exercise="squat", count=3,
-            start_ns=0, end_ns=10**9, quality={}))
+            start_ns=0, end_ns=10**9,
+            quality=RepetitionQuality(1.0, 80.0, "knee", (0.5, 0.5))))
         stamp = 2 * 10**9
         up.image.publish(Frame(np.zeros((480, 640, 3), np.uint8), stamp, 0, "bgr8", "camera"))
         up.skeletons.publish(payloads.SkeletonsPayload(stamp, "camera", 640, 480, [_person()], 4))

@@ -246,7 +246,7 @@ def test_shipped_stack_classifies_a_person(tmp_path, person_clip, tiny_stgcn_bun
     assert len(actions) >= 2  # window 8, stride 4 over 16 frames (untrained: labels are noise)
     for r in actions:
         assert r.action.stamp_ns == r.stamp_ns
-        assert set(r.action.prediction.class_names) == {"squat", "jumping_jacks"}
+        assert set(r.action.prediction.scores) == {"squat", "jumping_jacks"}
         assert r.to_dict()["action"]["label"] in {"squat", "jumping_jacks", "unknown"}
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from rehab_core.errors import ConfigError
 from rehab_core.repetition.config import ALIASES
 from rehab_core.repetition.counter import Repetition, RepetitionCounter
-from rehab_core.repetition.quality import assess_repetition
+from rehab_core.repetition.quality import RepetitionQuality, assess_repetition
 from rehab_core.repetition.verdict import judge_repetition
 from rehab_core.types import Skeleton
 
@@ -107,6 +107,13 @@ class RepetitionInput:
     @property
     def duration_s(self) -> float:
         return self.end_t - self.start_t
+
+    @classmethod
+    def of(cls, exercise: str, start_t: float, end_t: float,
+           q: RepetitionQuality) -> RepetitionInput:
+        """From the core's quality, as both counting paths (skeletons, events) report it."""
+        return cls(exercise, start_t, end_t, q.range_of_motion_deg, q.key_joint, q.tempo_s[0],
+                   -1.0 if q.reference_distance is None else q.reference_distance)
 
 
 @dataclass
@@ -229,13 +236,7 @@ class ExerciseSession:
             return
         for rep in self._counter.update(skeleton, round(t * 1e9)):
             q = assess_repetition(rep, self.reference)
-            self._add(t, RepetitionInput(
-                exercise=self.config.exercise, start_t=rep.start_t, end_t=rep.end_t,
-                range_of_motion_deg=q.range_of_motion_deg, key_joint=q.key_joint,
-                tempo_s=q.tempo_s[0],
-                reference_distance=-1.0 if q.reference_distance is None
-                else q.reference_distance,
-            ))
+            self._add(t, RepetitionInput.of(self.config.exercise, rep.start_t, rep.end_t, q))
 
     def on_repetition(self, t: float, rep: RepetitionInput) -> None:
         """A repetition from an external counter (ignored when counting from skeletons)."""

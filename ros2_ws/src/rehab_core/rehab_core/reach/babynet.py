@@ -21,8 +21,8 @@ from torch import nn
 
 from rehab_core.errors import ShapeMismatchError
 from rehab_core.reach.features import NUM_FEATURES
+from rehab_core.reach.state import CLASSES
 
-CLASSES: tuple[str, ...] = ("RN", "RF", "R", "NoR")
 RN, RF, R, NOR = range(4)
 WINDOW = 2
 HIDDEN = 14

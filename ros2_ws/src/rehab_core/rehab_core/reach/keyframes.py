@@ -16,15 +16,14 @@ keyframes with simple kinematic rules, which we follow:
   falls back below the threshold.
 
 Phases per frame: NO_REACH, ONSET (the onset keyframe), REACH, OFFSET (the
-offset keyframe).
+offset keyframe); the state type lives in ``state`` (no torch needed to read it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -33,14 +32,8 @@ import numpy as np
 from rehab_core.errors import ConfigError, ModelLoadError
 from rehab_core.reach.babynet import CLASSES, RN, WINDOW, NumpyBabyNet, R
 from rehab_core.reach.features import NUM_FEATURES, SIDES, ReachFeatureExtractor, SideFeatures
+from rehab_core.reach.state import ReachPhase, ReachState, phase_probability
 from rehab_core.types import Detection
-
-
-class ReachPhase(str, Enum):
-    NO_REACH = "NO_REACH"
-    ONSET = "ONSET"
-    REACH = "REACH"
-    OFFSET = "OFFSET"
 
 
 class WindowClassifier(Protocol):
@@ -62,26 +55,6 @@ class KeyframeConfig:
             raise ConfigError(f"iou_threshold must be in (0, 1], got {self.iou_threshold}")
         if self.invalidate_after < 1 or self.max_missing < 0 or self.max_stall < 1:
             raise ConfigError("invalidate_after, max_stall must be >= 1 and max_missing >= 0")
-
-
-@dataclass
-class ReachState:
-    """One hand's reach status in one frame (what a ROS node publishes)."""
-
-    side: str
-    phase: ReachPhase
-    index: int
-    stamp_ns: int
-    scores: dict[str, float] = field(default_factory=dict)
-    distance: float = float("nan")
-    iou: float = 0.0
-    object_label: str = ""
-    object_box: np.ndarray | None = None
-    onset_index: int = -1
-    onset_stamp_ns: int = -1
-    offset_index: int = -1
-    offset_stamp_ns: int = -1
-    invalidated: bool = False  # an onset was dropped this frame (abandoned reach)
 
 
 class _SideMachine:
@@ -143,9 +116,10 @@ class _SideMachine:
             offset = (-1, -1)
         else:
             onset = (-1, -1)
+        scores = {c: float(p) for c, p in zip(CLASSES, probs)}
         return ReachState(
-            side=self.side, phase=phase, index=index, stamp_ns=stamp_ns,
-            scores={c: float(p) for c, p in zip(CLASSES, probs)},
+            side=self.side, phase=phase, index=index, stamp_ns=stamp_ns, scores=scores,
+            confidence=phase_probability(phase, scores),
             distance=f.distance if f.valid else float("nan"), iou=f.iou,
             object_label=self.object_label if in_reach else f.object_label,
             object_box=self.object_box if in_reach else f.object_box,

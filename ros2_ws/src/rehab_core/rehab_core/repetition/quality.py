@@ -36,6 +36,20 @@ class RepetitionQuality:
     reference_distance: float | None = None
     space: str = "2d"  # "3d": the angle is from 3-D joints (view-independent), "2d": image plane
 
+    def to_dict(self) -> dict[str, float | str]:
+        """The JSON form (predictions.jsonl, reports): -1 marks "not applicable"."""
+        rom = self.range_of_motion_deg
+        return {
+            "duration_s": float(self.duration_s),
+            "range_of_motion_deg": float(rom) if np.isfinite(rom) else -1.0,
+            "key_joint": self.key_joint,
+            "angle_space": self.space,
+            "tempo_s": float(self.tempo_s[0]),
+            "tempo_concentric_s": float(self.tempo_s[1]),
+            "reference_distance": -1.0 if self.reference_distance is None
+            else float(self.reference_distance),
+        }
+
 
 def resample_curve(times: np.ndarray, values: np.ndarray, n: int = DTW_POINTS) -> np.ndarray:
     """``n`` samples evenly spaced in time over the curve (NaNs dropped first)."""

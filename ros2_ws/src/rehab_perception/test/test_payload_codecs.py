@@ -1,0 +1,134 @@
+"""Every codec: payload -> message -> payload gives the same payload (the core types).
+
+Values are chosen representable in float32 (the messages' type) so equality is
+exact; what a message does not carry is stated where it matters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+import pytest
+from sensor_msgs.msg import CompressedImage
+
+from rehab_core.reach.state import PHASES, ReachPhase, ReachState
+from rehab_core.recognition.streaming import ActionPrediction
+from rehab_core.repetition.quality import RepetitionQuality
+from rehab_core.types import Detection, Frame, Skeleton
+from rehab_perception import payloads
+from rehab_perception.conversions import make_header
+
+STAMP = 1_700_000_000_123_456_789
+
+
+def same(a: object, b: object) -> bool:
+    """Deep equality for dataclasses holding arrays (NaN equals NaN)."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(
+            same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is not None and b is not None and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+def round_trip(codec: payloads.Codec, payload: object) -> object:
+    return codec.from_msg(codec.to_msg(payload))
+
+
+def _skeleton(track: int, with_3d: bool = False) -> Skeleton:
+    kp = np.array([[10.5 + i, 20.25 + i, 0.5] for i in range(17)], np.float32)
+    k3 = np.array([[0.25, -0.5, 2.0 + i / 8, 0.75] for i in range(17)], np.float32)
+    return Skeleton("coco17", kp, box=np.array([1, 2, 30.5, 40.5], np.float32), score=0.875,
+                    track_id=track, keypoints_3d=k3 if with_3d else None,
+                    space_3d="camera" if with_3d else "")
+
+
+def test_image_round_trip():
+    image = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
+    frame = Frame(image, STAMP, -1, "bgr8", "cam")  # the frame index is local, not on the wire
+    assert same(round_trip(payloads.IMAGE, frame), frame)
+
+
+def test_compressed_image_is_input_only_and_decodes_losslessly():
+    image = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
+    msg = CompressedImage(header=make_header(STAMP, "cam"), format="png",
+                          data=cv2.imencode(".png", image)[1].tobytes())
+    frame = payloads.COMPRESSED_IMAGE.from_msg(msg)
+    assert frame.stamp_ns == STAMP and np.array_equal(frame.image, image)
+    with pytest.raises(NotImplementedError):
+        payloads.COMPRESSED_IMAGE.to_msg(frame)
+
+
+def test_skeletons_round_trip():
+    p = payloads.SkeletonsPayload(STAMP, "cam", 640, 480, [_skeleton(3), _skeleton(-1)], 3)
+    assert same(round_trip(payloads.SKELETONS, p), p)
+
+
+def test_skeletons_3d_round_trip():
+    sk = _skeleton(3, with_3d=True)
+    sk = dataclasses.replace(sk, keypoints=np.zeros((17, 3), np.float32),
+                             box=np.zeros(4, np.float32))  # 3-D only: no 2-D on this topic
+    p = payloads.SkeletonsPayload(STAMP, "cam", 0, 0, [sk])
+    assert same(round_trip(payloads.SKELETONS_3D, p), p)
+
+
+def test_detections_round_trip():
+    dets = [Detection("toy", 0.625, np.array([1.5, 2, 3, 4], np.float32), 2, 7),
+            Detection("hand", 0.5, np.array([5, 6, 7.25, 8], np.float32))]
+    p = payloads.DetectionsPayload(STAMP, "cam", dets)
+    assert same(round_trip(payloads.DETECTIONS, p), p)
+
+
+def test_action_round_trip():
+    pred = ActionPrediction("squat", 0.75, {"squat": 0.75, "lunge": 0.25}, STAMP - 10**9,
+                            STAMP, "exercise_stgcn")  # raw_* / extra stay in the classifier
+    p = payloads.ActionPayload(STAMP, "cam", pred, track_id=4)
+    assert same(round_trip(payloads.ACTION, p), p)
+
+
+@pytest.mark.parametrize("quality", [
+    RepetitionQuality(2.5, 85.5, "knee", (1.25, 1.25), 3.5, "3d"),
+    RepetitionQuality(2.0, float("nan"), "hip_height", (0.75, 1.25), None, "2d"),
+])
+def test_repetition_round_trip_keeps_the_concentric_tempo(quality):
+    p = payloads.RepetitionPayload(STAMP, "cam", 2, "squat", 5, STAMP - 2 * 10**9, STAMP,
+                                   quality)
+    back = round_trip(payloads.REPETITION, p)
+    assert same(back, p)
+    assert back.quality.tempo_s[1] == quality.tempo_s[1]  # was lost over DDS
+
+
+def _reach(phase: ReachPhase, scores: dict[str, float], **kw: object) -> ReachState:
+    from rehab_core.reach.state import phase_probability
+
+    return ReachState("left", phase, -1, STAMP, scores, phase_probability(phase, scores), **kw)
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_reach_round_trip(phase):
+    scores = {"RN": 0.125, "RF": 0.0625, "R": 0.25, "NoR": 0.5625}
+    state = _reach(phase, scores, distance=0.375, iou=0.125, object_label="toy",
+                   onset_stamp_ns=STAMP - 10**8, offset_stamp_ns=STAMP)
+    p = payloads.ReachPayload(STAMP, "cam", state)
+    assert same(round_trip(payloads.REACH, p), p)
+    no_object = payloads.ReachPayload(STAMP, "cam", _reach(phase, scores))  # NaN, no stamps
+    assert same(round_trip(payloads.REACH, no_object), no_object)
+
+
+def test_reach_message_scores_in_documented_order_and_confidence_of_the_phase():
+    """ReachState.msg: scores [NO_REACH, ONSET, REACH, OFFSET]; confidence = P(phase)."""
+    scores = {"RN": 0.125, "RF": 0.0625, "R": 0.25, "NoR": 0.5625}  # NoR is the top score
+    msg = payloads.REACH.to_msg(payloads.ReachPayload(STAMP, "cam",
+                                                      _reach(ReachPhase.REACH, scores)))
+    assert list(msg.scores) == [0.5625, 0.125, 0.25, 0.0625]
+    assert msg.phase == 2 and msg.confidence == 0.25  # not max(scores) = P(NoR)
+    assert msg.scores[msg.phase] == msg.confidence
