@@ -146,7 +146,7 @@ class Launch:
         try:
             return self.proc.wait(timeout=timeout)
         finally:
-            self._reader.join(timeout=5)
+            self._reader.join(timeout=30)  # every line up to EOF (launch has exited)
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -67,7 +67,8 @@ def _assert_clean_exit(run: Launch, killed: int = 0) -> None:
     assert code == 0, log[-4000:]
     assert "Traceback" not in log and "sending signal 'SIGTERM'" not in log, log[-4000:]
     started = log.count("process started with pid")
-    assert log.count("process has finished cleanly") == started - killed, log[-4000:]
+    ends = [line for line in run.lines if "process has" in line or "process started" in line]
+    assert log.count("process has finished cleanly") == started - killed, "\n".join(ends)
 
 
 @pytest.mark.parametrize("mode", ["true", "false"], ids=["container", "processes"])
