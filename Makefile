@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INPUT ?=
 OUT ?= out/demo
 
-.PHONY: setup browser-deps demo test lint lock clean
+.PHONY: setup browser-deps demo test test-unit test-ros test-e2e lint lock clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,6 +16,18 @@ demo: setup
 test: setup browser-deps
 	@$(VENV)/bin/ruff check .
 	@$(PY) -m pytest -q -p no:cacheprovider
+
+# One tier of the tests (markers set by test/rehab_testing/plugin.py): unit (pure Python,
+# no ROS graph), ros (nodes and messages in one process), e2e (processes, the rehab
+# command, launch). `make test` runs all three.
+test-unit: setup
+	@$(PY) -m pytest -q -p no:cacheprovider -m unit
+
+test-ros: setup browser-deps
+	@$(PY) -m pytest -q -p no:cacheprovider -m ros
+
+test-e2e: setup
+	@$(PY) -m pytest -q -p no:cacheprovider -m e2e
 
 # Headless Chromium + chromedriver for the therapist page's browser test (apt, as root;
 # returns at once when both are installed).

@@ -40,6 +40,7 @@ from std_msgs.msg import String
 
 from rehab_coach.coach_status import STATUS_QOS, quality_msg, status_msg
 from rehab_coach.source_clock import SourceClock
+from rehab_coach.stamp_order import StampOrder
 from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig, same_exercise
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
@@ -48,6 +49,9 @@ from rehab_interfaces.msg import CoachStatus
 from rehab_perception import payloads
 from rehab_perception._subject import main_skeleton
 from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+
+#: how long an input waits for a lower-stamped one of another topic (wall clock, s)
+REORDER_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -126,11 +130,22 @@ class RunExerciseServerNode(LifecycleComponent):
         )
 
     def activate(self) -> None:
-        self.create_input("action", payloads.ACTION, self._on_action)
-        self.create_input("repetitions", payloads.REPETITION, self._on_repetition)
-        self.create_input("skeletons", payloads.SKELETONS, self._on_skeletons)
+        self._order = StampOrder(REORDER_S)  # one frame's inputs in stamp order (see there)
+        for rank, (topic, codec, handler) in enumerate((
+                ("skeletons", payloads.SKELETONS, self._on_skeletons),
+                ("action", payloads.ACTION, self._on_action),
+                ("repetitions", payloads.REPETITION, self._on_repetition))):
+            self.create_input(topic, codec, self._in_order(rank, handler))
+        self.create_component_timer(REORDER_S / 4, self._order.drain)
+
+    def _in_order(self, rank: int, handler):
+        def put(p) -> None:
+            self._order.put(p.stamp_ns, rank, handler, p)
+            self._order.drain()
+        return put
 
     def deactivate(self) -> None:
+        self._order.drain(everything=True)
         with self._session_lock:
             if self.session is not None and not self.session.done:
                 self.session.finish(self._now(), "deactivated")
@@ -267,46 +282,34 @@ class RunExerciseServerNode(LifecycleComponent):
                 f"input stamps went back ({stamp_ns} ns): a new input, the clock restarts")
         return t
 
-    def _on_action(self, p: payloads.ActionPayload) -> None:
-        track = p.track_id
-        if track >= 0 and self._main_track >= 0 and track != self._main_track:
-            return  # another person's prediction
-        t = self._observe(p.stamp_ns)
+    def _feed(self, stamp_ns: int, feed) -> None:
+        """``feed(session, t)`` on the running session, then react to what changed."""
+        t = self._observe(stamp_ns)
         with self._session_lock:
             s = self.session
             if s is None or s.done:
                 return
             before_state, before_reps = s.state, s.repetitions_done
-            s.on_prediction(t, p.prediction.label, float(p.prediction.confidence))
+            feed(s, t)
             self._react(s, before_state, before_reps)
         self._wake.set()
+
+    def _on_action(self, p: payloads.ActionPayload) -> None:
+        if p.track_id >= 0 and self._main_track >= 0 and p.track_id != self._main_track:
+            return  # another person's prediction
+        pred = p.prediction
+        self._feed(p.stamp_ns, lambda s, t: s.on_prediction(t, pred.label, pred.confidence))
 
     def _on_repetition(self, p: payloads.RepetitionPayload) -> None:
         if p.track_id >= 0 and self._main_track >= 0 and p.track_id != self._main_track:
             return
-        t = self._observe(p.stamp_ns)
-        with self._session_lock:
-            s = self.session
-            if s is None or s.done:
-                return
-            before_state, before_reps = s.state, s.repetitions_done
-            s.on_repetition(t, RepetitionInput.of(p.exercise, p.start_ns * 1e-9, p.end_ns * 1e-9,
-                                                  p.quality))
-            self._react(s, before_state, before_reps)
-        self._wake.set()
+        rep = RepetitionInput.of(p.exercise, p.start_ns * 1e-9, p.end_ns * 1e-9, p.quality)
+        self._feed(p.stamp_ns, lambda s, t: s.on_repetition(t, rep))
 
     def _on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
         subject = main_skeleton(p)
         self._main_track = subject.track_id if subject is not None else self._main_track
-        t = self._observe(p.stamp_ns)
-        with self._session_lock:
-            s = self.session
-            if s is None or s.done:
-                return
-            before_state, before_reps = s.state, s.repetitions_done
-            s.on_skeleton(t, subject)
-            self._react(s, before_state, before_reps)
-        self._wake.set()
+        self._feed(p.stamp_ns, lambda s, t: s.on_skeleton(t, subject))
 
     # -- outputs -----------------------------------------------------------------------
 

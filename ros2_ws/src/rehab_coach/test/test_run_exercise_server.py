@@ -12,21 +12,19 @@ from coach_testutil import wait_for
 from rclpy.action import ActionClient
 from rclpy.parameter import Parameter
 from std_msgs.msg import String
-from test_repetition_synth import sequence
 
 from rehab_coach.recorded_stream import StreamPublisher, sequence_frames
 from rehab_coach.run_exercise_server_node import RunExerciseServerNode
 from rehab_core.io.skeleton_store import SkeletonSequence
 from rehab_interfaces.action import RunExercise
 from rehab_perception.lifecycle_component import SUCCESS
+from rehab_testing.synthetic_reps import sequence
 
 EXERCISES = "squat,jumping_jacks,push_up"
 
 # These tests replay streams at 3x real time into a multi-threaded executor; on a
-# loaded 2-core machine a message of one topic is occasionally handled late,
-# which changes a goal's ending (about 1 run in 10). Known issue, noted on the
-# coach issue: the server should order inputs by stamp. Until then, rerun.
-pytestmark = pytest.mark.flaky(reruns=2)
+# loaded machine a message of one topic may be handled after a later one of another
+# topic: the server puts inputs back in stamp order (rehab_coach.stamp_order).
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_repetition_synth import sequence
 
 from rehab_core.coaching import (
     ExerciseSession,
@@ -18,6 +17,7 @@ from rehab_core.coaching import (
 )
 from rehab_core.errors import ConfigError
 from rehab_core.repetition import RepetitionCounter
+from rehab_testing.synthetic_reps import sequence
 
 
 def _drive(session, seconds, label, conf=0.9, reps=(), fps=30.0, present=True, t0=0.0,

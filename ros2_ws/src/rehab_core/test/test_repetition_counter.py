@@ -1,6 +1,6 @@
 """Streaming repetition counter on synthetic skeletons with exact expected counts.
 
-No ../shared needed: the sequences come from test_repetition_synth's stick
+No ../shared needed: the sequences come from rehab_testing.synthetic_reps's stick
 figure, across frame rates, scales, noise, dropouts and rotations.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_repetition_synth import sequence
 
 from rehab_core.errors import ConfigError, ShapeMismatchError
 from rehab_core.repetition import (
@@ -20,6 +19,7 @@ from rehab_core.repetition import (
     torso_length,
 )
 from rehab_core.types import Skeleton
+from rehab_testing.synthetic_reps import sequence
 
 
 def run(counter: RepetitionCounter, frames, stamps):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_repetition_synth import sequence
 
 from rehab_core.errors import ShapeMismatchError
 from rehab_core.repetition import (
@@ -14,6 +13,7 @@ from rehab_core.repetition import (
     dtw_distance,
     resample_curve,
 )
+from rehab_testing.synthetic_reps import sequence
 
 
 def counted(kind, exercise, **kw):

@@ -187,7 +187,7 @@ def write_image_bag(
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
-    from rehab_core.io.output_bag import SENSOR_DATA_QOS
+    from rehab_core.io.bag_qos import SENSOR_DATA_QOS
 
     plugin = storage_plugin(storage)
     store = get_typestore(Stores.ROS2_HUMBLE)

@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,70 +25,15 @@ from typing import Any
 import yaml
 
 from rehab_core.errors import ConfigError, RehabError
+from rehab_core.io.bag_qos import POLICIES as _POLICIES
+from rehab_core.io.bag_qos import SENSOR_DATA_QOS as SENSOR_DATA_QOS  # re-exported
+from rehab_core.io.bag_qos import TopicQos
 
 STORAGES = ("mcap", "sqlite3")
 #: 8 (Iron's format) opens on Humble to Kilted; 9 (Jazzy, Kilted) only on Jazzy and later
 METADATA_VERSIONS = (8, 9)
 _MAX_U64 = 2**64 - 1
-# rmw_qos_*_policy_t values, indexed by the names rmw_qos_*_policy_to_str() gives
-_POLICIES = {
-    "history": ("system_default", "keep_last", "keep_all", "unknown"),
-    "reliability": ("system_default", "reliable", "best_effort", "unknown", "best_available"),
-    "durability": ("system_default", "transient_local", "volatile", "unknown", "best_available"),
-    "liveliness": ("system_default", "automatic", "manual_by_node", "manual_by_topic", "unknown",
-                   "best_available"),
-}
 _QOS_TIMES = ("deadline", "lifespan", "liveliness_lease_duration")
-
-
-@dataclass(frozen=True)
-class TopicQos:
-    """A publisher's offered QoS in rmw terms (policy names as ``rmw_qos_*_to_str`` spells them).
-
-    Durations of 0 are rmw's "unspecified" (the middleware default), which is
-    what a profile built with rclpy's ``QoSProfile(depth=N)`` carries.
-    """
-
-    history: str = "keep_last"
-    depth: int = 10
-    reliability: str = "reliable"
-    durability: str = "volatile"
-    liveliness: str = "system_default"
-    deadline_ns: int = 0
-    lifespan_ns: int = 0
-    liveliness_lease_duration_ns: int = 0
-    avoid_ros_namespace_conventions: bool = False
-
-    def __post_init__(self) -> None:
-        for policy, names in _POLICIES.items():
-            value = getattr(self, policy)
-            if value not in names or value == "unknown":
-                raise ConfigError(f"QoS {policy} {value!r} must be one of "
-                                  f"{[n for n in names if n != 'unknown']}")
-
-    def to_rosbags(self) -> Any:
-        from rosbags.interfaces import (
-            Qos,
-            QosDurability,
-            QosHistory,
-            QosLiveliness,
-            QosReliability,
-            QosTime,
-        )
-
-        def t(ns: int) -> Any:
-            return QosTime(*divmod(int(ns), 1_000_000_000))
-
-        return Qos(
-            QosHistory[self.history.upper()], int(self.depth),
-            QosReliability[self.reliability.upper()], QosDurability[self.durability.upper()],
-            t(self.deadline_ns), t(self.lifespan_ns), QosLiveliness[self.liveliness.upper()],
-            t(self.liveliness_lease_duration_ns), bool(self.avoid_ros_namespace_conventions),
-        )
-
-
-#: rmw_qos_profile_sensor_data (rclpy's qos_profile_sensor_data): what camera images offer
-SENSOR_DATA_QOS = TopicQos(depth=5, reliability="best_effort")
 
 
 def new_bag_path(parent: str | Path, name: str = "outputs_bag") -> Path:

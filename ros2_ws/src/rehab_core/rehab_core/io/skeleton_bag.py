@@ -84,7 +84,7 @@ def write_skeleton_bag(
     from rosbags.rosbag2 import Writer
 
     from rehab_core.io.bag import storage_plugin
-    from rehab_core.io.output_bag import TopicQos  # here: output_bag imports this module
+    from rehab_core.io.bag_qos import TopicQos
 
     store = typestore()
     t = store.types
