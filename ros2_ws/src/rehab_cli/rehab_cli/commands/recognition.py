@@ -39,6 +39,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="UI-PRMD sequences per class (0: none)")
     p.add_argument("--clips-per-class", type=int, default=0,
                    help="use at most N cached clips of each class (quick runs, tests)")
+    p.add_argument("--media-cache", type=Path, default=None,
+                   help="also use the first clip set (../shared/media, one more source), "
+                        "cached by corpus_extract ../shared --out DIR")
+    p.add_argument("--raw-score", action="store_true",
+                   help="feed the raw keypoint score (default: seen/unseen only)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
 
@@ -49,6 +54,9 @@ def register_eval(sub) -> None:
     _common(p)
     p.add_argument("--folds", type=int, default=0,
                    help="0: one fold per source; N: N balanced groups of whole sources")
+    p.add_argument("--bundle", type=Path, default=None,
+                   help="evaluate this saved model folder on every clip instead (no training; "
+                        "e.g. the previous model as the baseline)")
     p.set_defaults(func=run_eval)
 
 
@@ -56,9 +64,6 @@ def register_train(sub) -> None:
     p = sub.add_parser("recognition",
                        help="train the shipped view-robust exercise classifier on the corpus")
     _common(p)
-    p.add_argument("--media-cache", type=Path, default=None,
-                   help="also train on the first clip set (../shared/media), cached by "
-                        "corpus_extract ../shared --out DIR")
     p.add_argument("--eval", type=Path, default=None,
                    help="an `rehab eval recognition` folder whose figures go in the bundle")
     p.set_defaults(func=run_train)
@@ -83,13 +88,13 @@ def _load(args):
         clips = subset
     if not clips:
         raise ConfigError(f"no cached corpus clips in {args.cache} (run corpus_extract first)")
-    if getattr(args, "media_cache", None) is not None:
+    if args.media_cache is not None:
         from rehab_core.datasets.corpus import load_media_clips
 
         clips += load_media_clips(args.media_cache)
     if args.uiprmd_per_class:
         clips += load_uiprmd_sequences(args.corpus, args.uiprmd_per_class)
-    data = RecognitionData(views=args.views, seed=args.seed)
+    data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed
@@ -100,7 +105,12 @@ def run_eval(args) -> int:
     from rehab_core.training.recognition import leave_sources_out
 
     clips, data, spec = _load(args)
-    s = leave_sources_out(clips, data, spec, args.out, args.folds)
+    if args.bundle is not None:
+        from rehab_core.training.recognition import evaluate_bundle_on_clips
+
+        s = evaluate_bundle_on_clips(args.bundle, clips, args.out, data.labels)
+    else:
+        s = leave_sources_out(clips, data, spec, args.out, args.folds)
     print(json.dumps({k: s[k] for k in (
         "split", "folds", "clips", "window_accuracy", "video_accuracy", "count_clips",
         "count_exact", "count_within_1", "counter_exact_without_classifier", "other_clips",

@@ -60,6 +60,7 @@ class StreamingConfig:
     max_gap_s: float = 1.0
     min_seen_fraction: float = 0.5
     min_frames: int = 0  # 0: classify full windows only
+    binary_score: bool = False  # score channel = seen (1) / unseen (0), not the raw score
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.stride < 1:
@@ -258,6 +259,8 @@ class StreamingClassifier:
                                   self.config.min_score)
         if normed is None:
             return None
+        if self.config.binary_score:
+            normed[..., 2] = (normed[..., 2] > 0).astype(np.float32)
         logits = np.asarray(self.run_model(window_to_input(normed)), np.float64).reshape(-1)
         if logits.shape[0] != len(self.labels):
             raise ModelLoadError(

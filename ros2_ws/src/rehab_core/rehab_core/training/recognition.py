@@ -153,10 +153,48 @@ def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: Stgcn
             "split", "folds", "window_accuracy", "video_accuracy", "count_exact",
             "count_within_1", "other_dominant_unknown", "other_false_reps_per_min")}
     write_bundle(Path(out_dir), replace(spec, stride=data.stride), model,
-                 {"min_frames": data.min_frames, "metadata": meta})
+                 {"min_frames": data.min_frames, "binary_score": data.binary_score,
+                  "metadata": meta})
     log(f"wrote {out_dir}: {meta['parameters']} parameters, {n_train} windows")
     return meta
 
 
 def _data_dict(data: RecognitionData) -> dict:
     return json.loads(json.dumps(asdict(data)))  # tuples -> lists (YAML-safe)
+
+
+def evaluate_bundle_on_clips(model_dir: str | Path, clips: Sequence[CorpusClip],
+                             out_dir: str | Path, labels: Sequence[str]) -> dict:
+    """A saved bundle on real clips with its own window settings (no training): the
+    baseline a new model must beat. Classes the bundle lacks score zero (never right)."""
+    import torch
+
+    from rehab_core.recognition.model_bundle import load_bundle, load_torch_model
+
+    bundle = load_bundle(model_dir)
+    cfg = bundle.config
+    all_labels = list(labels) + [b for b in bundle.labels if b not in labels]
+    data = RecognitionData(labels=tuple(all_labels), window=int(cfg.get("window", 30)),
+                           fps=float(cfg.get("fps", 30.0)), stride=int(cfg.get("stride", 5)),
+                           normalization=cfg.get("normalization", "torso"),
+                           min_score=float(cfg.get("min_score", 0.2)),
+                           min_frames=int(cfg.get("min_frames", 0)),
+                           binary_score=bool(cfg.get("binary_score", False)))
+    inner = load_torch_model(bundle.torch_path)
+    index = [all_labels.index(b) for b in bundle.labels]
+
+    class _Widen(torch.nn.Module):  # the bundle's logits placed among all labels
+        def forward(self, x):
+            out = torch.full((x.shape[0], len(all_labels)), -1e4)
+            out[:, index] = inner(x)
+            return out
+
+    model = _Widen().eval()
+    results = [evaluate_clip(model, c, data, float(cfg.get("threshold", 0.5)))
+               for c in clips if c.real]
+    summary = summarize_clips(results, all_labels)
+    summary.update({"split": f"bundle {model_dir} (no training)", "folds": 0})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(out, summary, results, [])
+    return summary

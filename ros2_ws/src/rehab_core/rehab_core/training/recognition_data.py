@@ -36,6 +36,9 @@ class RecognitionData:
     min_score: float = 0.2
     #: a clip shorter than a window still gives one, front-padded, from this many frames
     min_frames: int = 10
+    #: the score channel as seen/unseen only: raw scores differ by estimator, camera and
+    #: between real and re-projected skeletons, a cue that does not carry to new footage
+    binary_score: bool = False
     views: int = 2
     uiprmd_views: int = 2
     uiprmd_stride: int = 9
@@ -84,7 +87,9 @@ def _cut(kp: np.ndarray, stamps: np.ndarray, data: RecognitionData, stride: int,
     x, starts = cut_windows(seq, data.window, stride, data.fps, data.normalization,
                             data.min_score)
     if len(x) == 0:
-        return _short_window(kp, stamps, data)
+        x, starts = _short_window(kp, stamps, data)
+    if data.binary_score and len(x):
+        x[:, 2] = (x[:, 2] > 0).astype(np.float32)
     return x, starts
 
 
