@@ -7,7 +7,6 @@ exact; what a message does not carry is stated where it matters.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import cv2
 import numpy as np
@@ -20,24 +19,9 @@ from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Detection, Frame, Skeleton
 from rehab_perception import payloads
 from rehab_perception.conversions import make_header
+from rehab_testing.compare import same
 
 STAMP = 1_700_000_000_123_456_789
-
-
-def same(a: object, b: object) -> bool:
-    """Deep equality for dataclasses holding arrays (NaN equals NaN)."""
-    if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        return type(a) is type(b) and all(
-            same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a is not None and b is not None and np.array_equal(a, b)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same, a, b))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
-        return math.isnan(b)
-    return a == b
 
 
 def round_trip(codec: payloads.Codec, payload: object) -> object:
