@@ -111,6 +111,7 @@ class RunExerciseServerNode(LifecycleComponent):
         if self.reference_path is not None and not self.reference_path.is_file():
             raise ConfigError(f"reference file not found: {self.reference_path}")
         self.clock = SourceClock()
+        self._order = StampOrder(REORDER_S)  # one frame's inputs in stamp order (see there)
         self.session: ExerciseSession | None = None
         self._session_lock = threading.RLock()
         self._goal_sessions: dict[bytes, ExerciseSession] = {}
@@ -130,19 +131,12 @@ class RunExerciseServerNode(LifecycleComponent):
         )
 
     def activate(self) -> None:
-        self._order = StampOrder(REORDER_S)  # one frame's inputs in stamp order (see there)
         for rank, (topic, codec, handler) in enumerate((
                 ("skeletons", payloads.SKELETONS, self._on_skeletons),
                 ("action", payloads.ACTION, self._on_action),
                 ("repetitions", payloads.REPETITION, self._on_repetition))):
-            self.create_input(topic, codec, self._in_order(rank, handler))
+            self.create_input(topic, codec, self._order.input(rank, handler))
         self.create_component_timer(REORDER_S / 4, self._order.drain)
-
-    def _in_order(self, rank: int, handler):
-        def put(p) -> None:
-            self._order.put(p.stamp_ns, rank, handler, p)
-            self._order.drain()
-        return put
 
     def deactivate(self) -> None:
         self._order.drain(everything=True)
@@ -218,6 +212,8 @@ class RunExerciseServerNode(LifecycleComponent):
         accepted_wall = time.monotonic()
         last_fb = None
         while True:
+            if goal_handle.is_cancel_requested:
+                self._order.drain(everything=True)  # what arrived before the cancel counts
             with self._session_lock:
                 now = self.clock.now()
                 if goal_handle.is_cancel_requested and not session.done:

@@ -42,6 +42,13 @@ class StampOrder:
             heapq.heappush(self._heap, (int(stamp_ns), rank, next(self._seq), self._clock(),
                                         handler, item))
 
+    def input(self, rank: int, handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A subscription callback: holds a stamped payload, runs what is due."""
+        def put(payload: Any) -> None:
+            self.put(payload.stamp_ns, rank, handler, payload)
+            self.drain()
+        return put
+
     def _pop_due(self, everything: bool) -> tuple[Callable[[Any], None], Any] | None:
         with self._lock:
             if not self._heap:
