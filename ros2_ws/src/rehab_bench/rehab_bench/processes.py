@@ -139,13 +139,22 @@ class ProcessGraphPlayer:
         raise RehabError(f"the component processes did not answer within {timeout_s} s")
 
     def warm_up(self, frames: list[Frame], count: int = 5) -> float:
-        times = []
+        """Mean service time of ``count`` frames sent one at a time; fails when none completes
+        (a graph that answered the probe but passes no frame would measure only drops)."""
+        times, missing = [], set()
         for i in range(count):
             stamp, sent = self._send(frames[i % len(frames)])
             end = time.monotonic() + 10.0
             while not self._complete(stamp) and time.monotonic() < end:
                 time.sleep(0.001)
-            times.append((time.perf_counter() - sent) * 1e3)
+            if self._complete(stamp):
+                times.append((time.perf_counter() - sent) * 1e3)
+            else:
+                with self._lock:
+                    missing |= set(self.topics) - set(self.arrivals.get(stamp, {}))
+        if not times:
+            raise RehabError(f"the component processes answered the probe but completed none "
+                             f"of {count} warm-up frames (missing {sorted(missing)})")
         return sum(times[1:] or times) / len(times[1:] or times)
 
     def play(self, frames: list[Frame], rate_hz: float, count: int | None = None,

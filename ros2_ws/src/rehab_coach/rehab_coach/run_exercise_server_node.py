@@ -131,12 +131,11 @@ class RunExerciseServerNode(LifecycleComponent):
         )
 
     def activate(self) -> None:
-        for rank, (topic, codec, handler) in enumerate((
-                ("skeletons", payloads.SKELETONS, self._on_skeletons),
-                ("action", payloads.ACTION, self._on_action),
-                ("repetitions", payloads.REPETITION, self._on_repetition))):
-            self.create_input(topic, codec, self._order.input(rank, handler))
-        self.create_component_timer(REORDER_S / 4, self._order.drain)
+        order = self._order  # ranks: what the graph produces first for a frame goes first
+        self.create_input("skeletons", payloads.SKELETONS, order.input(0, self._on_skeletons))
+        self.create_input("action", payloads.ACTION, order.input(1, self._on_action))
+        self.create_input("repetitions", payloads.REPETITION, order.input(2, self._on_repetition))
+        self.create_component_timer(REORDER_S / 4, order.drain)
 
     def deactivate(self) -> None:
         self._order.drain(everything=True)
