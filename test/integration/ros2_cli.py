@@ -56,11 +56,14 @@ def ros2(env: dict[str, str], *args: str, timeout: float = 60) -> str:
 def lifecycle_get(env: dict[str, str], node: str, attempts: int = 4) -> str:
     """``ros2 lifecycle get NODE``; asked again while discovery has not yet seen the node's
     services ("Node not found" within the CLI's spin time on a loaded machine)."""
+    args = [str(VENV / "bin" / "ros2"), "lifecycle", "get", node, "--no-daemon",
+            "--spin-time", "3"]
     for _ in range(attempts):
-        state = ros2(env, "lifecycle", "get", node, "--no-daemon", "--spin-time", "3").strip()
-        if state != "Node not found":
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+        if "Node not found" not in done.stdout + done.stderr:
             break
-    return state
+    assert done.returncode == 0, f"{' '.join(args[1:])}: {done.stdout}{done.stderr}"
+    return done.stdout.strip()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:

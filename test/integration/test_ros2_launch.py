@@ -91,6 +91,8 @@ def test_launch_then_inspect_with_the_ros2_cli(env, tmp_path, mode):
         value = ros2(env, "param", "get", "/pose_estimator", "estimator", "--no-daemon",
                      "--spin-time", "3")
         assert "blazepose" in value, value
+        # bring-up and supervision never overlapped: nothing was "brought back" or failed
+        assert "bringing it back" not in run.text and "left down" not in run.text
         _assert_clean_exit(run)
     finally:
         run.kill()
@@ -100,6 +102,14 @@ def test_killed_component_is_respawned_and_brought_back(env, tmp_path):
     run = _launch(env, tmp_path, "false", seconds=60)
     try:
         pid = run.pids()["skeleton_tracker_node"]
+        # a hung process (stopped): reported once bond_timeout (2 s here) has passed
+        mark = len(run.lines)
+        stopped_at = time.time()
+        os.kill(pid, signal.SIGSTOP)
+        assert run.wait_line(r"skeleton_tracker: no answer to get_state", 30, start=mark), \
+            run.text[-3000:]
+        hung = run.stamped("lifecycle_manager", "skeleton_tracker: no answer", start=mark)[0]
+        print(f"\nSIGSTOP skeleton_tracker: reported after {hung[0] - stopped_at:.1f} s")
         mark = len(run.lines)
         killed_at = time.time()
         os.kill(pid, signal.SIGKILL)

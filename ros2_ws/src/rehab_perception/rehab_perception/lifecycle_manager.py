@@ -271,7 +271,10 @@ class LifecycleManager(Node):
                 self.get_logger().info(f"{node.name}: {node.message}")
                 node.lost_at = 0.0
             else:
-                node.supervised = False  # reported once by _transition, left down
+                node.supervised = False  # reported once (by _transition or here), left down
+                if not node.failed:
+                    node.failed = f"could not be brought back from {node.state_label}"
+                    self.get_logger().error(f"{node.name}: {node.failed}; left down")
         finally:
             self._lock.release()
 

@@ -72,7 +72,9 @@ def run_until_signal(build: Callable[[], list[Any]], *, args: list[str] | None =
                 with contextlib.suppress(Exception):
                     node.destroy_node()
     finally:
-        # the handlers stay: launch repeats the SIGINT a terminal already sent, and a
-        # restored default handler would turn it into a KeyboardInterrupt at exit
         rclpy.try_shutdown()
+        # launch repeats the SIGINT a terminal already sent: ignored from here on (Python
+        # resets its own handlers to the default, "die by SIGINT", while exiting; SIG_IGN stays)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
     return 0
