@@ -243,6 +243,8 @@ def evaluate_bundle(model_dir: str | Path, sequences: Sequence[SkeletonSequence]
     if unknown:
         raise ConfigError(f"sequences have labels the model does not know: {unknown}")
     windows = make_windows(spec, sequences)
+    if cfg.get("binary_score"):  # fed as the streaming classifier feeds it
+        windows.x[:, 2] = (windows.x[:, 2] > 0).astype(np.float32)
     summary = write_evaluation(Path(out_dir), _result(spec, model, windows), None,
                                {"split": "evaluation", "model": str(model_dir)},
                                title=f"{spec.name}: evaluation")
