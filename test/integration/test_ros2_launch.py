@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from ros2_cli import REPO, Launch, install_tools, lifecycle_get, ros2, topic_hz, wait_for
+from ros2_cli import REPO, VENV, Launch, install_tools, lifecycle_get, ros2, topic_hz, wait_for
 
 FPS = 10.0
 ROLES = ["skeleton_tracker", "pose_estimator", "image_source"]  # bring-up order
@@ -152,11 +153,21 @@ def test_failing_component_is_reported_once_and_left_down(env, tmp_path):
         run.kill()
 
 
-def test_launch_arguments_show(env):
-    for name in ("stack.launch.py", "coach.launch.py", "bench.launch.py"):
-        out = ros2(env, "launch", "rehab_bringup", name, "--show-args")
-        for arg in ("params_file", "use_container", "input"):
-            assert f"'{arg}'" in out, (name, out)
+def test_launch_arguments_show(env, tmp_path):
+    shown = [("rehab_bringup", name) for name in
+             ("stack.launch.py", "coach.launch.py", "bench.launch.py")]
+    shown.append((str(REPO / "launch" / "rehab_stack.launch.py"),))  # the checkout's pointer
+    for args in shown:
+        done = subprocess.run([str(VENV / "bin" / "ros2"), "launch", *args, "--show-args"],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        for arg in ("params_file", "use_container", "input", "exo", "domain_id"):
+            assert f"'{arg}'" in done.stdout, (args, done.stdout)
+    # bench needs its input: without one, launch says so instead of starting anything
+    done = subprocess.run([str(VENV / "bin" / "ros2"), "launch", "rehab_bringup",
+                           "bench.launch.py"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert "missing required argument 'input'" in done.stdout + done.stderr
 
 
 def test_end_of_input_shutdown_ends_launch_with_exit_0(env, tmp_path):
