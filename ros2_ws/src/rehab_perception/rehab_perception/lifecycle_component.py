@@ -28,14 +28,13 @@ import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle.node import LifecycleNodeMixin
 from rclpy.node import Node
@@ -269,21 +268,6 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
             self._diag_pub = None
         self.config = None
         self.diag.reset()
-
-
-def spin_components(nodes: Sequence[LifecycleComponent], *, num_threads: int | None = None,
-                    context: Any = None) -> None:
-    """Spin ``nodes`` until shutdown, autostarting those with ``autostart: true``."""
-    executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
-    for node in nodes:
-        executor.add_node(node)
-    for node in nodes:
-        if node.get_parameter("autostart").value and node.trigger_configure() == SUCCESS:
-            node.trigger_activate()
-    try:
-        executor.spin()
-    finally:
-        executor.shutdown()
 
 
 @contextlib.contextmanager
