@@ -82,10 +82,17 @@ def test_verdict_only_vetoes_on_a_confident_other_exercise():
     assert judge_repetition("squat", [("squat", 0.9), ("unknown", 0.4)]).verdict == COUNTED
     v = judge_repetition("squat", [("unknown", 0.6), ("push_up", 0.5), ("unknown", 0.7)])
     assert v.verdict == UNCONFIRMED and v.counted  # unsure: the patient keeps the rep
-    v = judge_repetition("squat", [("jumping_jacks", 0.9), ("jumping_jacks", 0.8), ("squat", 0.6)])
+    v = judge_repetition("squat", [("jumping_jacks", 0.9), ("jumping_jacks", 0.8), ("squat", 0.4)])
     assert v.verdict == REJECTED and v.label == "jumping_jacks" and v.confidence > 0.8
+    # torn: it also named the requested exercise with confidence, so the rep stands
+    v = judge_repetition("squat", [("deadlift", 0.9), ("deadlift", 0.8), ("squat", 0.6)])
+    assert v.verdict == COUNTED and v.confidence == 0.6
     v = judge_repetition("squat", [("lunge", 0.9), ("squat", 0.7), ("unknown", 0.3)])
     assert v.counted  # one confident other window out of three is not a majority
+    # a sibling the classifier measurably confuses (deadlift for squat) never vetoes
+    v = judge_repetition("squat", [("deadlift", 0.95), ("deadlift", 0.9)])
+    assert v.verdict == UNCONFIRMED and v.counted
+    assert judge_repetition("arm_raise", [("push_up", 0.9)] * 3).verdict == REJECTED
 
 
 def test_pipeline_synthetic_folds_train_evaluate_and_bundle(tmp_path):

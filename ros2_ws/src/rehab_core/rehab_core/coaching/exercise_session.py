@@ -311,7 +311,7 @@ class ExerciseSession:
         if before:
             votes.insert(0, before[-1])
         verdict = judge_repetition(
-            self.config.exercise,
+            canonical_exercise(self.config.exercise),
             [(canonical_exercise(v[1]) if v[1] else "", v[2]) for v in votes],
             max(self.config.reject_confidence, self.config.min_confidence), same_exercise)
         self.verdicts.append({"start_t": rep.start_t, "end_t": rep.end_t,
