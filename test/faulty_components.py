@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass
 
 from rehab_core.types import Frame
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class RaisingStage(LifecycleComponent):
         self.timer_calls = 0
 
     def activate(self) -> None:
-        self.create_input("image", payloads.IMAGE, self.on_image)
+        self.create_input("image", codecs.IMAGE, self.on_image)
         self.create_component_timer(0.05, self.on_timer)
 
     def on_image(self, frame: Frame) -> None:
@@ -64,7 +65,7 @@ class StuckStage(LifecycleComponent):
         self.never = threading.Event()
 
     def activate(self) -> None:
-        self.create_input("image", payloads.IMAGE, self.on_image)
+        self.create_input("image", codecs.IMAGE, self.on_image)
 
     def on_image(self, frame: Frame) -> None:
         self.seen += 1

@@ -175,4 +175,5 @@ def test_overrides_add_the_camera_and_the_jetson_runtime():
 def test_console_script_parser_sees_the_real_entry_points():
     # guards the helper above: it must find what setup.py really declares
     assert "exo_simulator_node" in _console_scripts("rehab_coach")
-    assert {"pose_estimator_node", "component_container"} <= _console_scripts("rehab_perception")
+    assert "pose_estimator_node" in _console_scripts("rehab_perception")
+    assert {"component_container", "lifecycle_manager"} <= _console_scripts("rehab_runtime")

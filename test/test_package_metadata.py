@@ -52,6 +52,15 @@ def declared(package: Path, tags: tuple[str, ...] = RUN_DEPS) -> set[str]:
     return {el.text.strip() for tag in tags for el in root.iter(tag) if el.text}
 
 
+def _names_a_package(node: ast.AST) -> bool:
+    """launch_ros ``Node(package="name")``, or ``SOMETHING_PACKAGE = "name"`` (a launch
+    helper's constant for ``Node(package=...)``)."""
+    if isinstance(node, ast.keyword):
+        return node.arg == "package" and isinstance(node.value, ast.Constant)
+    return isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+        and any(isinstance(t, ast.Name) and t.id.endswith("PACKAGE") for t in node.targets)
+
+
 def imported_modules(package: Path) -> set[str]:
     """Top-level modules imported anywhere in the package's own code (tests excluded)."""
     modules = set()
@@ -61,8 +70,7 @@ def imported_modules(package: Path) -> set[str]:
                 modules |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 modules.add(node.module.split(".")[0])
-            elif isinstance(node, ast.keyword) and node.arg == "package" \
-                    and isinstance(node.value, ast.Constant):  # launch_ros Node(package=...)
+            elif _names_a_package(node):  # Node(package="..."), or PACKAGE = "..." for it
                 modules.add(node.value.value)
     return modules
 

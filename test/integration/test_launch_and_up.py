@@ -42,7 +42,7 @@ def test_launch_files_compile():
 
 
 def test_launch_files_name_existing_executables_and_params():
-    from rehab_perception import stack_config
+    from rehab_runtime import stack_config
 
     for path in _launch_files():
         tree = ast.parse(path.read_text())
@@ -71,13 +71,13 @@ def test_launch_files_name_existing_executables_and_params():
     for spec in stack_config.components(stack):
         assert (EXE_DIR / f"{spec.plugin}_node").is_file(), spec.plugin
     for name in ("component_container", "lifecycle_manager"):
-        assert (EXE_DIR / name).is_file(), name
+        assert (EXE_DIR.parent / "rehab_runtime" / name).is_file(), name
 
 
 def test_stack_yaml_is_consistent():
     """Every managed node is loaded, every loaded node is managed, each has its section."""
-    from rehab_perception import stack_config
-    from rehab_perception.container import component_class
+    from rehab_runtime import stack_config
+    from rehab_runtime.container import component_class
 
     stack = stack_config.load_stack(LAUNCH / "config" / "stack.yaml")
     loaded = [s.name for s in stack_config.components(stack)]

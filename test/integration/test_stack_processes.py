@@ -122,8 +122,8 @@ class Graph:
         from rclpy.parameter import Parameter
 
         from rehab_interfaces.msg import Skeleton2DArray
-        from rehab_perception.lifecycle_manager import LifecycleManager
-        from rehab_perception.payloads import RESULT_QOS
+        from rehab_runtime.codecs import RESULT_QOS
+        from rehab_runtime.lifecycle_manager import LifecycleManager
 
         self.context = Context()
         rclpy.init(context=self.context, domain_id=DOMAIN)
@@ -183,7 +183,7 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
 
 
 def _outputs_by_stamp(msgs) -> dict[int, list[np.ndarray]]:
-    from rehab_perception.conversions import msg_to_skeletons, stamp_to_ns
+    from rehab_runtime.conversions import msg_to_skeletons, stamp_to_ns
 
     return {stamp_to_ns(m.header.stamp): [s.keypoints for s in msg_to_skeletons(m)]
             for m in msgs}

@@ -22,7 +22,7 @@ def test_busy_stage_answers_get_state_while_its_callback_runs():
     from rclpy.context import Context
     from rclpy.executors import MultiThreadedExecutor
 
-    from rehab_perception.lifecycle_component import SUCCESS, LifecycleComponent
+    from rehab_runtime.component import SUCCESS, LifecycleComponent
 
     busy = threading.Event()
 
@@ -93,7 +93,7 @@ def test_manager_rejects_bad_parameters_with_a_clear_error(name, value, says):
     from rclpy.parameter import Parameter
 
     from rehab_core.errors import ConfigError
-    from rehab_perception.lifecycle_manager import LifecycleManager
+    from rehab_runtime.lifecycle_manager import LifecycleManager
 
     context = Context()
     rclpy.init(context=context, domain_id=DOMAIN)
@@ -108,7 +108,7 @@ def test_manager_rejects_bad_parameters_with_a_clear_error(name, value, says):
 
 def test_container_rejects_bad_num_threads(tmp_path):
     from rehab_core.errors import ConfigError
-    from rehab_perception.container import run_stack
+    from rehab_runtime.container import run_stack
 
     stack = {"rehab_container": {"ros__parameters": {"components": ["skeleton_tracker"],
                                                      "num_threads": 0}}}

@@ -27,8 +27,9 @@ from rehab_testing.ros import module_domain_id, poll
 TIERS = ("unit", "ros", "e2e")
 ROS_FIXTURES = {"ros", "ros_context", "domain_id"}
 ROS_ROOTS = {
-    "rclpy", "rehab_perception", "rehab_coach", "rehab_bench", "rehab_interfaces", "launch",
-    "launch_ros", "rosbag2_py", "sensor_msgs", "std_msgs", "std_srvs", "geometry_msgs",
+    "rclpy", "rehab_runtime", "rehab_perception", "rehab_coach", "rehab_bench",
+    "rehab_interfaces", "launch", "launch_ros", "rosbag2_py", "sensor_msgs", "std_msgs",
+    "std_srvs", "geometry_msgs",
     "visualization_msgs", "action_msgs", "builtin_interfaces", "lifecycle_msgs",
     "diagnostic_msgs", "trajectory_msgs",
 }

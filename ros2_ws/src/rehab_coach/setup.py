@@ -28,7 +28,7 @@ setup(
             "therapist_page_node = rehab_coach.therapist_page_node:main",
         ],
         # loadable into the component container (launch/config/coach.yaml)
-        "rehab_perception.components": [
+        "rehab_runtime.components": [
             "run_exercise_server = rehab_coach.run_exercise_server_node:RunExerciseServerNode",
             "patient_display = rehab_coach.patient_display_node:PatientDisplayNode",
             "therapist_page = rehab_coach.therapist_page_node:TherapistPageNode",

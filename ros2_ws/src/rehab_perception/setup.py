@@ -28,8 +28,6 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
     ],
-    package_data={PACKAGE: ["dds/*.xml"]},
-    include_package_data=True,
     install_requires=["setuptools"],
     zip_safe=False,
     maintainer="Rehab stack maintainers",
@@ -39,11 +37,9 @@ setup(
     entry_points={
         "console_scripts": [
             *(f"{role}_node = {PACKAGE}.{role}_node:main" for role in COMPONENTS),
-            f"component_container = {PACKAGE}.container:main",
-            f"lifecycle_manager = {PACKAGE}.lifecycle_manager:main",
         ],
         # like rclcpp_components: the container loads components by these names
-        "rehab_perception.components": [
+        "rehab_runtime.components": [
             f"{role} = {PACKAGE}.{role}_node:{_class_name(role)}" for role in COMPONENTS
         ],
     },

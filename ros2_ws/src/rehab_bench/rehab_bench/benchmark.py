@@ -26,7 +26,7 @@ import numpy as np
 
 from rehab_bench.player import GraphPlayer, RunResult, load_bag_frames
 from rehab_core.errors import ConfigError
-from rehab_perception import stack_config
+from rehab_runtime import stack_config
 
 #: parameter names whose values are model files or folders (hashed into bench.json)
 _MODEL_KEYS = ("model_path", "model_dir", "labels_path")
@@ -213,7 +213,7 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
     if cfg.compare:
         # before this process's first DDS participant: Fast DDS reads the profile once per
         # process, and the component processes use it (shared memory for large images)
-        from rehab_perception.dds import use_large_data_profile
+        from rehab_runtime.dds import use_large_data_profile
 
         use_large_data_profile()
     frames, recorded_fps = load_bag_frames(cfg.bag, cfg.topic)

@@ -42,10 +42,10 @@ from rclpy.logging import LoggingSeverity
 from rehab_core.errors import ConfigError, InputSourceError
 from rehab_core.io.bag import BagFrameSource
 from rehab_core.types import Frame
-from rehab_perception import payloads, stack_config
-from rehab_perception.container import ComponentContainer
-from rehab_perception.diagnostics import ComponentDiagnostics
-from rehab_perception.lifecycle_component import SUCCESS, LifecycleComponent
+from rehab_runtime import codecs, stack_config
+from rehab_runtime.component import SUCCESS, LifecycleComponent
+from rehab_runtime.container import ComponentContainer
+from rehab_runtime.diagnostics import ComponentDiagnostics
 
 SOURCE_NAME = "image_source"
 #: output kinds a stage emits once per input frame; a frame lacking one was dropped inside
@@ -105,7 +105,7 @@ class BenchSourceNode(LifecycleComponent):
     DEFAULT_NAME = SOURCE_NAME
 
     def configure(self, cfg: Any) -> None:
-        self.out_image = self.create_output("image", payloads.IMAGE)
+        self.out_image = self.create_output("image", codecs.IMAGE)
 
     def publish_frame(self, frame: Frame) -> None:
         """Publish (running every in-process stage behind it); diagnostics like a real source."""

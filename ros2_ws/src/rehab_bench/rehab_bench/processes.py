@@ -36,10 +36,11 @@ from rehab_bench.player import SOURCE_NAME, FrameRecord, FreshStamps, RunResult,
 from rehab_bench.qos import matching_qos, wait_for_publishers
 from rehab_core.errors import RehabError
 from rehab_core.types import Frame
-from rehab_perception import payloads, stack_config
-from rehab_perception.dds import use_large_data_profile
+from rehab_runtime import codecs, stack_config
+from rehab_runtime.container import component_class
+from rehab_runtime.dds import use_large_data_profile
 
-_LAUNCH = ("import sys; from rehab_perception.{role}_node import main; "
+_LAUNCH = ("import sys; from {module} import main; "
            "sys.exit(main(sys.argv[1:]))")
 
 
@@ -60,7 +61,7 @@ class ProcessGraphPlayer:
             rclpy.init(context=self.context, domain_id=domain_id)
             self.node = Node("rehab_bench_player", context=self.context)
             self.publisher = self.node.create_publisher(
-                payloads.IMAGE.msg_type, "image", payloads.IMAGE.qos)
+                codecs.IMAGE.msg_type, "image", codecs.IMAGE.qos)
             self._lock = threading.Lock()
             self.arrivals: dict[int, dict[str, float]] = {}
             # subscribe with what the component processes offer (a RELIABLE request on a
@@ -72,8 +73,8 @@ class ProcessGraphPlayer:
                                  f"{ready_timeout_s} s")
             self.monitor_qos: dict[str, dict[str, str]] = {}
             for topic, kind in topics.items():
-                codec = next(c for c in vars(payloads).values()
-                             if isinstance(c, payloads.Codec) and c.name == kind)
+                codec = next(c for c in vars(codecs).values()
+                             if isinstance(c, codecs.Codec) and c.name == kind)
                 qos = matching_qos(offered[topic], depth=codec.qos.depth)
                 self.monitor_qos[topic] = {"reliability": qos.reliability.name.lower(),
                                            "durability": qos.durability.name.lower()}
@@ -95,7 +96,8 @@ class ProcessGraphPlayer:
         for spec in stack_config.components(stack):
             if spec.name == SOURCE_NAME:
                 continue
-            cmd = [sys.executable, "-c", _LAUNCH.format(role=spec.plugin), "--ros-args",
+            module = component_class(spec.plugin).__module__
+            cmd = [sys.executable, "-c", _LAUNCH.format(module=module), "--ros-args",
                    "--params-file", str(params), "-r", f"__node:={spec.name}",
                    "-p", "autostart:=true", "--log-level", "warn"]
             for src, dst in spec.remappings:
@@ -113,7 +115,7 @@ class ProcessGraphPlayer:
 
     def _send(self, frame: Frame) -> tuple[int, float]:
         stamped = self.stamps.stamp(frame)
-        msg = payloads.IMAGE.to_msg(stamped)
+        msg = codecs.IMAGE.to_msg(stamped)
         sent = time.perf_counter()
         self.publisher.publish(msg)
         return stamped.stamp_ns, sent

@@ -8,7 +8,7 @@ from rehab_bench.events import frame_outputs
 from rehab_bench.player import FrameRecord, RunResult
 from rehab_core.reach.state import ReachPhase, ReachState
 from rehab_core.types import Frame
-from rehab_perception import payloads
+from rehab_runtime import codecs
 
 
 def test_reach_phases_become_event_names():
@@ -17,7 +17,7 @@ def test_reach_phases_become_event_names():
     for i, phase in enumerate((ReachPhase.NO_REACH, ReachPhase.ONSET, ReachPhase.REACH)):
         state = ReachState("left", phase, i, frames[i].stamp_ns)
         records.append(FrameRecord(frames[i].stamp_ns, i * 0.1, "ok", index=i, outputs={
-            "reach": [payloads.ReachPayload(frames[i].stamp_ns, "cam", state)]}))
+            "reach": [codecs.ReachPayload(frames[i].stamp_ns, "cam", state)]}))
     out = frame_outputs(RunResult(10.0, records, 0.3, 0.0, 0.0), frames)
     assert [f.reach for f in out] == [{"left": "no_reach"}, {"left": "onset"},
                                       {"left": "reach"}]

@@ -4,7 +4,7 @@ Composed (``use_container:=true``: one ``component_container`` process,
 zero-copy hand-off) or separate processes (one ``<plugin>_node`` each,
 respawned by launch and brought back to active by the lifecycle manager).
 The component list, remappings and manager order come from the parameter
-file (``rehab_perception.stack_config``), so ``rehab up --params FILE``
+file (``rehab_runtime.stack_config``), so ``rehab up --params FILE``
 starts the same graph without launch.
 
 Isolation (docs/security.md): every process gets ``ROS_DOMAIN_ID``
@@ -34,7 +34,8 @@ from launch_ros.actions import Node
 
 from launch import LaunchDescription
 
-PACKAGE = "rehab_perception"
+PACKAGE = "rehab_perception"  # the stages' executables
+RUNTIME_PACKAGE = "rehab_runtime"  # component_container, lifecycle_manager
 EXO_REMAPS = [("reach_state", "/reach_state"), ("emergency_stop", "/emergency_stop")]
 EXO_CONTROLLERS = {"simulator": "exo_simulator_node", "adapter": "joint_trajectory_adapter"}
 
@@ -73,7 +74,7 @@ def _overrides(context) -> dict[str, dict[str, str]]:
 def _package_of(plugin: str) -> str:
     """The ROS package whose ``<plugin>_node`` runs a component (coach components live in
     rehab_coach): the top-level module of its registered entry point."""
-    found = [ep for ep in entry_points(group="rehab_perception.components") if ep.name == plugin]
+    found = [ep for ep in entry_points(group="rehab_runtime.components") if ep.name == plugin]
     return found[0].value.split(".")[0] if found else PACKAGE
 
 
@@ -83,7 +84,7 @@ def _params_file(context) -> str:
 
 def _graph(context):
     """The components (container or one process each) and the lifecycle manager."""
-    from rehab_perception import stack_config
+    from rehab_runtime import stack_config
 
     params_file = _params_file(context)
     overrides = _overrides(context)
@@ -91,7 +92,7 @@ def _graph(context):
         sets = [f"{node}.{key}={value}" for node, params in overrides.items()
                 for key, value in params.items()]
         components = [Node(
-            package=PACKAGE,
+            package=RUNTIME_PACKAGE,
             executable="component_container",
             # no name=: launch_ros passes it as __node:=..., renaming every node in the process
             arguments=["--params", params_file, *(a for s in sets for a in ("--set", s))],
@@ -112,7 +113,7 @@ def _graph(context):
             for spec in stack_config.components(stack_config.load_stack(params_file))
         ]
     manager = Node(
-        package=PACKAGE,
+        package=RUNTIME_PACKAGE,
         executable="lifecycle_manager",
         name="lifecycle_manager",
         parameters=[params_file],

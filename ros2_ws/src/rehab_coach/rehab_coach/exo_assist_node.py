@@ -59,8 +59,10 @@ from rehab_core.assist import (
 from rehab_core.reach.state import ReachState
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.srv import ResetEmergencyStop
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ class ExoAssistNode(LifecycleComponent):
                                              self._on_reset, callback_group=self._safety)
 
     def activate(self) -> None:
-        self.create_input("reach_state", payloads.REACH, self._on_reach, check_stamps=False)
+        self.create_input("reach_state", codecs.REACH, self._on_reach, check_stamps=False)
         self._estop_sub = self.create_subscription(Bool, "emergency_stop", self._on_estop,
                                                    ESTOP_QOS, callback_group=self._safety)
         self.create_component_timer(1.0 / self.config.watchdog_hz, self._on_timer)
@@ -175,7 +177,7 @@ class ExoAssistNode(LifecycleComponent):
 
     # -- inputs ------------------------------------------------------------------------
 
-    def _on_reach(self, p: payloads.ReachPayload) -> None:
+    def _on_reach(self, p: codecs.ReachPayload) -> None:
         received = time.perf_counter()
         s = p.state
         phase, confidence = gate_input(s)

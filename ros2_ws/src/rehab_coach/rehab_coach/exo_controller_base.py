@@ -53,8 +53,9 @@ from rehab_core.assist import (
 )
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.srv import ResetEmergencyStop
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
 
 ESTOP_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
 
@@ -144,7 +145,7 @@ class ExoControllerBase(LifecycleComponent):
                                              self._on_reset, callback_group=self.safety_group)
 
     def activate(self) -> None:
-        self.create_input("reach_state", payloads.REACH, self._on_perception, check_stamps=False)
+        self.create_input("reach_state", codecs.REACH, self._on_perception, check_stamps=False)
         period = 1.0 / self.config.control_hz
         self._timer = self.create_timer(period, self._tick, callback_group=self.safety_group)
         self._timers.append(self._timer)

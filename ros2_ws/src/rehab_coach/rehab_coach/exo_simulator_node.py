@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from rehab_coach.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
 from rehab_core.assist import Run
 from rehab_interfaces.action import ExoAssist
-from rehab_perception.lifecycle_component import ParamSpec, main_for
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 FAULTS = ("none", "reject", "overcurrent")
 

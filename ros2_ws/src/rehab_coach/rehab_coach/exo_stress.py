@@ -58,7 +58,7 @@ def _simulator(context, secrets: Path):
     from rclpy.parameter import Parameter
 
     from rehab_coach.exo_simulator_node import ExoSimulatorNode
-    from rehab_perception.lifecycle_component import SUCCESS
+    from rehab_runtime.component import SUCCESS
 
     sim = ExoSimulatorNode(context=context, parameter_overrides=[
         Parameter("goal_key_file", value=str(secrets / "goal.key")),
@@ -130,7 +130,7 @@ def run_stress(rate: float = 200.0, seconds: float = 10.0, senders: int = 3,
     from rehab_interfaces.action import ExoAssist
     from rehab_interfaces.msg import ReachState
     from rehab_interfaces.srv import ResetEmergencyStop
-    from rehab_perception.conversions import make_header
+    from rehab_runtime.conversions import make_header
 
     rng = random.Random(seed)
     secrets = Path(tempfile.mkdtemp(prefix="exo_stress_"))

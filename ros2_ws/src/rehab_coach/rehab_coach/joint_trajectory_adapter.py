@@ -29,7 +29,8 @@ from rehab_coach.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
 from rehab_core.assist import Run
 from rehab_core.errors import ConfigError
 from rehab_interfaces.action import ExoAssist
-from rehab_perception.lifecycle_component import ParamSpec, main_for
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,10 @@ from rehab_core.paths import repo_file
 from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
 from rehab_interfaces.msg import CoachStatus
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 DEFAULT_STRINGS = Path(__file__).resolve().parent / "strings" / "en.yaml"
 
@@ -94,7 +96,7 @@ class PatientDisplayNode(LifecycleComponent):
 
     def activate(self) -> None:
         if self.config.show_camera:
-            self.create_input("image", payloads.IMAGE, self._on_image)
+            self.create_input("image", codecs.IMAGE, self._on_image)
         self._status_sub = self.create_subscription(CoachStatus, "coach_status",
                                                     self._on_status, STATUS_QOS)
 

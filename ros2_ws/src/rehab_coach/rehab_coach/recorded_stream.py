@@ -22,7 +22,7 @@ from rehab_core.recognition.streaming import ActionPrediction
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.quality import assess_repetition
 from rehab_core.types import Skeleton
-from rehab_perception import payloads
+from rehab_runtime import codecs
 
 TRACK_ID = 0
 
@@ -34,11 +34,11 @@ class FrameClassifier(Protocol):
 
 @dataclass
 class StreamFrame:
-    """One frame's messages as payloads (convert with ``payloads.*.to_msg``)."""
+    """One frame's messages as payloads (convert with ``codecs.*.to_msg``)."""
 
-    skeletons: payloads.SkeletonsPayload
-    action: payloads.ActionPayload | None = None
-    repetitions: list[payloads.RepetitionPayload] = field(default_factory=list)
+    skeletons: codecs.SkeletonsPayload
+    action: codecs.ActionPayload | None = None
+    repetitions: list[codecs.RepetitionPayload] = field(default_factory=list)
 
 
 def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
@@ -55,20 +55,20 @@ def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
             box = np.array([*seen[:, :2].min(0), *seen[:, :2].max(0)], np.float32)
             skeleton = Skeleton(seq.layout, kp, box=box, score=float(seen[:, 2].mean()),
                                 track_id=TRACK_ID)
-        frame = StreamFrame(payloads.SkeletonsPayload(
+        frame = StreamFrame(codecs.SkeletonsPayload(
             stamp, frame_id, seq.width, seq.height, [skeleton] if skeleton else [],
             TRACK_ID if skeleton else -1))
         if classifier is not None:
             pred = classifier.update(skeleton, stamp)
             if pred is not None:
-                frame.action = payloads.ActionPayload(stamp, frame_id, pred, TRACK_ID)
+                frame.action = codecs.ActionPayload(stamp, frame_id, pred, TRACK_ID)
                 label = pred.label
                 if label and label != "unknown" and (
                         counter is None or not same_exercise(counter.exercise, label)):
                     counter = RepetitionCounter(label)
         if counter is not None:
             for rep in counter.update(skeleton, stamp):
-                frame.repetitions.append(payloads.RepetitionPayload(
+                frame.repetitions.append(codecs.RepetitionPayload(
                     stamp_ns=stamp, frame_id=frame_id, track_id=TRACK_ID,
                     exercise=rep.exercise, count=counter.count,
                     start_ns=round(rep.start_t * 1e9), end_ns=round(rep.end_t * 1e9),
@@ -84,16 +84,16 @@ class StreamPublisher:
         self.node = node
         self.pubs = {
             name: node.create_publisher(codec.msg_type, name, codec.qos)
-            for name, codec in (("skeletons", payloads.SKELETONS), ("action", payloads.ACTION),
-                                ("repetitions", payloads.REPETITION))
+            for name, codec in (("skeletons", codecs.SKELETONS), ("action", codecs.ACTION),
+                                ("repetitions", codecs.REPETITION))
         }
 
     def publish(self, frame: StreamFrame) -> None:
-        self.pubs["skeletons"].publish(payloads.SKELETONS.to_msg(frame.skeletons))
+        self.pubs["skeletons"].publish(codecs.SKELETONS.to_msg(frame.skeletons))
         if frame.action is not None:
-            self.pubs["action"].publish(payloads.ACTION.to_msg(frame.action))
+            self.pubs["action"].publish(codecs.ACTION.to_msg(frame.action))
         for rep in frame.repetitions:
-            self.pubs["repetitions"].publish(payloads.REPETITION.to_msg(rep))
+            self.pubs["repetitions"].publish(codecs.REPETITION.to_msg(rep))
 
     def destroy(self) -> None:
         for pub in self.pubs.values():

@@ -46,9 +46,11 @@ from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
 from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import CoachStatus
-from rehab_perception import payloads
-from rehab_perception._subject import main_skeleton
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
+from rehab_runtime.subject import main_skeleton
 
 #: how long an input waits for a lower-stamped one of another topic (wall clock, s)
 REORDER_S = 0.2
@@ -132,9 +134,9 @@ class RunExerciseServerNode(LifecycleComponent):
 
     def activate(self) -> None:
         order = self._order  # ranks: what the graph produces first for a frame goes first
-        self.create_input("skeletons", payloads.SKELETONS, order.input(0, self._on_skeletons))
-        self.create_input("action", payloads.ACTION, order.input(1, self._on_action))
-        self.create_input("repetitions", payloads.REPETITION, order.input(2, self._on_repetition))
+        self.create_input("skeletons", codecs.SKELETONS, order.input(0, self._on_skeletons))
+        self.create_input("action", codecs.ACTION, order.input(1, self._on_action))
+        self.create_input("repetitions", codecs.REPETITION, order.input(2, self._on_repetition))
         self.create_component_timer(REORDER_S / 4, order.drain)
 
     def deactivate(self) -> None:
@@ -289,19 +291,19 @@ class RunExerciseServerNode(LifecycleComponent):
             self._react(s, before_state, before_reps)
         self._wake.set()
 
-    def _on_action(self, p: payloads.ActionPayload) -> None:
+    def _on_action(self, p: codecs.ActionPayload) -> None:
         if p.track_id >= 0 and self._main_track >= 0 and p.track_id != self._main_track:
             return  # another person's prediction
         pred = p.prediction
         self._feed(p.stamp_ns, lambda s, t: s.on_prediction(t, pred.label, pred.confidence))
 
-    def _on_repetition(self, p: payloads.RepetitionPayload) -> None:
+    def _on_repetition(self, p: codecs.RepetitionPayload) -> None:
         if p.track_id >= 0 and self._main_track >= 0 and p.track_id != self._main_track:
             return
         rep = RepetitionInput.of(p.exercise, p.start_ns * 1e-9, p.end_ns * 1e-9, p.quality)
         self._feed(p.stamp_ns, lambda s, t: s.on_repetition(t, rep))
 
-    def _on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def _on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         subject = main_skeleton(p)
         self._main_track = subject.track_id if subject is not None else self._main_track
         self._feed(p.stamp_ns, lambda s, t: s.on_skeleton(t, subject))

@@ -39,8 +39,10 @@ from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
 from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import CoachStatus
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _WAIT_S = 10.0
@@ -104,7 +106,7 @@ class TherapistPageNode(LifecycleComponent):
         self._lock2 = threading.Lock()
         self._status: dict[str, Any] = {}
         self._image: Frame | None = None
-        self._skeletons: payloads.SkeletonsPayload | None = None
+        self._skeletons: codecs.SkeletonsPayload | None = None
         self._jpeg: tuple[int, bytes] | None = None
         self.goals: list[dict[str, Any]] = []       # ended goals, as in session.json
         self.events: list[dict[str, Any]] = []      # start / cancel requests and answers
@@ -115,8 +117,8 @@ class TherapistPageNode(LifecycleComponent):
         self.port = 0
 
     def activate(self) -> None:
-        self.create_input("image", payloads.IMAGE, self._keep_image)
-        self.create_input("skeletons", payloads.SKELETONS, self._keep_skeletons)
+        self.create_input("image", codecs.IMAGE, self._keep_image)
+        self.create_input("skeletons", codecs.SKELETONS, self._keep_skeletons)
         self._status_sub = self.create_subscription(
             CoachStatus, "coach_status", self._on_status, STATUS_QOS)
         self.server = WebServer(make_app(self, self.token), self.config.host, self.config.port)
@@ -143,7 +145,7 @@ class TherapistPageNode(LifecycleComponent):
         with self._lock2:
             self._image = frame
 
-    def _keep_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def _keep_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         with self._lock2:
             self._skeletons = p
 
@@ -284,7 +286,7 @@ class TherapistPageNode(LifecycleComponent):
         return event
 
 
-def _skeleton_canvas(p: payloads.SkeletonsPayload, min_score: float = 0.3) -> np.ndarray:
+def _skeleton_canvas(p: codecs.SkeletonsPayload, min_score: float = 0.3) -> np.ndarray:
     """The skeletons drawn on a dark canvas of the source's size (no camera image)."""
     w, h = max(64, int(p.width or 640)), max(64, int(p.height or 480))
     scale = min(1.0, 640 / max(w, h))

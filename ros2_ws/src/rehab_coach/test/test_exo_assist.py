@@ -16,8 +16,8 @@ from rehab_coach.exo_assist_node import ExoAssistNode
 from rehab_coach.exo_simulator_node import ExoSimulatorNode
 from rehab_interfaces.msg import ReachState
 from rehab_interfaces.srv import ResetEmergencyStop
-from rehab_perception.conversions import make_header
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.conversions import make_header
 
 NO, ONSET, REACH, OFFSET = 0, 1, 2, 3
 FPS = 30.0

@@ -25,8 +25,8 @@ from rehab_coach.joint_trajectory_adapter import JointTrajectoryAdapterNode
 from rehab_core.assist import GoalSigner, load_or_create_key
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.msg import ReachState
-from rehab_perception.conversions import make_header
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.conversions import make_header
 
 NO, REACH = 0, 2
 

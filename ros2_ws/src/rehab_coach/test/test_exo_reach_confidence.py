@@ -14,7 +14,7 @@ from rehab_core.paths import repo_file
 from rehab_core.reach.keyframes import ReachDetector
 from rehab_core.reach.state import PHASE_CLASS, ReachPhase
 from rehab_core.reach.synthetic import generate_sequence
-from rehab_perception import payloads
+from rehab_runtime import codecs
 
 REACHING = (ReachPhase.ONSET, ReachPhase.REACH)
 
@@ -43,8 +43,8 @@ def test_the_gate_reads_the_probability_of_the_reported_phase():
     for s in other_top:
         p_phase = s.scores[PHASE_CLASS[s.phase]]
         # what crosses DDS and comes back is the phase probability...
-        back = payloads.REACH.from_msg(payloads.REACH.to_msg(
-            payloads.ReachPayload(s.stamp_ns, "cam", s))).state
+        back = codecs.REACH.from_msg(codecs.REACH.to_msg(
+            codecs.ReachPayload(s.stamp_ns, "cam", s))).state
         phase, confidence = gate_input(back)
         assert phase is Phase(s.phase.number)
         assert abs(confidence - p_phase) < 1e-6 < max(s.scores.values()) - p_phase

@@ -27,8 +27,8 @@ from rehab_core.assist import GoalSigner, load_or_create_key
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.msg import ReachState
 from rehab_interfaces.srv import ResetEmergencyStop
-from rehab_perception.conversions import make_header
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.conversions import make_header
 
 NO, ONSET, REACH = 0, 1, 2
 CAP = 0.8

@@ -24,9 +24,9 @@ from rehab_coach.recorded_stream import StreamPublisher, sequence_frames
 from rehab_coach.run_exercise_server_node import RunExerciseServerNode
 from rehab_core.coaching.screen import load_strings, screen_view
 from rehab_core.types import Frame
-from rehab_perception import payloads
-from rehab_perception.channel import InProcessBus
-from rehab_perception.lifecycle_component import SUCCESS, LifecycleComponent
+from rehab_runtime import codecs
+from rehab_runtime.channel import InProcessBus
+from rehab_runtime.component import SUCCESS, LifecycleComponent
 
 STRINGS = load_strings(DEFAULT_STRINGS)
 Q = {"duration_s": 2.0, "range_of_motion_deg": 80.0, "key_joint": "knee", "tempo_s": 1.0,
@@ -216,7 +216,7 @@ class _Source(LifecycleComponent):
     DEFAULT_NAME = "fake_camera"
 
     def configure(self, cfg) -> None:
-        self.out = self.create_output("image", payloads.IMAGE)
+        self.out = self.create_output("image", codecs.IMAGE)
 
 
 class _Stage(LifecycleComponent):
@@ -226,7 +226,7 @@ class _Stage(LifecycleComponent):
         self.seen: list[int] = []
 
     def activate(self) -> None:
-        self.create_input("image", payloads.IMAGE, lambda f: self.seen.append(f.stamp_ns))
+        self.create_input("image", codecs.IMAGE, lambda f: self.seen.append(f.stamp_ns))
 
 
 def test_a_slow_screen_never_holds_up_the_graph(ros):

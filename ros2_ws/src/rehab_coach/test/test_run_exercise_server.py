@@ -17,7 +17,7 @@ from rehab_coach.recorded_stream import StreamPublisher, sequence_frames
 from rehab_coach.run_exercise_server_node import RunExerciseServerNode
 from rehab_core.io.skeleton_store import SkeletonSequence
 from rehab_interfaces.action import RunExercise
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime.component import SUCCESS
 from rehab_testing.synthetic_reps import sequence
 
 EXERCISES = "squat,jumping_jacks,push_up"

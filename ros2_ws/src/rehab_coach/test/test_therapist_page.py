@@ -25,7 +25,7 @@ from rclpy.parameter import Parameter
 from rehab_coach.recorded_stream import StreamFrame, StreamPublisher
 from rehab_coach.run_exercise_server_node import RunExerciseServerNode
 from rehab_coach.therapist_page_node import TherapistPageNode
-from rehab_perception.lifecycle_component import FAILURE, SUCCESS
+from rehab_runtime.component import FAILURE, SUCCESS
 
 SAMPLE = REPO_ROOT / "models" / "samples" / "squat_skeletons"
 TRUTH = yaml.safe_load((REPO_ROOT / "test/data/repetitions_truth.yaml").read_text())[

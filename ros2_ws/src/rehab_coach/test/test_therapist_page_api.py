@@ -16,16 +16,16 @@ from rclpy.parameter import Parameter
 from rehab_coach.therapist_page_node import TherapistPageNode
 from rehab_core.reporting.session_html import session_report_html, svg_series
 from rehab_core.types import Frame
-from rehab_perception import payloads
-from rehab_perception.channel import InProcessBus
-from rehab_perception.lifecycle_component import SUCCESS, LifecycleComponent
+from rehab_runtime import codecs
+from rehab_runtime.channel import InProcessBus
+from rehab_runtime.component import SUCCESS, LifecycleComponent
 
 
 class _Camera(LifecycleComponent):
     DEFAULT_NAME = "page_test_camera"
 
     def configure(self, cfg) -> None:
-        self.out = self.create_output("image", payloads.IMAGE)
+        self.out = self.create_output("image", codecs.IMAGE)
 
 
 def _post(url: str, body: bytes) -> tuple[int, dict]:

@@ -1,6 +1,6 @@
 """Plain data types passed between the stages of the core.
 
-They are numpy-backed and ROS-free; ``rehab_perception.conversions`` turns
+They are numpy-backed and ROS-free; ``rehab_runtime.conversions`` turns
 them into messages at the edge. Arrays are never copied by these types, so a
 frame handed from one stage to the next keeps its buffer.
 """

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from rehab_core.errors import ModelLoadError
 from rehab_core.paths import repo_file
-from rehab_perception import payloads
-from rehab_perception._subject import main_skeleton
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
+from rehab_runtime.subject import main_skeleton
 
 
 @dataclass(frozen=True)
@@ -49,18 +51,18 @@ class ActionClassifierNode(LifecycleComponent):
         self.classifier = module.StreamingClassifier.from_bundle(
             model_dir, runtime=cfg.runtime, threshold=cfg.threshold
         )
-        self.out_action = self.create_output("action", payloads.ACTION)
+        self.out_action = self.create_output("action", codecs.ACTION)
 
     def activate(self) -> None:
-        self.create_input("skeletons", payloads.SKELETONS, self.on_skeletons)
+        self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
 
-    def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         subject = main_skeleton(p)
         prediction = self.classifier.update(subject, p.stamp_ns)
         if prediction is not None:
             track = subject.track_id if subject is not None else -1
             self.out_action.publish(
-                payloads.ActionPayload(p.stamp_ns, p.frame_id, prediction, track)
+                codecs.ActionPayload(p.stamp_ns, p.frame_id, prediction, track)
             )
 
     def deactivate(self) -> None:

@@ -23,11 +23,11 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from rehab_core.errors import ConfigError, RehabError
 from rehab_core.pose.depth import CameraIntrinsics, depth_from_buffer
-from rehab_perception import payloads
-from rehab_perception.conversions import stamp_to_ns
+from rehab_runtime import codecs
+from rehab_runtime.conversions import stamp_to_ns
 
 if TYPE_CHECKING:
-    from rehab_perception.lifecycle_component import LifecycleComponent
+    from rehab_runtime.component import LifecycleComponent
 
 _BUFFER = 30  # about one second of depth at 30 fps
 
@@ -51,7 +51,7 @@ class DepthInput:
         self._info: CameraIntrinsics | None = None
         self._info_error = ""
         group = MutuallyExclusiveCallbackGroup()
-        qos = payloads.image_qos(qos_name)
+        qos = codecs.image_qos(qos_name)
         self._subs = [
             node.create_subscription(Image, depth_topic, self._on_depth, qos,
                                      callback_group=group),

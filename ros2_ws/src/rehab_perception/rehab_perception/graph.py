@@ -26,19 +26,19 @@ import rclpy
 from rclpy.context import Context
 
 from rehab_core.errors import ConfigError, RehabError
-from rehab_perception import payloads, stack_config
-from rehab_perception.container import ComponentContainer
 from rehab_perception.image_source_node import ImageSourceNode
-from rehab_perception.lifecycle_component import SUCCESS
 from rehab_perception.results import FrameResult
+from rehab_runtime import codecs, stack_config
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.container import ComponentContainer
 
 #: topic (resolved) -> FrameResult field, for the outputs the collector keeps
 _COLLECTED = {
-    "skeletons": ("skeletons", payloads.SKELETONS),
-    "detections": ("detections", payloads.DETECTIONS),
-    "action": ("action", payloads.ACTION),
-    "repetitions": ("repetitions", payloads.REPETITION),
-    "reach": ("reach", payloads.REACH),
+    "skeletons": ("skeletons", codecs.SKELETONS),
+    "detections": ("detections", codecs.DETECTIONS),
+    "action": ("action", codecs.ACTION),
+    "repetitions": ("repetitions", codecs.REPETITION),
+    "reach": ("reach", codecs.REACH),
 }
 
 

@@ -27,8 +27,10 @@ from rehab_core.errors import BadFrameError, ConfigError, RehabError
 from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame
 from rehab_core.io.sources import FrameSource, open_frame_source
 from rehab_core.types import Frame
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class ImageSourceNode(LifecycleComponent):
                   choices=("raw", "compressed")),
         ParamSpec("image_qos", "sensor_data", "QoS of the live subscription and of the image "
                   "output: sensor_data (best effort, matches any driver) or reliable",
-                  choices=payloads.IMAGE_QOS_CHOICES),
+                  choices=codecs.IMAGE_QOS_CHOICES),
     )
 
     LIVE_PREFIX = "topic:"
@@ -85,8 +87,8 @@ class ImageSourceNode(LifecycleComponent):
             if not self.live_topic:
                 raise ConfigError("input 'topic:' needs a topic name, e.g. topic:/camera/image_raw")
             self._source = None
-            self.out_image = self.create_output("image", payloads.IMAGE,
-                                                payloads.image_qos(cfg.image_qos))
+            self.out_image = self.create_output("image", codecs.IMAGE,
+                                                codecs.image_qos(cfg.image_qos))
             return
         self._source: FrameSource = open_frame_source(
             cfg.input, topic=cfg.bag_topic or None, frame_id=cfg.frame_id,
@@ -97,19 +99,19 @@ class ImageSourceNode(LifecycleComponent):
         self._frames = iter(self._source)
         self.skeleton_input = isinstance(self._source, SkeletonBagSource)
         if self.skeleton_input:
-            self.out_image = self.create_output("skeletons", payloads.SKELETONS)
+            self.out_image = self.create_output("skeletons", codecs.SKELETONS)
         else:
-            self.out_image = self.create_output("image", payloads.IMAGE)
+            self.out_image = self.create_output("image", codecs.IMAGE)
 
     def activate(self) -> None:
         cfg = self.config
         if self.live_topic:
             compressed = cfg.transport == "compressed"
             topic = f"{self.live_topic.rstrip('/')}/compressed" if compressed else self.live_topic
-            codec = payloads.COMPRESSED_IMAGE if compressed else payloads.IMAGE
+            codec = codecs.COMPRESSED_IMAGE if compressed else codecs.IMAGE
             # stamps are checked in on_live_frame: a driver that leaves them zero is stamped here
             self.create_input(topic, codec, self.on_live_frame, check_stamps=False,
-                              qos=payloads.image_qos(cfg.image_qos), latest_wins=True)
+                              qos=codecs.image_qos(cfg.image_qos), latest_wins=True)
             return
         if cfg.pacing == "fast":
             period = 0.0
@@ -140,7 +142,7 @@ class ImageSourceNode(LifecycleComponent):
         if self.config.stamp_clock == "wall":
             frame.stamp_ns = time.time_ns()
         if isinstance(frame, SkeletonFrame):
-            frame = payloads.SkeletonsPayload(frame.stamp_ns, self.config.frame_id, frame.width,
+            frame = codecs.SkeletonsPayload(frame.stamp_ns, self.config.frame_id, frame.width,
                                               frame.height, frame.skeletons, frame.main_track_id)
         self.out_image.publish(frame)
         self.frames_published += 1

@@ -10,8 +10,10 @@ from typing import Any
 from rehab_core.errors import ConfigError, ModelLoadError
 from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 #: detector kind -> (module, class); used when the core has no factory for it
 _DETECTORS = {
@@ -63,15 +65,15 @@ class ObjectDetectorNode(LifecycleComponent):
         if not Path(cfg.model_path).is_file():
             raise ModelLoadError(f"detector model file not found: {cfg.model_path}")
         self.detector = create_detector(cfg)
-        self.out_detections = self.create_output("detections", payloads.DETECTIONS)
+        self.out_detections = self.create_output("detections", codecs.DETECTIONS)
 
     def activate(self) -> None:
-        self.create_input("image", payloads.IMAGE, self.on_image)
+        self.create_input("image", codecs.IMAGE, self.on_image)
 
     def on_image(self, frame: Frame) -> None:
         detections = self.detector.detect(as_bgr8(frame.image, frame.encoding))
         self.out_detections.publish(
-            payloads.DetectionsPayload(frame.stamp_ns, frame.frame_id, detections)
+            codecs.DetectionsPayload(frame.stamp_ns, frame.frame_id, detections)
         )
 
     def cleanup(self) -> None:

@@ -25,9 +25,11 @@ from rehab_core.reach.state import ReachPhase
 from rehab_core.skeleton import get_layout
 from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
-from rehab_perception import conversions as conv
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime import conversions as conv
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 _COLOURS = [(0, 200, 255), (255, 128, 0), (0, 255, 0), (255, 0, 255), (255, 255, 0)]
 _IMAGE_CACHE = 30
@@ -56,28 +58,28 @@ class OverlayNode(LifecycleComponent):
         self._video_size: tuple[int, int] = (0, 0)
         self._video_failed = False
         self._repetitions: dict[str, int] = {}
-        self.out_image = self.create_output("image_annotated", payloads.IMAGE)
+        self.out_image = self.create_output("image_annotated", codecs.IMAGE)
         self.marker_pub = self.create_lifecycle_publisher(MarkerArray, "markers", 10)
         self._images: OrderedDict[int, Frame] = OrderedDict()
         self._latest: dict[str, object] = {}
 
     def activate(self) -> None:
-        self.create_input("image", payloads.IMAGE, self.on_image)
-        self.create_input("detections", payloads.DETECTIONS, self._keep("detections"))
-        self.create_input("action", payloads.ACTION, self._keep("action"))
-        self.create_input("reach", payloads.REACH, self._keep_reach, check_stamps=False)
-        self.create_input("repetitions", payloads.REPETITION, self._keep_repetition)
-        self.create_input("skeletons", payloads.SKELETONS, self.on_skeletons)
+        self.create_input("image", codecs.IMAGE, self.on_image)
+        self.create_input("detections", codecs.DETECTIONS, self._keep("detections"))
+        self.create_input("action", codecs.ACTION, self._keep("action"))
+        self.create_input("reach", codecs.REACH, self._keep_reach, check_stamps=False)
+        self.create_input("repetitions", codecs.REPETITION, self._keep_repetition)
+        self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
 
     def _keep(self, kind: str):
         def keep(payload: object) -> None:
             self._latest[kind] = payload
         return keep
 
-    def _keep_reach(self, payload: payloads.ReachPayload) -> None:
+    def _keep_reach(self, payload: codecs.ReachPayload) -> None:
         self._latest[f"reach_{payload.state.side}"] = payload
 
-    def _keep_repetition(self, payload: payloads.RepetitionPayload) -> None:
+    def _keep_repetition(self, payload: codecs.RepetitionPayload) -> None:
         self._repetitions[payload.exercise] = payload.count
 
     def on_image(self, frame: Frame) -> None:
@@ -85,7 +87,7 @@ class OverlayNode(LifecycleComponent):
         while len(self._images) > _IMAGE_CACHE:
             self._images.popitem(last=False)
 
-    def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         frame = self._images.pop(p.stamp_ns, None)
         if frame is None:
             self.diag.drop(f"no image for skeletons: stamp {p.stamp_ns}")
@@ -97,7 +99,7 @@ class OverlayNode(LifecycleComponent):
         if self.marker_pub.get_subscription_count() > 0:
             self.marker_pub.publish(self._markers(p))
 
-    def _draw(self, canvas: np.ndarray, p: payloads.SkeletonsPayload) -> None:
+    def _draw(self, canvas: np.ndarray, p: codecs.SkeletonsPayload) -> None:
         thr = self.config.min_keypoint_score
         dets = self._latest.get("detections")
         if dets is not None and dets.stamp_ns <= p.stamp_ns:
@@ -153,7 +155,7 @@ class OverlayNode(LifecycleComponent):
         else:
             self.diag.drop(f"annotated video: frame size {size} != {self._video_size}")
 
-    def _markers(self, p: payloads.SkeletonsPayload) -> MarkerArray:
+    def _markers(self, p: codecs.SkeletonsPayload) -> MarkerArray:
         """Per skeleton: keypoints (POINTS), bones (LINE_LIST) and a label with the
         recognised exercise and count (TEXT_VIEW_FACING), in image pixels (x right, y
         down) in the image's frame. A DELETEALL first, so people who left disappear."""

@@ -23,9 +23,11 @@ from rehab_core.errors import ConfigError, ModelLoadError
 from rehab_core.pose.depth import DepthLiftConfig, lift_skeleton
 from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
-from rehab_perception import payloads
 from rehab_perception.depth_input import DepthInput, camera_info_topic_for
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class PoseEstimatorNode(LifecycleComponent):
                   choices=("coco17", "blazepose33", "openpose18")),
         ParamSpec("image_qos", "sensor_data", "QoS of the image input when it comes from "
                   "another process (sensor_data: best effort, or reliable)",
-                  choices=payloads.IMAGE_QOS_CHOICES),
+                  choices=codecs.IMAGE_QOS_CHOICES),
         ParamSpec("latest_wins", True, "image from another process: skip frames that arrive "
                   "while the model runs (counted as 'skipped'); false: take every frame the "
                   "QoS queue keeps"),
@@ -87,8 +89,8 @@ class PoseEstimatorNode(LifecycleComponent):
         self.estimator = create_pose_estimator(
             cfg.estimator, cfg.model_path or None, cfg.backend, **options
         )
-        self.out_skeletons = self.create_output("skeletons", payloads.SKELETONS)
-        self.out_3d = self.create_output("skeletons_3d", payloads.SKELETONS_3D) \
+        self.out_skeletons = self.create_output("skeletons", codecs.SKELETONS)
+        self.out_3d = self.create_output("skeletons_3d", codecs.SKELETONS_3D) \
             if cfg.publish_3d else None
         if cfg.depth_window % 2 == 0:
             raise ConfigError(f"parameter 'depth_window'={cfg.depth_window} must be odd")
@@ -98,8 +100,8 @@ class PoseEstimatorNode(LifecycleComponent):
 
     def activate(self) -> None:
         cfg = self.config
-        self.create_input("image", payloads.IMAGE, self.on_image,
-                          qos=payloads.image_qos(cfg.image_qos), latest_wins=cfg.latest_wins)
+        self.create_input("image", codecs.IMAGE, self.on_image,
+                          qos=codecs.image_qos(cfg.image_qos), latest_wins=cfg.latest_wins)
         if cfg.depth_topic:
             self.depth = DepthInput(
                 self, cfg.depth_topic, cfg.camera_info_topic or camera_info_topic_for(
@@ -116,7 +118,7 @@ class PoseEstimatorNode(LifecycleComponent):
                 size = (frame.width, frame.height)
                 skeletons = [lift_skeleton(s, depth_m, intrinsics, self.lift_config, size)
                              for s in skeletons]
-        payload = payloads.SkeletonsPayload(
+        payload = codecs.SkeletonsPayload(
             frame.stamp_ns, frame.frame_id, frame.width, frame.height, skeletons
         )
         self.out_skeletons.publish(payload)

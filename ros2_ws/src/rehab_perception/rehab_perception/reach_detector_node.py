@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from rehab_core.errors import ModelLoadError
 from rehab_core.paths import repo_file
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 
 @dataclass(frozen=True)
@@ -33,17 +35,17 @@ class ReachDetectorNode(LifecycleComponent):
         if not model_dir.is_dir():
             raise ModelLoadError(f"BabyNet model folder not found: {cfg.model_dir}")
         self.detector = ReachDetector.from_dir(model_dir)
-        self.out_reach = self.create_output("reach", payloads.REACH)
+        self.out_reach = self.create_output("reach", codecs.REACH)
         self._frames = 0
 
     def activate(self) -> None:
-        self.create_input("detections", payloads.DETECTIONS, self.on_detections)
+        self.create_input("detections", codecs.DETECTIONS, self.on_detections)
 
-    def on_detections(self, p: payloads.DetectionsPayload) -> None:
+    def on_detections(self, p: codecs.DetectionsPayload) -> None:
         states = self.detector.update(p.detections, self._frames, p.stamp_ns)
         self._frames += 1
         for state in states.values():
-            self.out_reach.publish(payloads.ReachPayload(p.stamp_ns, p.frame_id, state))
+            self.out_reach.publish(codecs.ReachPayload(p.stamp_ns, p.frame_id, state))
 
     def deactivate(self) -> None:
         self.detector.reset()

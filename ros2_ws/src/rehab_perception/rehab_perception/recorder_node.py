@@ -28,10 +28,12 @@ from rclpy.serialization import serialize_message
 from rehab_core import jsonsafe
 from rehab_core.errors import ConfigError
 from rehab_core.io.output_bag import STORAGES, OutputBagWriter, TopicQos, new_bag_path
-from rehab_perception import payloads
-from rehab_perception.channel import Input, finite_message, resolved_topic
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
 from rehab_perception.results import FrameResult
+from rehab_runtime import codecs
+from rehab_runtime.channel import Input, finite_message, resolved_topic
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 BAG_NAME = "outputs_bag"
 
@@ -93,20 +95,20 @@ class RecorderNode(LifecycleComponent):
         if self.config.bag_storage != "none":
             self.bag_path = new_bag_path(self.config.output_dir, BAG_NAME)
             self.bag = OutputBagWriter.open(self.bag_path, self.config.bag_storage)
-        self.create_input("skeletons", payloads.SKELETONS, self.on_skeletons)
-        self.create_input("detections", payloads.DETECTIONS,
+        self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
+        self.create_input("detections", codecs.DETECTIONS,
                           lambda p: setattr(self._result(p.stamp_ns), "detections", p))
-        self.create_input("action", payloads.ACTION,
+        self.create_input("action", codecs.ACTION,
                           lambda p: setattr(self._result(p.stamp_ns), "action", p))
-        self.create_input("repetitions", payloads.REPETITION,
+        self.create_input("repetitions", codecs.REPETITION,
                           lambda p: self._result(p.stamp_ns).repetitions.append(p),
                           check_stamps=False)
-        self.create_input("reach", payloads.REACH,
+        self.create_input("reach", codecs.REACH,
                           lambda p: self._result(p.stamp_ns).reach.append(p), check_stamps=False)
         # 3-D joints: in the JSON lines with their skeletons; in the bag as published
-        self.create_input("skeletons_3d", payloads.SKELETONS_3D, lambda p: None)
+        self.create_input("skeletons_3d", codecs.SKELETONS_3D, lambda p: None)
 
-    def create_input(self, topic: str, codec: payloads.Codec, handler: Any, *,
+    def create_input(self, topic: str, codec: codecs.Codec, handler: Any, *,
                      check_stamps: bool = True) -> Input:
         """The base's input, whose payloads also go to the bag under the resolved topic name."""
         if getattr(self, "bag", None) is None:
@@ -119,7 +121,7 @@ class RecorderNode(LifecycleComponent):
 
         return super().create_input(topic, codec, record, check_stamps=check_stamps)
 
-    def _to_bag(self, topic: str, codec: payloads.Codec, payload: Any) -> None:
+    def _to_bag(self, topic: str, codec: codecs.Codec, payload: Any) -> None:
         bag = self.bag
         if bag is None or not bag.is_open:
             return
@@ -132,7 +134,7 @@ class RecorderNode(LifecycleComponent):
             self._pending[stamp_ns] = FrameResult(stamp_ns, index=-1)
         return self._pending[stamp_ns]
 
-    def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         self._flush(before_ns=p.stamp_ns)
         result = self._result(p.stamp_ns)
         result.skeletons, result.width, result.height = p, p.width, p.height

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rehab_perception import payloads
-from rehab_perception._subject import main_skeleton
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
+from rehab_runtime.subject import main_skeleton
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,14 @@ class RepetitionCounterNode(LifecycleComponent):
         self._config_of = get_exercise_config
         self._assess = assess_repetition
         self.counter = RepetitionCounter(cfg.exercise or None, use_3d=cfg.use_3d)
-        self.out_reps = self.create_output("repetitions", payloads.REPETITION)
+        self.out_reps = self.create_output("repetitions", codecs.REPETITION)
 
     def activate(self) -> None:
-        self.create_input("skeletons", payloads.SKELETONS, self.on_skeletons)
+        self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
         if self.config.follow_action and not self.config.exercise:
-            self.create_input("action", payloads.ACTION, self.on_action)
+            self.create_input("action", codecs.ACTION, self.on_action)
 
-    def on_action(self, p: payloads.ActionPayload) -> None:
+    def on_action(self, p: codecs.ActionPayload) -> None:
         label = p.prediction.label
         if not label or label == "unknown":
             return
@@ -57,10 +59,10 @@ class RepetitionCounterNode(LifecycleComponent):
         if name != self.counter.exercise:
             self.counter = self._counter_cls(label, use_3d=self.config.use_3d)
 
-    def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         subject = main_skeleton(p)
         for rep in self.counter.update(subject, p.stamp_ns):
-            self.out_reps.publish(payloads.RepetitionPayload(
+            self.out_reps.publish(codecs.RepetitionPayload(
                 stamp_ns=p.stamp_ns,
                 frame_id=p.frame_id,
                 track_id=subject.track_id if subject is not None else -1,

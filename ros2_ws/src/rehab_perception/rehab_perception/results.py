@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rehab_perception import payloads
+from rehab_runtime import codecs
 
 
 def _skeleton_dict(s: Any) -> dict[str, Any]:
@@ -49,11 +49,11 @@ class FrameResult:
     index: int
     width: int = 0
     height: int = 0
-    skeletons: payloads.SkeletonsPayload | None = None
-    detections: payloads.DetectionsPayload | None = None
-    action: payloads.ActionPayload | None = None
-    repetitions: list[payloads.RepetitionPayload] = field(default_factory=list)
-    reach: list[payloads.ReachPayload] = field(default_factory=list)
+    skeletons: codecs.SkeletonsPayload | None = None
+    detections: codecs.DetectionsPayload | None = None
+    action: codecs.ActionPayload | None = None
+    repetitions: list[codecs.RepetitionPayload] = field(default_factory=list)
+    reach: list[codecs.ReachPayload] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"frame": self.index, "stamp_ns": self.stamp_ns,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rehab_perception import payloads
-from rehab_perception.lifecycle_component import LifecycleComponent, ParamSpec, main_for
+from rehab_runtime import codecs
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.params import ParamSpec
+from rehab_runtime.process import main_for
 
 
 @dataclass(frozen=True)
@@ -28,14 +30,14 @@ class SkeletonTrackerNode(LifecycleComponent):
         self.tracker = SkeletonTracker(
             max_misses=cfg.max_misses, keypoint_threshold=cfg.keypoint_threshold
         )
-        self.out_tracked = self.create_output("tracked_skeletons", payloads.SKELETONS)
+        self.out_tracked = self.create_output("tracked_skeletons", codecs.SKELETONS)
 
     def activate(self) -> None:
-        self.create_input("skeletons", payloads.SKELETONS, self.on_skeletons)
+        self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
 
-    def on_skeletons(self, p: payloads.SkeletonsPayload) -> None:
+    def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         tracked = self.tracker.update(p.skeletons, (p.width, p.height))
-        self.out_tracked.publish(payloads.SkeletonsPayload(
+        self.out_tracked.publish(codecs.SkeletonsPayload(
             p.stamp_ns, p.frame_id, p.width, p.height, tracked, self.tracker.main_track_id
         ))
 

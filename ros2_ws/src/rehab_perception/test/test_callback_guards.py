@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from rehab_perception.container import ComponentContainer
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.container import ComponentContainer
 
 
 @pytest.fixture()
@@ -126,7 +126,7 @@ def test_outgoing_messages_never_carry_non_finite_floats():
         Skeleton2D,
         Skeleton2DArray,
     )
-    from rehab_perception.channel import UNKNOWN, finite_message
+    from rehab_runtime.channel import UNKNOWN, finite_message
 
     nan, inf = float("nan"), float("inf")
     action = finite_message(ActionPrediction(confidence=nan, class_scores=[0.5, inf, -inf]))

@@ -6,9 +6,9 @@ import numpy as np
 
 from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Skeleton
-from rehab_perception import conversions as conv
-from rehab_perception import payloads
 from rehab_perception.results import _skeleton_dict
+from rehab_runtime import codecs
+from rehab_runtime import conversions as conv
 
 
 def _skeleton(track: int, space: str = "camera") -> Skeleton:
@@ -19,12 +19,12 @@ def _skeleton(track: int, space: str = "camera") -> Skeleton:
 
 
 def test_skeletons_3d_round_trip_through_the_message():
-    payload = payloads.SkeletonsPayload(5_000, "cam_optical", 320, 240,
+    payload = codecs.SkeletonsPayload(5_000, "cam_optical", 320, 240,
                                         [_skeleton(3), Skeleton("coco17", np.zeros((17, 3)))])
-    msg = payloads.SKELETONS_3D.to_msg(payload)
+    msg = codecs.SKELETONS_3D.to_msg(payload)
     assert msg.space == "camera" and msg.header.frame_id == "cam_optical"
     assert len(msg.skeletons) == 1 and msg.skeletons[0].track_id == 3  # 2-D only: left out
-    back = payloads.SKELETONS_3D.from_msg(msg)
+    back = codecs.SKELETONS_3D.from_msg(msg)
     assert back.stamp_ns == 5_000
     np.testing.assert_allclose(back.skeletons[0].keypoints_3d, payload.skeletons[0].keypoints_3d)
     assert back.skeletons[0].space_3d == "camera"
@@ -48,7 +48,7 @@ def test_json_lines_carry_3d_when_present():
 
 def test_repetition_quality_says_its_angle_space():
     quality = RepetitionQuality(1.0, 85.0, "knee", (0.5, 0.5), space="3d")
-    p = payloads.RepetitionPayload(1, "cam", 1, "squat", 1, 0, 10, quality)
-    msg = payloads.REPETITION.to_msg(p)
+    p = codecs.RepetitionPayload(1, "cam", 1, "squat", 1, 0, 10, quality)
+    msg = codecs.REPETITION.to_msg(p)
     assert msg.quality.angle_space == "3d"
-    assert payloads.REPETITION.from_msg(msg).quality.space == "3d"
+    assert codecs.REPETITION.from_msg(msg).quality.space == "3d"

@@ -19,11 +19,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from rehab_interfaces.msg import Skeleton3DArray
-from rehab_perception import conversions as conv
-from rehab_perception import payloads
-from rehab_perception.container import ComponentContainer
 from rehab_perception.depth_input import camera_info_topic_for
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime import codecs
+from rehab_runtime import conversions as conv
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.container import ComponentContainer
 
 W, H = 320, 240
 K = [280.0, 0.0, 159.5, 0.0, 280.0, 119.5, 0.0, 0.0, 1.0]
@@ -82,8 +82,8 @@ def test_depth_is_matched_by_stamp(graph, driver, wait_for, sync, expect_near):
         "depth_topic": "/cam/depth/image_raw", "depth_sync": sync,
         "depth_sync_tolerance_s": 0.02})
     _up(pose)
-    dpub = node.create_publisher(Image, "/cam/depth/image_raw", payloads.IMAGE.qos)
-    ipub = node.create_publisher(CameraInfo, "/cam/depth/camera_info", payloads.IMAGE.qos)
+    dpub = node.create_publisher(Image, "/cam/depth/image_raw", codecs.IMAGE.qos)
+    ipub = node.create_publisher(CameraInfo, "/cam/depth/camera_info", codecs.IMAGE.qos)
     assert wait_for(lambda: dpub.get_subscription_count() == 1
                     and ipub.get_subscription_count() == 1, 20)
     stamps = [1_000_000_000 + i * 33_000_000 for i in range(3)]
@@ -111,8 +111,8 @@ def test_uncalibrated_camera_info_gives_no_depth(graph, driver, wait_for):
     node, _ex = driver
     pose = graph.load("pose_estimator", "pose_estimator", {"depth_topic": "/cam/d"})
     _up(pose)
-    dpub = node.create_publisher(Image, "/cam/d", payloads.IMAGE.qos)
-    ipub = node.create_publisher(CameraInfo, "/cam/camera_info", payloads.IMAGE.qos)
+    dpub = node.create_publisher(Image, "/cam/d", codecs.IMAGE.qos)
+    ipub = node.create_publisher(CameraInfo, "/cam/camera_info", codecs.IMAGE.qos)
     assert wait_for(lambda: ipub.get_subscription_count() == 1, 20)
     for _ in range(5):
         dpub.publish(_depth_msg(5, 2.0))
@@ -140,9 +140,9 @@ def test_real_frame_publishes_3d_skeletons(graph, driver, wait_for, shared_dir, 
     _up(source, pose)
     got: list[Skeleton3DArray] = []
     node.create_subscription(Skeleton3DArray, "/skeletons_3d", got.append, 10)
-    cpub = node.create_publisher(Image, "/camera/image_raw", payloads.IMAGE.qos)
-    dpub = node.create_publisher(Image, "/cam/depth/image_raw", payloads.IMAGE.qos)
-    ipub = node.create_publisher(CameraInfo, "/cam/depth/camera_info", payloads.IMAGE.qos)
+    cpub = node.create_publisher(Image, "/camera/image_raw", codecs.IMAGE.qos)
+    dpub = node.create_publisher(Image, "/cam/depth/image_raw", codecs.IMAGE.qos)
+    ipub = node.create_publisher(CameraInfo, "/cam/depth/camera_info", codecs.IMAGE.qos)
     k = [280.0, 0, (W - 1) / 2, 0, 280.0, (h - 1) / 2, 0, 0, 1]
     spin = lambda: executor.spin_once(timeout_sec=0.05)  # noqa: E731
     assert wait_for(lambda: cpub.get_subscription_count() == 1, 20, spin=spin)

@@ -20,10 +20,10 @@ from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
 from rehab_core.vision.encodings import bgr8_to_array
-from rehab_perception import conversions as conv
-from rehab_perception import payloads
-from rehab_perception.container import ComponentContainer
-from rehab_perception.lifecycle_component import SUCCESS
+from rehab_runtime import codecs
+from rehab_runtime import conversions as conv
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.container import ComponentContainer
 
 
 def _up(*nodes):
@@ -87,7 +87,7 @@ def test_compressed_topic_played_live_through_the_graph(graph, driver, wait_for)
     source, pose, seen = _start(graph, {"input": "topic:/camera/image_raw",
                                         "transport": "compressed"})
     pub = driver.create_publisher(CompressedImage, "/camera/image_raw/compressed",
-                                  payloads.IMAGE.qos)
+                                  codecs.IMAGE.qos)
     assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
     for i in range(40):  # best effort: keep sending until enough got through
         pub.publish(_compressed(_scene(i % 8), 1_000_000_000 + i * 50_000_000,
@@ -113,7 +113,7 @@ def test_compressed_topic_played_live_through_the_graph(graph, driver, wait_for)
 @pytest.mark.parametrize("encoding", ["yuv422_yuy2", "nv12", "bayer_rggb8", "mono16"])
 def test_raw_driver_encodings_reach_the_model_as_bgr(graph, driver, wait_for, encoding):
     _source, _pose, seen = _start(graph, {"input": "topic:/camera/image_raw"})
-    pub = driver.create_publisher(Image, "/camera/image_raw", payloads.IMAGE.qos)
+    pub = driver.create_publisher(Image, "/camera/image_raw", codecs.IMAGE.qos)
     assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
     bgr = _scene()
     for i in range(40):
@@ -137,7 +137,7 @@ def test_slow_stage_skips_to_the_latest_frame_and_counts_it(graph, driver, wait_
         return estimate(image)
 
     pose.estimator.estimate = slow
-    pub = driver.create_publisher(Image, "/camera/image_raw", payloads.IMAGE.qos)
+    pub = driver.create_publisher(Image, "/camera/image_raw", codecs.IMAGE.qos)
     assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
     bgr = _scene()
     sent = 30
@@ -162,7 +162,7 @@ def test_reliable_qos_by_parameter(graph, driver, wait_for):
     source, pose, seen = _start(graph, {"input": "topic:/camera/image_raw",
                                         "image_qos": "reliable"})
     assert source.out_image.publisher.qos_profile.reliability == ReliabilityPolicy.RELIABLE
-    pub = driver.create_publisher(Image, "/camera/image_raw", payloads.image_qos("reliable"))
+    pub = driver.create_publisher(Image, "/camera/image_raw", codecs.image_qos("reliable"))
     assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
     for i in range(3):
         pub.publish(conv.image_to_msg(_scene(i), 1_000 + i, "cam"))
@@ -175,7 +175,7 @@ def test_reliable_qos_by_parameter(graph, driver, wait_for):
 def test_zero_stamps_are_stamped_on_receipt_and_stale_ones_dropped(graph, driver, wait_for):
     source, pose, _seen = _start(graph, {"input": "topic:/camera/image_raw",
                                          "image_qos": "reliable"})
-    pub = driver.create_publisher(Image, "/camera/image_raw", payloads.image_qos("reliable"))
+    pub = driver.create_publisher(Image, "/camera/image_raw", codecs.image_qos("reliable"))
     assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
     pub.publish(conv.image_to_msg(_scene(), 0, "cam"))  # a driver that leaves stamps at 0
     assert wait_for(lambda: pose.diag.processed == 1, 20)

@@ -12,20 +12,20 @@ from visualization_msgs.msg import Marker, MarkerArray
 from rehab_core.recognition.streaming import ActionPrediction
 from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Frame, Skeleton
-from rehab_perception import payloads
-from rehab_perception.channel import InProcessBus
-from rehab_perception.lifecycle_component import SUCCESS, LifecycleComponent
 from rehab_perception.overlay_node import OverlayNode
+from rehab_runtime import codecs
+from rehab_runtime.channel import InProcessBus
+from rehab_runtime.component import SUCCESS, LifecycleComponent
 
 
 class _Upstream(LifecycleComponent):
     DEFAULT_NAME = "marker_test_upstream"
 
     def configure(self, cfg) -> None:
-        self.image = self.create_output("image", payloads.IMAGE)
-        self.skeletons = self.create_output("skeletons", payloads.SKELETONS)
-        self.action = self.create_output("action", payloads.ACTION)
-        self.reps = self.create_output("repetitions", payloads.REPETITION)
+        self.image = self.create_output("image", codecs.IMAGE)
+        self.skeletons = self.create_output("skeletons", codecs.SKELETONS)
+        self.action = self.create_output("action", codecs.ACTION)
+        self.reps = self.create_output("repetitions", codecs.REPETITION)
 
 
 def _person() -> Skeleton:
@@ -57,17 +57,17 @@ def test_markers_carry_keypoints_bones_and_the_counted_exercise(ros_context, wai
         for n in (up, overlay):
             assert n.trigger_activate() == SUCCESS, n.last_error
         assert wait_for(lambda: overlay.marker_pub.get_subscription_count() > 0, 10)
-        pred = payloads.ActionPayload(10**9, "camera", ActionPrediction(
+        pred = codecs.ActionPayload(10**9, "camera", ActionPrediction(
             label="squat", confidence=0.9, scores={}, window_start_ns=0, window_end_ns=10**9,
             model="test"), track_id=4)
         up.action.publish(pred)
-        up.reps.publish(payloads.RepetitionPayload(
+        up.reps.publish(codecs.RepetitionPayload(
             stamp_ns=10**9, frame_id="camera", track_id=4, exercise="squat", count=3,
             start_ns=0, end_ns=10**9,
             quality=RepetitionQuality(1.0, 80.0, "knee", (0.5, 0.5))))
         stamp = 2 * 10**9
         up.image.publish(Frame(np.zeros((480, 640, 3), np.uint8), stamp, 0, "bgr8", "camera"))
-        up.skeletons.publish(payloads.SkeletonsPayload(stamp, "camera", 640, 480, [_person()], 4))
+        up.skeletons.publish(codecs.SkeletonsPayload(stamp, "camera", 640, 480, [_person()], 4))
         assert wait_for(lambda: got, 10), "no markers arrived"
         markers = {(m.ns, m.type): m for m in got[-1].markers}
         assert got[-1].markers[0].action == Marker.DELETEALL

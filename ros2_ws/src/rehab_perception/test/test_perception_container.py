@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from rclpy.executors import SingleThreadedExecutor
 
-from rehab_perception import conversions as conv
-from rehab_perception import payloads
-from rehab_perception.container import ComponentContainer
 from rehab_perception.graph import run_graph
-from rehab_perception.lifecycle_component import SUCCESS
 from rehab_perception.results import FrameResult
+from rehab_runtime import codecs
+from rehab_runtime import conversions as conv
+from rehab_runtime.component import SUCCESS
+from rehab_runtime.container import ComponentContainer
 from rehab_testing.compare import same
 
 REPO = Path(__file__).resolve().parents[4]
@@ -82,7 +82,7 @@ def test_outputs_reach_outside_subscribers_only_when_subscribed(ros_context, con
 
     listener = Node("outside_listener", context=ros_context)
     got = []
-    listener.create_subscription(Image, "/image", got.append, payloads.IMAGE.qos)
+    listener.create_subscription(Image, "/image", got.append, codecs.IMAGE.qos)
     executor = SingleThreadedExecutor(context=ros_context)
     executor.add_node(listener)
     try:
@@ -160,7 +160,7 @@ def test_bad_messages_are_counted_drops_not_crashes(ros_context, container, wait
     _up(pose)  # no source in the container: it subscribes over ROS
     container.spin_in_background()
     sender = Node("bad_sender", context=ros_context)
-    pub = sender.create_publisher(Image, "/image", payloads.IMAGE.qos)
+    pub = sender.create_publisher(Image, "/image", codecs.IMAGE.qos)
     try:
         assert wait_for(lambda: pub.get_subscription_count() == 1, 10)
         good = np.zeros((48, 64, 3), np.uint8)
@@ -217,7 +217,7 @@ def test_drop_counters_reach_the_diagnostics_topic(ros_context, container, synth
 
 
 def _run_shipped_stack(tmp_path, clip, bundle, domain_id) -> tuple[object, list[FrameResult]]:
-    from rehab_perception import stack_config
+    from rehab_runtime import stack_config
 
     stack = stack_config.load_stack(REPO / "launch" / "config" / "stack.yaml")
     stack_config.set_param(stack, "action_classifier", "model_dir", str(bundle))
@@ -230,7 +230,7 @@ def _run_shipped_stack(tmp_path, clip, bundle, domain_id) -> tuple[object, list[
     return run, results
 
 
-def _as_received(codec: payloads.Codec, p: object) -> object:
+def _as_received(codec: codecs.Codec, p: object) -> object:
     """``p`` as a component in another process gets it: rebuilt from its message."""
     return codec.from_msg(codec.to_msg(p))
 
@@ -242,13 +242,13 @@ def _on_the_wire(p: object) -> object:
     Known difference: a consumer in another process that subscribes to ``skeletons`` only
     (tracker, classifier, counter) gets no 3-D keypoints, one in the container does.
     """
-    if isinstance(p, payloads.SkeletonsPayload):
+    if isinstance(p, codecs.SkeletonsPayload):
         return dataclasses.replace(p, skeletons=[
             dataclasses.replace(k, keypoints_3d=None, space_3d="") for k in p.skeletons])
-    if isinstance(p, payloads.ActionPayload):
+    if isinstance(p, codecs.ActionPayload):
         return dataclasses.replace(p, prediction=dataclasses.replace(
             p.prediction, raw_label="", raw_confidence=0.0, extra={}))
-    if isinstance(p, payloads.ReachPayload):
+    if isinstance(p, codecs.ReachPayload):
         return dataclasses.replace(p, state=dataclasses.replace(
             p.state, index=-1, object_box=None, invalidated=False, onset_index=-1,
             offset_index=-1))
@@ -259,14 +259,14 @@ def assert_same_over_dds(results: list[FrameResult]) -> int:
     """Every output of every frame equals itself rebuilt from its message (float32 aside)."""
     checked = 0
     for r in results:
-        outputs = [(payloads.SKELETONS, r.skeletons), (payloads.DETECTIONS, r.detections),
-                   (payloads.ACTION, r.action)]
+        outputs = [(codecs.SKELETONS, r.skeletons), (codecs.DETECTIONS, r.detections),
+                   (codecs.ACTION, r.action)]
         with_3d = r.skeletons and [k for k in r.skeletons.skeletons if k.keypoints_3d is not None]
         if with_3d:
-            back = _as_received(payloads.SKELETONS_3D, r.skeletons).skeletons
+            back = _as_received(codecs.SKELETONS_3D, r.skeletons).skeletons
             assert same([k.keypoints_3d for k in back], [k.keypoints_3d for k in with_3d], 1e-6)
-        outputs += [(payloads.REPETITION, p) for p in r.repetitions]
-        outputs += [(payloads.REACH, p) for p in r.reach]
+        outputs += [(codecs.REPETITION, p) for p in r.repetitions]
+        outputs += [(codecs.REACH, p) for p in r.reach]
         for codec, p in outputs:
             if p is not None:
                 assert same(_as_received(codec, p), _on_the_wire(p), 1e-6), (codec.name, p)
@@ -345,16 +345,16 @@ def test_reach_detector_publishes_one_state_per_hand(container, tiny_babynet_dir
     sequence = generate_sequence(seed=0, length=20)
     for i, detections in enumerate(sequence.detections[:20]):
         container.bus.deliver("/detections",
-                              payloads.DetectionsPayload((i + 1) * 33_000_000, "cam", detections))
+                              codecs.DetectionsPayload((i + 1) * 33_000_000, "cam", detections))
     assert len(states) == 2 * 20 and reach.diag.dropped == 0
     assert {s.state.side for s in states} == {"left", "right"}
     for s in states:
-        msg = payloads.REACH.to_msg(s)
+        msg = codecs.REACH.to_msg(s)
         assert msg.phase in (0, 1, 2, 3) and msg.side in ("left", "right")
         assert msg.header.stamp.nanosec == s.stamp_ns % 1_000_000_000
         assert len(msg.scores) == 4 and all(0.0 <= v <= 1.0 for v in msg.scores)
         assert msg.confidence == msg.scores[msg.phase]  # P(reported phase)
-        assert same(_as_received(payloads.REACH, s), _on_the_wire(s), 1e-6)
+        assert same(_as_received(codecs.REACH, s), _on_the_wire(s), 1e-6)
 
 
 def test_wall_clock_stamps_give_end_to_end_age(container, synthetic_clip):

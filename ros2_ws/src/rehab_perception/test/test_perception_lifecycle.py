@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rehab_perception.container import component_class
-from rehab_perception.lifecycle_component import FAILURE, SUCCESS, LifecycleComponent
+from rehab_runtime.component import FAILURE, SUCCESS, LifecycleComponent
+from rehab_runtime.container import component_class
 
 
 def make(ctx: object, plugin: str, **params: object) -> LifecycleComponent:

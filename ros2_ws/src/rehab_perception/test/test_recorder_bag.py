@@ -15,9 +15,9 @@ from rehab_core.io.bag import bag_topics, open_bag
 from rehab_core.io.output_bag import SENSOR_DATA_QOS, TopicQos, check_rosbag2_metadata
 from rehab_core.io.skeleton_bag import typestore
 from rehab_interfaces.msg import ActionPrediction, Skeleton2DArray
-from rehab_perception import payloads
 from rehab_perception.graph import run_graph
 from rehab_perception.recorder_node import msg_type_name, offered_qos
+from rehab_runtime import codecs
 
 REPO = Path(__file__).resolve().parents[4]
 SAMPLE = REPO / "models" / "samples" / "squat_skeletons"
@@ -64,9 +64,9 @@ def test_recorder_bags_the_stacks_outputs(tmp_path, domain_id, storage):
     topics = {t.name: (t.msgtype, t.count) for t in bag_topics(bag)[0]}
     # what carried data is in the bag, nothing else (no detector ran: no /detections)
     assert topics == {name: (msg_type_name(codec.msg_type), counts[JSONL_KEY[name]])
-                      for name, codec in (("/tracked_skeletons", payloads.SKELETONS),
-                                          ("/action", payloads.ACTION),
-                                          ("/repetitions", payloads.REPETITION))}
+                      for name, codec in (("/tracked_skeletons", codecs.SKELETONS),
+                                          ("/action", codecs.ACTION),
+                                          ("/repetitions", codecs.REPETITION))}
     assert counts["action"] > 0 and counts["repetitions"] >= 5
     lines = (tmp_path / "outputs.jsonl").read_text().splitlines()
     rows = {r["stamp_ns"]: r for r in map(json.loads, lines)}
@@ -115,5 +115,5 @@ def test_an_unknown_bag_storage_fails_configure_clearly(tmp_path, domain_id):
 
 
 def test_recorded_qos_is_what_the_codecs_offer():
-    assert offered_qos(payloads.IMAGE.qos) == SENSOR_DATA_QOS  # what write_image_bag records
-    assert offered_qos(payloads.SKELETONS.qos) == TopicQos(depth=10)
+    assert offered_qos(codecs.IMAGE.qos) == SENSOR_DATA_QOS  # what write_image_bag records
+    assert offered_qos(codecs.SKELETONS.qos) == TopicQos(depth=10)

@@ -23,19 +23,37 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from rehab_perception.payloads import Codec
-
-if TYPE_CHECKING:
-    from rehab_perception.lifecycle_component import LifecycleComponent
+from rehab_runtime.codecs import Codec
+from rehab_runtime.diagnostics import ComponentDiagnostics
 
 Handler = Callable[[Any], None]
 
 
-def resolved_topic(node: LifecycleComponent, topic: str) -> str:
+class ChannelOwner(Protocol):
+    """What a channel needs of its node (``component.LifecycleComponent`` is one).
+
+    A protocol rather than the class, so channels and the component base do not
+    import each other.
+    """
+
+    bus: InProcessBus | None
+    diag: ComponentDiagnostics
+    is_active: bool
+
+    def note_downstream(self, seconds: float) -> None: ...
+    def get_namespace(self) -> str: ...
+    def get_fully_qualified_name(self) -> str: ...
+    def create_lifecycle_publisher(self, *args: Any, **kwargs: Any) -> Any: ...
+    def destroy_lifecycle_publisher(self, publisher: Any) -> Any: ...
+    def create_subscription(self, *args: Any, **kwargs: Any) -> Any: ...
+    def destroy_subscription(self, subscription: Any) -> Any: ...
+
+
+def resolved_topic(node: ChannelOwner, topic: str) -> str:
     """The topic's full name after namespace and remapping (the bus key)."""
     resolve = getattr(node, "resolve_topic_name", None)
     if resolve is not None:
@@ -127,7 +145,7 @@ class InProcessBus:
 class Output:
     """One output of a component: in-process consumers first, then ROS if anyone listens."""
 
-    def __init__(self, node: LifecycleComponent, topic: str, codec: Codec,
+    def __init__(self, node: ChannelOwner, topic: str, codec: Codec,
                  qos: Any = None) -> None:
         self.node = node
         self.codec = codec
@@ -204,7 +222,7 @@ class Input:
     (and count, diagnostics "skipped") frames that arrive while one is processed.
     """
 
-    def __init__(self, node: LifecycleComponent, topic: str, codec: Codec,
+    def __init__(self, node: ChannelOwner, topic: str, codec: Codec,
                  handler: Handler, qos: Any = None, latest_wins: bool = False) -> None:
         self.node = node
         self.codec = codec

@@ -30,7 +30,7 @@ from rehab_interfaces.msg import (
     Skeleton3DArray,
 )
 from rehab_interfaces.msg import ReachState as ReachStateMsg
-from rehab_perception import conversions as conv
+from rehab_runtime import conversions as conv
 
 P = TypeVar("P")
 

@@ -16,7 +16,7 @@ component file is only its own logic:
   stopped in mirror order, and every input and timer is guarded (``guards``):
   a bad message, duplicate or out-of-order stamp, or an exception in the
   component's callback is counted as a drop with its reason, never a crash.
-* ``main_for(cls)`` is the ``ros2 run`` entry point body.
+* ``process.main_for(cls)`` is the ``ros2 run`` entry point body.
 
 Subclasses implement ``configure(cfg)``, ``activate()``, and optionally
 ``deactivate()`` and ``cleanup()``; they never override the ``on_*`` methods.
@@ -24,14 +24,11 @@ Subclasses implement ``configure(cfg)``, ``activate()``, and optionally
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -40,13 +37,12 @@ from rclpy.lifecycle.node import LifecycleNodeMixin
 from rclpy.node import Node
 
 from rehab_core.errors import RehabError
-from rehab_perception.channel import InProcessBus, Input, Output
-from rehab_perception.diagnostics import ComponentDiagnostics
-from rehab_perception.guards import CallbackGuards
-from rehab_perception.params import COMMON_PARAMS, NoConfig, ParamSpec
-from rehab_perception.params import ConfigRejected as _ConfigRejected
-from rehab_perception.payloads import Codec
-from rehab_perception.process import run_until_signal
+from rehab_runtime.channel import InProcessBus, Input, Output
+from rehab_runtime.codecs import Codec
+from rehab_runtime.diagnostics import ComponentDiagnostics
+from rehab_runtime.guards import CallbackGuards
+from rehab_runtime.params import COMMON_PARAMS, NoConfig, ParamSpec
+from rehab_runtime.params import ConfigRejected as _ConfigRejected
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
 FAILURE = TransitionCallbackReturn.FAILURE
@@ -159,7 +155,7 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
         unknown = sorted(n for n in getattr(self, "_parameter_overrides", {})
                          if not self.has_parameter(n) and not n.startswith("qos_overrides."))
         if unknown:
-            from rehab_perception.stack_config import did_you_mean
+            from rehab_runtime.stack_config import did_you_mean
 
             raise _ConfigRejected(f"unknown parameter {unknown[0]!r}"
                                   f"{did_you_mean(unknown[0], self._parameters)}")
@@ -268,36 +264,3 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
             self._diag_pub = None
         self.config = None
         self.diag.reset()
-
-
-@contextlib.contextmanager
-def ros_session(args: list[str] | None = None, **init_kwargs: Any) -> Iterator[None]:
-    """``with rclpy.init(...)`` that also works on Humble (whose init is no context manager)."""
-    rclpy.init(args=args, **init_kwargs)
-    try:
-        yield
-    finally:
-        rclpy.try_shutdown()
-
-
-def main_for(cls: type[LifecycleComponent]) -> Callable[[list[str] | None], int]:
-    """The body of a component's ``ros2 run`` executable."""
-
-    def main(args: list[str] | None = None) -> int:
-        def autostart(nodes: list[LifecycleComponent]) -> None:
-            for node in nodes:
-                if node.get_parameter("autostart").value and node.trigger_configure() == SUCCESS:
-                    node.trigger_activate()
-
-        def shut_down(nodes: list[LifecycleComponent]) -> None:
-            for node in nodes:  # active/inactive/unconfigured -> finalized, outputs closed
-                with contextlib.suppress(Exception):
-                    node.trigger_shutdown()
-
-        # >= 2 threads: one may be busy in a model callback, another answers get_state
-        return run_until_signal(lambda: [cls()], args=args, after_start=autostart,
-                                num_threads=max(2, os.cpu_count() or 2),
-                                before_stop=shut_down, label=cls.DEFAULT_NAME)
-
-    main.__doc__ = f"Run {cls.__name__} as its own process."
-    return main

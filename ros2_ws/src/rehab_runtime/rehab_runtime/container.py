@@ -1,7 +1,7 @@
 """The Python component container: any set of our components in one process.
 
 Like rclcpp_components, components are found by name: Python entry points in
-group ``rehab_perception.components`` (see setup.py), so a third-party
+group ``rehab_runtime.components`` (see setup.py), so a third-party
 package can add one without touching this file. All components share one
 ``InProcessBus`` (zero-copy hand-off, see ``channel``) and one
 ``MultiThreadedExecutor``; their lifecycle services stay normal ROS services,
@@ -27,13 +27,14 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.parameter import Parameter
 
 from rehab_core.errors import ConfigError
-from rehab_perception import stack_config
-from rehab_perception.channel import InProcessBus
-from rehab_perception.dds import use_large_data_profile
-from rehab_perception.lifecycle_component import LifecycleComponent, ros_session
-from rehab_perception.manager_support import check_num_threads
+from rehab_runtime import stack_config
+from rehab_runtime.channel import InProcessBus
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.dds import use_large_data_profile
+from rehab_runtime.manager_support import check_num_threads
+from rehab_runtime.process import ros_session
 
-GROUP = "rehab_perception.components"
+GROUP = "rehab_runtime.components"
 
 
 def component_class(plugin: str) -> type[LifecycleComponent]:
@@ -147,11 +148,10 @@ def check_parameter_names(node: Any, parameters: dict[str, Any]) -> None:
 
 
 def _input_ended(container: ComponentContainer) -> bool:
-    from rehab_perception.image_source_node import ImageSourceNode
-
-    events = [getattr(n, "finished", None) for n in container.nodes.values()
-              if isinstance(n, ImageSourceNode)]
-    return bool(events) and all(e is not None and e.is_set() for e in events)
+    """Every input source (a component with a ``finished`` event) has reached its end."""
+    events = [e for n in container.nodes.values()
+              if isinstance(e := getattr(n, "finished", None), threading.Event)]
+    return bool(events) and all(e.is_set() for e in events)
 
 
 def _check_input(stack: dict[str, Any]) -> None:
@@ -216,7 +216,7 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
     """
     from rclpy.signals import SignalHandlerOptions
 
-    from rehab_perception.lifecycle_manager import LifecycleManager
+    from rehab_runtime.lifecycle_manager import LifecycleManager
 
     stack = stack_config.load_stack(params)
     if input_:

@@ -40,7 +40,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from rehab_core.errors import ConfigError
-from rehab_perception.manager_support import (
+from rehab_runtime.manager_support import (
     ManagedNode,
     check_manager_params,
     node_status,
@@ -319,6 +319,6 @@ _TRANSITIONS = {
 
 def main(args: list[str] | None = None) -> int:
     """``lifecycle_manager`` executable: SIGINT/SIGTERM stop it within a second, exit 0."""
-    from rehab_perception.manager_support import run_manager
+    from rehab_runtime.manager_support import run_manager
 
     return run_manager(LifecycleManager, args)

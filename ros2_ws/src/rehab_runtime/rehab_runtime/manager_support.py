@@ -122,7 +122,7 @@ def node_status(node: ManagedNode, component: DiagnosticStatus | None, want_up: 
 
 def run_manager(cls: type, args: list[str] | None) -> int:
     """The manager as its own process; ends on SIGINT/SIGTERM or after end_of_input: shutdown."""
-    from rehab_perception.process import run_until_signal
+    from rehab_runtime.process import run_until_signal
 
     def started(nodes: list[Any]) -> None:
         nodes[0].start_autostart()

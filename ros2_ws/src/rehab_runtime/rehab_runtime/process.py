@@ -11,10 +11,11 @@ the executor still runs, stops the executor, and exits 0.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import rclpy
@@ -22,7 +23,8 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 
 from rehab_core.errors import ConfigError
-from rehab_perception.dds import use_large_data_profile
+from rehab_runtime.component import SUCCESS, LifecycleComponent
+from rehab_runtime.dds import use_large_data_profile
 
 Hook = Callable[[list[Any]], Any]
 
@@ -78,3 +80,36 @@ def run_until_signal(build: Callable[[], list[Any]], *, args: list[str] | None =
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
     return 0
+
+
+@contextlib.contextmanager
+def ros_session(args: list[str] | None = None, **init_kwargs: Any) -> Iterator[None]:
+    """``with rclpy.init(...)`` that also works on Humble (whose init is no context manager)."""
+    rclpy.init(args=args, **init_kwargs)
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+
+
+def main_for(cls: type[LifecycleComponent]) -> Callable[[list[str] | None], int]:
+    """The body of a component's ``ros2 run`` executable."""
+
+    def main(args: list[str] | None = None) -> int:
+        def autostart(nodes: list[LifecycleComponent]) -> None:
+            for node in nodes:
+                if node.get_parameter("autostart").value and node.trigger_configure() == SUCCESS:
+                    node.trigger_activate()
+
+        def shut_down(nodes: list[LifecycleComponent]) -> None:
+            for node in nodes:  # active/inactive/unconfigured -> finalized, outputs closed
+                with contextlib.suppress(Exception):
+                    node.trigger_shutdown()
+
+        # >= 2 threads: one may be busy in a model callback, another answers get_state
+        return run_until_signal(lambda: [cls()], args=args, after_start=autostart,
+                                num_threads=max(2, os.cpu_count() or 2),
+                                before_stop=shut_down, label=cls.DEFAULT_NAME)
+
+    main.__doc__ = f"Run {cls.__name__} as its own process."
+    return main

@@ -6,7 +6,7 @@ graph itself:
 
 * ``rehab_container.ros__parameters.components``: the components to load, as
   ``plugin`` or ``plugin:node_name`` (plugin = entry point name in group
-  ``rehab_perception.components``) or ``module:Class:node_name``, and ``remappings``: a list of
+  ``rehab_runtime.components``) or ``module:Class:node_name``, and ``remappings``: a list of
   ``node_name:from:=to``.
 * ``lifecycle_manager.ros__parameters``: ``node_names`` (bring-up order),
   ``autostart``, ``bond_timeout`` ...

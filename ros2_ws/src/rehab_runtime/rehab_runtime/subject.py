@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rehab_core.types import Skeleton
-from rehab_perception.payloads import SkeletonsPayload
+from rehab_runtime.codecs import SkeletonsPayload
 
 
 def main_skeleton(p: SkeletonsPayload) -> Skeleton | None:

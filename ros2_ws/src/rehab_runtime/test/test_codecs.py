@@ -17,14 +17,14 @@ from rehab_core.reach.state import PHASES, ReachPhase, ReachState
 from rehab_core.recognition.streaming import ActionPrediction
 from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Detection, Frame, Skeleton
-from rehab_perception import payloads
-from rehab_perception.conversions import make_header
+from rehab_runtime import codecs
+from rehab_runtime.conversions import make_header
 from rehab_testing.compare import same
 
 STAMP = 1_700_000_000_123_456_789
 
 
-def round_trip(codec: payloads.Codec, payload: object) -> object:
+def round_trip(codec: codecs.Codec, payload: object) -> object:
     return codec.from_msg(codec.to_msg(payload))
 
 
@@ -39,44 +39,44 @@ def _skeleton(track: int, with_3d: bool = False) -> Skeleton:
 def test_image_round_trip():
     image = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
     frame = Frame(image, STAMP, -1, "bgr8", "cam")  # the frame index is local, not on the wire
-    assert same(round_trip(payloads.IMAGE, frame), frame)
+    assert same(round_trip(codecs.IMAGE, frame), frame)
 
 
 def test_compressed_image_is_input_only_and_decodes_losslessly():
     image = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
     msg = CompressedImage(header=make_header(STAMP, "cam"), format="png",
                           data=cv2.imencode(".png", image)[1].tobytes())
-    frame = payloads.COMPRESSED_IMAGE.from_msg(msg)
+    frame = codecs.COMPRESSED_IMAGE.from_msg(msg)
     assert frame.stamp_ns == STAMP and np.array_equal(frame.image, image)
     with pytest.raises(NotImplementedError):
-        payloads.COMPRESSED_IMAGE.to_msg(frame)
+        codecs.COMPRESSED_IMAGE.to_msg(frame)
 
 
 def test_skeletons_round_trip():
-    p = payloads.SkeletonsPayload(STAMP, "cam", 640, 480, [_skeleton(3), _skeleton(-1)], 3)
-    assert same(round_trip(payloads.SKELETONS, p), p)
+    p = codecs.SkeletonsPayload(STAMP, "cam", 640, 480, [_skeleton(3), _skeleton(-1)], 3)
+    assert same(round_trip(codecs.SKELETONS, p), p)
 
 
 def test_skeletons_3d_round_trip():
     sk = _skeleton(3, with_3d=True)
     sk = dataclasses.replace(sk, keypoints=np.zeros((17, 3), np.float32),
                              box=np.zeros(4, np.float32))  # 3-D only: no 2-D on this topic
-    p = payloads.SkeletonsPayload(STAMP, "cam", 0, 0, [sk])
-    assert same(round_trip(payloads.SKELETONS_3D, p), p)
+    p = codecs.SkeletonsPayload(STAMP, "cam", 0, 0, [sk])
+    assert same(round_trip(codecs.SKELETONS_3D, p), p)
 
 
 def test_detections_round_trip():
     dets = [Detection("toy", 0.625, np.array([1.5, 2, 3, 4], np.float32), 2, 7),
             Detection("hand", 0.5, np.array([5, 6, 7.25, 8], np.float32))]
-    p = payloads.DetectionsPayload(STAMP, "cam", dets)
-    assert same(round_trip(payloads.DETECTIONS, p), p)
+    p = codecs.DetectionsPayload(STAMP, "cam", dets)
+    assert same(round_trip(codecs.DETECTIONS, p), p)
 
 
 def test_action_round_trip():
     pred = ActionPrediction("squat", 0.75, {"squat": 0.75, "lunge": 0.25}, STAMP - 10**9,
                             STAMP, "exercise_stgcn")  # raw_* / extra stay in the classifier
-    p = payloads.ActionPayload(STAMP, "cam", pred, track_id=4)
-    assert same(round_trip(payloads.ACTION, p), p)
+    p = codecs.ActionPayload(STAMP, "cam", pred, track_id=4)
+    assert same(round_trip(codecs.ACTION, p), p)
 
 
 @pytest.mark.parametrize("quality", [
@@ -84,9 +84,9 @@ def test_action_round_trip():
     RepetitionQuality(2.0, float("nan"), "hip_height", (0.75, 1.25), None, "2d"),
 ])
 def test_repetition_round_trip_keeps_the_concentric_tempo(quality):
-    p = payloads.RepetitionPayload(STAMP, "cam", 2, "squat", 5, STAMP - 2 * 10**9, STAMP,
+    p = codecs.RepetitionPayload(STAMP, "cam", 2, "squat", 5, STAMP - 2 * 10**9, STAMP,
                                    quality)
-    back = round_trip(payloads.REPETITION, p)
+    back = round_trip(codecs.REPETITION, p)
     assert same(back, p)
     assert back.quality.tempo_s[1] == quality.tempo_s[1]  # was lost over DDS
 
@@ -102,16 +102,16 @@ def test_reach_round_trip(phase):
     scores = {"RN": 0.125, "RF": 0.0625, "R": 0.25, "NoR": 0.5625}
     state = _reach(phase, scores, distance=0.375, iou=0.125, object_label="toy",
                    onset_stamp_ns=STAMP - 10**8, offset_stamp_ns=STAMP)
-    p = payloads.ReachPayload(STAMP, "cam", state)
-    assert same(round_trip(payloads.REACH, p), p)
-    no_object = payloads.ReachPayload(STAMP, "cam", _reach(phase, scores))  # NaN, no stamps
-    assert same(round_trip(payloads.REACH, no_object), no_object)
+    p = codecs.ReachPayload(STAMP, "cam", state)
+    assert same(round_trip(codecs.REACH, p), p)
+    no_object = codecs.ReachPayload(STAMP, "cam", _reach(phase, scores))  # NaN, no stamps
+    assert same(round_trip(codecs.REACH, no_object), no_object)
 
 
 def test_reach_message_scores_in_documented_order_and_confidence_of_the_phase():
     """ReachState.msg: scores [NO_REACH, ONSET, REACH, OFFSET]; confidence = P(phase)."""
     scores = {"RN": 0.125, "RF": 0.0625, "R": 0.25, "NoR": 0.5625}  # NoR is the top score
-    msg = payloads.REACH.to_msg(payloads.ReachPayload(STAMP, "cam",
+    msg = codecs.REACH.to_msg(codecs.ReachPayload(STAMP, "cam",
                                                       _reach(ReachPhase.REACH, scores)))
     assert list(msg.scores) == [0.5625, 0.125, 0.25, 0.0625]
     assert msg.phase == 2 and msg.confidence == 0.25  # not max(scores) = P(NoR)

@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     params = _params_path(args.params)
     kind = input_kind(args.input)
 
-    from rehab_perception import stack_config
     from rehab_perception.graph import run_graph
+    from rehab_runtime import stack_config
 
     stack = stack_config.load_stack(params)
     if kind == "skeleton_bag":

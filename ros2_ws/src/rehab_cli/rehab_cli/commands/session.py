@@ -122,7 +122,7 @@ class _Feeder:
         if not params.is_file():
             raise RehabError(f"stack parameter file not found: {params}")
 
-        from rehab_perception import stack_config
+        from rehab_runtime import stack_config
 
         stack = stack_config.load_stack(params)  # the recorder writes under --out (finding 4)
         stack_config.set_param(stack, "recorder", "output_dir",
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     from rehab_coach.run_exercise_server_node import RunExerciseServerNode
     from rehab_core.paths import repo_file
     from rehab_interfaces.action import RunExercise
-    from rehab_perception.lifecycle_component import SUCCESS
+    from rehab_runtime.component import SUCCESS
 
     goals = _goals(args)
     model_dir = repo_file(args.model)

@@ -65,9 +65,9 @@ class _Rig:
         from rclpy.parameter import Parameter
 
         from rehab_interfaces.msg import Skeleton2DArray
-        from rehab_perception.container import ComponentContainer
-        from rehab_perception.lifecycle_manager import LifecycleManager
-        from rehab_perception.payloads import RESULT_QOS
+        from rehab_runtime.codecs import RESULT_QOS
+        from rehab_runtime.container import ComponentContainer
+        from rehab_runtime.lifecycle_manager import LifecycleManager
 
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain)
@@ -82,7 +82,7 @@ class _Rig:
         self.listener.create_subscription(Skeleton2DArray, "/tracked_skeletons", self._count,
                                           RESULT_QOS)
         if mode == "container":
-            from rehab_perception import stack_config
+            from rehab_runtime import stack_config
 
             self.container = ComponentContainer(context=self.context, num_threads=4)
             self.container.load_stack(stack_config.load_stack(params))

@@ -30,14 +30,14 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile
 
 from rehab_core.types import Frame
-from rehab_perception import payloads
-from rehab_perception.channel import InProcessBus
-from rehab_perception.dds import use_large_data_profile
-from rehab_perception.lifecycle_component import LifecycleComponent
+from rehab_runtime import codecs
+from rehab_runtime.channel import InProcessBus
+from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.dds import use_large_data_profile
 
 WIDTH, HEIGHT = 640, 480
-RELIABLE_IMAGE = payloads.Codec("image", payloads.IMAGE.msg_type, payloads.IMAGE.to_msg,
-                                payloads.IMAGE.from_msg, QoSProfile(depth=5))
+RELIABLE_IMAGE = codecs.Codec("image", codecs.IMAGE.msg_type, codecs.IMAGE.to_msg,
+                                codecs.IMAGE.from_msg, QoSProfile(depth=5))
 
 
 class _Producer(LifecycleComponent):
