@@ -20,7 +20,7 @@ import yaml
 from robust_inputs import STACK, RawImage, raw_image_bag, skeleton_bag, strict_jsonl
 
 from rehab_core.io.bag import bag_topics
-from rehab_perception.graph import run_graph
+from rehab_perception.run_graph import run_graph
 
 ENCODINGS = ("bgr8", "rgb8", "bgra8", "rgba8", "mono8", "mono16", "yuv422", "yuv422_yuy2",
              "nv12", "bayer_rggb8", "16UC1", "32FC1", "8UC3", "jpeg", "", "garbage9",

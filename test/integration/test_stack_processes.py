@@ -190,7 +190,7 @@ def _outputs_by_stamp(msgs) -> dict[int, list[np.ndarray]]:
 
 
 def test_container_and_processes_give_identical_outputs(tmp_path, procs):
-    from rehab_perception.graph import run_graph
+    from rehab_perception.run_graph import run_graph
 
     clip = clip_with_person(tmp_path) or write_clip(tmp_path / "synthetic.avi", 12, 10.0)
     roles = ["skeleton_tracker", "pose_estimator", "image_source"]  # consumers first

@@ -248,7 +248,7 @@ def run_benchmark(cfg: BenchConfig) -> dict[str, Any]:
             backends = player.backends()
             stages = player.stages
             required = player.required
-            topics = {t: player._kind(t) for t in required}
+            topics = {t: player.kinds[t] for t in required}
             pose_input = player.pose_input_size()
             soak_result = None
             if cfg.soak_minutes > 0:

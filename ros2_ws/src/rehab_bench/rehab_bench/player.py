@@ -14,8 +14,8 @@ outputs to the input by stamp. Here the graph is our ``ComponentContainer``:
   target rate) only hands a frame over when the worker is idle. A frame whose
   tick finds the graph still busy is dropped ("busy"); one whose required
   outputs never arrive is dropped too ("incomplete");
-* the monitor subscribes to every output topic of the graph on the bus and
-  keeps, per stamp, when each output arrived: end-to-end latency is hand-off
+* a ``FrameAssembler`` subscribes to every output topic of the graph on the bus
+  and keeps, per stamp, when each output arrived: end-to-end latency is hand-off
   time -> last output of that stamp. Per-stage latency comes from each
   component's own diagnostics (its processing time, time spent in the stages
   behind it excluded), recorded per frame.
@@ -43,6 +43,7 @@ from rehab_core.errors import ConfigError, InputSourceError
 from rehab_core.io.bag import BagFrameSource
 from rehab_core.types import Frame
 from rehab_runtime import codecs, stack_config
+from rehab_runtime.assembler import FrameAssembler
 from rehab_runtime.component import SUCCESS, LifecycleComponent
 from rehab_runtime.container import ComponentContainer
 from rehab_runtime.diagnostics import ComponentDiagnostics
@@ -240,42 +241,6 @@ def play_fixed_rate(
     return records, wall
 
 
-class _Monitor:
-    """Arrival time of every output on the graph's output topics, by stamp."""
-
-    def __init__(self, topics: list[str], kinds: dict[str, str]) -> None:
-        self.topics = topics
-        self.kinds = kinds
-        self._lock = threading.Lock()
-        self.arrivals: dict[int, dict[str, float]] = {}
-        self.payloads: dict[int, dict[str, list[Any]]] = {}
-        self.capture = False  # keep the payloads too (event accuracy needs what was said)
-        self.handlers = {t: self._handler(t) for t in topics}
-
-    def _handler(self, topic: str) -> Callable[[Any], None]:
-        kind = self.kinds.get(topic, topic)
-
-        def on_output(payload: Any) -> None:
-            now = time.perf_counter()
-            stamp = int(getattr(payload, "stamp_ns", -1))
-            with self._lock:
-                self.arrivals.setdefault(stamp, {})[topic] = now
-                if self.capture:
-                    self.payloads.setdefault(stamp, {}).setdefault(kind, []).append(payload)
-        return on_output
-
-    def take(self, stamp_ns: int) -> tuple[dict[str, float], dict[str, list[Any]] | None]:
-        """Arrival times by topic and (when capturing) payloads by kind of one stamp."""
-        with self._lock:
-            payloads = self.payloads.pop(stamp_ns, {}) if self.capture else None
-            return self.arrivals.pop(stamp_ns, {}), payloads
-
-    def clear(self) -> None:
-        with self._lock:
-            self.arrivals.clear()
-            self.payloads.clear()
-
-
 class GraphPlayer:
     """The stack of ``params`` in one container, fed by a fixed-rate player.
 
@@ -299,14 +264,16 @@ class GraphPlayer:
         self.stamps = FreshStamps()
         try:
             self._load()
-            self._order = self._bring_up_order()
-            for node in [*self._order, self.source]:  # all configured before any activates
-                if node.trigger_configure() != SUCCESS:
-                    raise ConfigError(f"{node.get_name()}: {node.last_error or 'configure failed'}")
-            self._activate()
-            topics = self._output_topics()
-            self.monitor = _Monitor(topics, {t: self._kind(t) for t in topics})
-            self.required = [t for t in self.monitor.topics if self._kind(t) in PER_FRAME_KINDS]
+            order = stack_config.bring_up_order(self.stack, self.container.nodes)
+            # consumers first, the source last (consumers bind to producers on activation)
+            self._order = [n for n in order if n != SOURCE_NAME] + [SOURCE_NAME]
+            self.container.bring_up(self._order)
+            #: the stages' output topics -> payload kind
+            self.kinds = {t: k for t, k in self.container.outputs().items()
+                          if t != self.source.out_image.topic}
+            self.assembler = FrameAssembler(self.container.bus, self.kinds)
+            self.capture = False  # keep the payloads on the records (event accuracy)
+            self.required = [t for t, k in self.kinds.items() if k in PER_FRAME_KINDS]
             self.container.spin_in_background()
         except BaseException:
             self.close()
@@ -329,48 +296,15 @@ class GraphPlayer:
             node.diag = RecordingDiagnostics()
             node.get_logger().set_level(LoggingSeverity.WARN)  # keeps the progress bar readable
 
-    def _bring_up_order(self) -> list[LifecycleComponent]:
-        names = stack_config.manager_params(self.stack).get("node_names", [])
-        order = [n for n in names if n in self.container.nodes]
-        order += [n for n in self.container.nodes if n not in order]
-        return [self.container.nodes[n] for n in order if n != SOURCE_NAME]
-
-    def _activate(self) -> None:
-        """Consumers first, the source last (consumers bind to producers on activation)."""
-        for node in [*self._order, self.source]:
-            if node.trigger_activate() != SUCCESS:
-                raise ConfigError(f"{node.get_name()}: {node.last_error or 'activate failed'}")
-
-    def _output_topics(self) -> list[str]:
-        topics = []
-        for node in self._order:
-            topics += [out.topic for out in node._outputs if out.topic not in topics]
-        return topics
-
-    def _kind(self, topic: str) -> str:
-        for node in self._order:
-            for out in node._outputs:
-                if out.topic == topic:
-                    return out.codec.name
-        return ""
-
     @property
     def stages(self) -> list[str]:
         """Stage names in the stack's load order (roughly the data flow)."""
         return [n for n in self.container.nodes if n != SOURCE_NAME]
 
-    def _subscribe_monitor(self, on: bool) -> None:
-        for topic, handler in self.monitor.handlers.items():
-            if on:
-                self.container.bus.subscribe(topic, handler)
-            else:
-                self.container.bus.unsubscribe(topic, handler)
-
     def reset_stages(self) -> None:
         """Fresh stage state for a new run: deactivate (source first), activate again."""
-        for node in [self.source, *reversed(self._order)]:
-            node.trigger_deactivate()
-        self._activate()
+        self.container.bring_down()
+        self.container.bring_up(self._order)
         for node in self.container.nodes.values():
             node.diag.reset()
 
@@ -383,7 +317,7 @@ class GraphPlayer:
             started = time.perf_counter()
             self.source.publish_frame(self.stamps.stamp(frames[i % len(frames)]))
             times.append((time.perf_counter() - started) * 1e3)
-        self.monitor.clear()
+        self.assembler.clear()
         steady = times[1:] or times
         return sum(steady) / len(steady)
 
@@ -400,16 +334,15 @@ class GraphPlayer:
             self.warm_up(frames, 2)  # first frames after a reset re-initialise models' state
         for node in self.container.nodes.values():
             node.diag.reset()
-        self.monitor.clear()
-        self.monitor.capture = capture
-        self._subscribe_monitor(True)
+        self.assembler.clear()
+        self.capture = capture
         cpu0 = cpu_seconds(self.process)
         try:
-            records, wall = play_fixed_rate(
-                frames, rate_hz, count, self.stamps.stamp, self._deliver, on_tick, drain_timeout_s)
+            with self.assembler:
+                records, wall = play_fixed_rate(frames, rate_hz, count, self.stamps.stamp,
+                                                self._deliver, on_tick, drain_timeout_s)
         finally:
-            self._subscribe_monitor(False)
-            self.monitor.capture = False
+            self.capture = False
         cpu = (cpu_seconds(self.process) - cpu0) / wall * 100.0
         result = RunResult(rate_hz, records, wall, cpu, self.process.memory_info().rss / 2**20)
         sent_stamps = {r.stamp_ns for r in records if r.status == "ok"}
@@ -425,7 +358,9 @@ class GraphPlayer:
         self._finish(record, sent)
 
     def _finish(self, record: FrameRecord, sent: float) -> None:
-        arrivals, record.outputs = self.monitor.take(record.stamp_ns)
+        got = self.assembler.take(record.stamp_ns)
+        arrivals = got.arrivals
+        record.outputs = got.payloads if self.capture else None
         missing = tuple(t for t in self.required if t not in arrivals)
         if missing or not arrivals:
             record.status, record.missing = "incomplete", missing
@@ -438,7 +373,7 @@ class GraphPlayer:
     def backends(self) -> dict[str, str]:
         """Inference runtime actually used by each stage that has a model (class names)."""
         out = {}
-        for node in self._order:
+        for node in (self.container.nodes[n] for n in self.stages):
             for attr in ("estimator", "detector", "classifier", "model"):
                 obj = getattr(node, attr, None)
                 if obj is None:
@@ -459,7 +394,7 @@ class GraphPlayer:
         Returns the names restarted; a stage that cannot come back is named with its error.
         """
         restarted = []
-        for node in [*self._order, self.source]:
+        for node in (self.container.nodes[n] for n in self._order):
             if node.state_label() == "active":
                 continue
             configured = node.state_label() == "inactive" or node.trigger_configure() == SUCCESS

@@ -90,7 +90,7 @@ def coach(ros, tmp_path_factory):
 def _play_recorded_session(node, stop: threading.Event) -> threading.Thread:
     """The shipped skeleton bag through the real graph (tracker, ST-GCN, counter) into the
     server's topics, as ``rehab session --input models/samples/squat_skeletons`` does."""
-    from rehab_perception.graph import run_graph
+    from rehab_perception.run_graph import run_graph
 
     publisher = StreamPublisher(node)
     clock: list[float] = []  # (wall, source) of the first frame

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from rehab_core.errors import BadFrameError, ConfigError, RehabError
 from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame
@@ -164,6 +165,15 @@ class ImageSourceNode(LifecycleComponent):
         frame.index = self.frames_published
         self.out_image.publish(frame)
         self.frames_published += 1
+
+    def input_status(self) -> dict[str, Any]:
+        """What the open input says of itself: its rate, frames announced and decoded, and
+        whether it ended before its announced length (a truncated file)."""
+        src = getattr(self, "_source", None)
+        return {"fps": float(getattr(src, "fps", 0.0) or 0.0),
+                "ended_early": bool(getattr(src, "ended_early", False)),
+                "decoded": getattr(src, "_index", "?"),
+                "announced": getattr(src, "frame_count", "?")}
 
     def consumers(self) -> int:
         """In-process consumers plus ROS subscribers of the image output."""

@@ -10,7 +10,7 @@ import pytest
 from rehab_core.io.bag import write_image_bag
 from rehab_core.io.video import VideoSource
 from rehab_core.types import Frame
-from rehab_perception.graph import run_graph
+from rehab_perception.run_graph import run_graph
 
 ROLES = ["image_source", "pose_estimator", "skeleton_tracker"]
 

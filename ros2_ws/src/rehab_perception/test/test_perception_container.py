@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from rclpy.executors import SingleThreadedExecutor
 
-from rehab_perception.graph import run_graph
 from rehab_perception.results import FrameResult
+from rehab_perception.run_graph import run_graph
 from rehab_runtime import codecs
 from rehab_runtime import conversions as conv
 from rehab_runtime.component import SUCCESS

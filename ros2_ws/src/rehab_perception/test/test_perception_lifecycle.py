@@ -51,7 +51,7 @@ def test_full_lifecycle(ros_context, good_params, plugin):
         assert node.trigger_deactivate() == SUCCESS
         assert not node.is_active and node._inputs == [] and node._timers == []
         assert node.trigger_cleanup() == SUCCESS
-        assert node.config is None and node._outputs == []
+        assert node.config is None and node.outputs() == []
         # a second bring-up works (models reloaded), and shutdown works from active
         assert node.trigger_configure() == SUCCESS, node.last_error
         assert node.trigger_activate() == SUCCESS
@@ -95,7 +95,7 @@ def test_configure_failure_has_a_message(ros_context, plugin, params, needle):
         assert node.trigger_configure() == FAILURE
         assert needle in node.last_error, node.last_error
         assert state(node) == "unconfigured"
-        assert node._outputs == [] and node.config is None  # cleaned up, nothing half-built
+        assert node.outputs() == [] and node.config is None  # cleaned up, nothing half-built
     finally:
         node.destroy_node()
 

@@ -15,8 +15,8 @@ from rehab_core.io.bag import bag_topics, open_bag
 from rehab_core.io.output_bag import SENSOR_DATA_QOS, TopicQos, check_rosbag2_metadata
 from rehab_core.io.skeleton_bag import typestore
 from rehab_interfaces.msg import ActionPrediction, Skeleton2DArray
-from rehab_perception.graph import run_graph
 from rehab_perception.recorder_node import msg_type_name, offered_qos
+from rehab_perception.run_graph import run_graph
 from rehab_runtime import codecs
 
 REPO = Path(__file__).resolve().parents[4]

@@ -108,6 +108,10 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
         self._outputs.append(out)
         return out
 
+    def outputs(self) -> list[Output]:
+        """The outputs this component publishes (created at configure time)."""
+        return list(self._outputs)
+
     def create_input(self, topic: str, codec: Codec, handler: Callable[[Any], None],
                      *, check_stamps: bool = True, qos: Any = None,
                      latest_wins: bool = False) -> Input:

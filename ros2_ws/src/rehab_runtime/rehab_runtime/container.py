@@ -18,6 +18,7 @@ import importlib
 import signal
 import sys
 import threading
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from rclpy.parameter import Parameter
 from rehab_core.errors import ConfigError
 from rehab_runtime import stack_config
 from rehab_runtime.channel import InProcessBus
-from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.component import SUCCESS, LifecycleComponent
 from rehab_runtime.dds import use_large_data_profile
 from rehab_runtime.manager_support import check_num_threads
 from rehab_runtime.process import ros_session
@@ -68,6 +69,7 @@ class ComponentContainer:
         self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
         self.nodes: dict[str, LifecycleComponent] = {}
         self._thread: threading.Thread | None = None
+        self._order: list[str] = []
         self.callback_errors: list[str] = []
 
     def load(self, plugin: str, name: str, parameters: dict[str, Any] | None = None,
@@ -123,11 +125,68 @@ class ComponentContainer:
                 print(f"rehab_container: callback error: {type(err).__name__}: {err}",
                       file=sys.stderr)
 
+    # -- bring-up and bring-down, without a lifecycle manager (``rehab run``, bench) ----
+
+    def bring_up(self, order: Iterable[str] | None = None, *, optional: Iterable[str] = (),
+                 hold: Iterable[str] = (), stop: threading.Event | None = None) -> dict[str, str]:
+        """Configure every node of ``order`` (default: load order), then activate them in
+        that order: producers register on configure and consumers bind on activate, so every
+        consumer sees every co-located producer (see ``channel``).
+
+        ``optional`` nodes that fail to configure are left out: returned as name -> why.
+        Any other failure raises ``ConfigError`` naming the node and why. ``hold`` nodes
+        are configured but not activated: the caller activates them (``activate``) once it
+        has bound its own consumers, e.g. the input source last. A set ``stop`` ends the
+        bring-up between two nodes (e.g. Ctrl-C while models load), nothing activated.
+        """
+        self._order = list(order) if order is not None else list(self.nodes)
+        optional, held = set(optional), set(hold)
+        skipped: dict[str, str] = {}
+        for name in self._order:
+            if stop is not None and stop.is_set():
+                return skipped
+            node = self.nodes[name]
+            if node.state_label() != "unconfigured":
+                continue  # already configured (a bring-up after bring_down)
+            if node.trigger_configure() != SUCCESS:
+                why = node.last_error or "configure failed"
+                if name not in optional:
+                    raise ConfigError(f"{name}: {why}")
+                skipped[name] = why
+        self.activate(n for n in self._order if n not in skipped and n not in held)
+        return skipped
+
+    def activate(self, names: Iterable[str]) -> None:
+        """Activate these (configured) nodes in order; ``ConfigError`` names one that fails."""
+        for name in names:
+            node = self.nodes[name]
+            if node.trigger_activate() != SUCCESS:
+                raise ConfigError(f"{name}: {node.last_error or 'activate failed'}")
+
+    def bring_down(self, *, finalize: bool = False) -> None:
+        """Deactivate every active node in reverse bring-up order (they stay configured, a
+        later ``bring_up`` activates them again with fresh state); ``finalize``: take every
+        node to finalized instead (its outputs closed, its files written)."""
+        order = [n for n in self._order if n in self.nodes]
+        order += [n for n in self.nodes if n not in order]
+        for name in reversed(order):
+            node = self.nodes[name]
+            with contextlib.suppress(Exception):  # already finalized
+                if finalize:
+                    node.trigger_shutdown()
+                elif node.state_label() == "active":
+                    node.trigger_deactivate()
+
+    def outputs(self) -> dict[str, str]:
+        """Every output topic of the loaded nodes -> its payload kind, in bring-up order."""
+        order = [n for n in self._order if n in self.nodes]
+        order += [n for n in self.nodes if n not in order]
+        return {out.topic: out.codec.name for name in order
+                for out in self.nodes[name].outputs()}
+
     def shutdown(self) -> None:
         """Components down (active -> inactive -> unconfigured -> finalized), then the executor."""
-        for node in reversed(list(self.nodes.values())):
-            with contextlib.suppress(Exception):  # already finalized
-                node.trigger_shutdown()
+        self.bring_down(finalize=True)
         self.executor.shutdown(timeout_sec=1.0)
         if self._thread is not None:
             self._thread.join(timeout=1.0)
@@ -138,10 +197,10 @@ class ComponentContainer:
 
 def check_parameter_names(node: Any, parameters: dict[str, Any]) -> None:
     """Refuse a parameter the node does not declare (a typo would be silently ignored)."""
-    declared = set(node._parameters)
-    unknown = [p.name for p in _overrides(parameters) if p.name not in declared]
+    unknown = [p.name for p in _overrides(parameters) if not node.has_parameter(p.name)]
     if unknown:
         name = unknown[0]
+        declared = set(node.get_parameters_by_prefix(""))
         hint = stack_config.did_you_mean(name, declared)
         raise ConfigError(f"{node.get_name()}: unknown parameter {name!r}{hint}; "
                           f"it declares {sorted(declared)}")

@@ -94,6 +94,24 @@ def manager_params(stack: dict[str, Any]) -> dict[str, Any]:
     return node_params(stack, MANAGER)
 
 
+def bring_up_order(stack: dict[str, Any], loaded: Iterable[str]) -> list[str]:
+    """``loaded`` node names in the manager's ``node_names`` order, the unlisted ones after."""
+    loaded = list(loaded)
+    order = [n for n in manager_params(stack).get("node_names", []) if n in loaded]
+    return order + [n for n in loaded if n not in order]
+
+
+def remove_components(stack: dict[str, Any], names: Iterable[str]) -> None:
+    """Drop components (and the manager's entries for them) from the stack, in place."""
+    drop = set(names)
+    kept = [c for c in node_params(stack, CONTAINER).get("components") or []
+            if str(c).split(":")[-1] not in drop]
+    set_param(stack, CONTAINER, "components", kept)
+    manager = node_params(stack, MANAGER)
+    if "node_names" in manager:
+        set_param(stack, MANAGER, "node_names", [n for n in manager["node_names"] if n not in drop])
+
+
 #: sections a stack file may hold besides its components' (other nodes share the file)
 OTHER_SECTIONS = {"/**", CONTAINER, MANAGER}
 

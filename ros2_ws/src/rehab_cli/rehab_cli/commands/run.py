@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     params = _params_path(args.params)
     kind = input_kind(args.input)
 
-    from rehab_perception.graph import run_graph
+    from rehab_perception.run_graph import run_graph
     from rehab_runtime import stack_config
 
     stack = stack_config.load_stack(params)
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  frame {result.index:6d}  t={row['t']:7.2f}s  {rate:5.1f} fps  {label}",
                   flush=True)
 
-    from rehab_perception.graph import GraphStalled
+    from rehab_perception.run_graph import GraphStalled
 
     stalled: GraphStalled | None = None
     with stop_on_signals() as stop:
@@ -145,13 +145,9 @@ IMAGE_STAGES = ("pose_estimator", "object_detector", "reach_detector", "overlay"
 
 def _start_at_tracker(stack: dict) -> None:
     """Drop the image stages from the stack (a skeleton bag replaces them)."""
-    container = stack["rehab_container"]["ros__parameters"]
-    container["components"] = [
-        c for c in container["components"] if c.split(":")[-1] not in IMAGE_STAGES
-    ]
-    manager = stack.get("lifecycle_manager", {}).get("ros__parameters", {})
-    if "node_names" in manager:
-        manager["node_names"] = [n for n in manager["node_names"] if n not in IMAGE_STAGES]
+    from rehab_runtime import stack_config
+
+    stack_config.remove_components(stack, IMAGE_STAGES)
 
 
 def _private_domain_id() -> int:

@@ -5,7 +5,7 @@
 
 The goals go, one after another, to a real RunExercise action server through
 a real action client while the input is processed: a video / bag / camera
-runs through the perception stack (``rehab_perception.graph.run_graph``); a
+runs through the perception stack (``rehab_perception.run_graph.run_graph``); a
 recorded skeleton file (``.npz``, see ``rehab_core.io.skeleton_store``) is
 replayed through the core's streaming classifier and repetition counter.
 The first goal is active from the first frame; each next goal starts when
@@ -116,7 +116,7 @@ class _Feeder:
     def _run_graph(self) -> None:
         from rehab_coach.recorded_stream import StreamFrame
         from rehab_core.paths import repo_file
-        from rehab_perception.graph import run_graph
+        from rehab_perception.run_graph import run_graph
 
         params = Path(self.args.params) if self.args.params else repo_file(DEFAULT_PARAMS)
         if not params.is_file():

@@ -5,7 +5,8 @@ into a ``ComponentContainer`` (own ROS context and domain, so it never mixes
 with another running stack unless asked), sets the image source to the given
 input with ``pacing: fast``, brings every component up in order, and calls
 ``on_frame_result(FrameResult)`` once per source frame, in order, with that
-frame's outputs keyed by its source stamp.
+frame's outputs keyed by its source stamp (``assembler.FrameAssembler``).
+The container brings the components up (``bring_up``) and down.
 
 Why no frame is dropped: the in-process bus delivers synchronously, so the
 source's publish returns only after every stage has handled the frame; the
@@ -28,18 +29,13 @@ from rclpy.context import Context
 from rehab_core.errors import ConfigError, RehabError
 from rehab_perception.image_source_node import ImageSourceNode
 from rehab_perception.results import FrameResult
-from rehab_runtime import codecs, stack_config
-from rehab_runtime.component import SUCCESS
+from rehab_runtime import stack_config
+from rehab_runtime.assembler import FrameAssembler
 from rehab_runtime.container import ComponentContainer
 
-#: topic (resolved) -> FrameResult field, for the outputs the collector keeps
-_COLLECTED = {
-    "skeletons": ("skeletons", codecs.SKELETONS),
-    "detections": ("detections", codecs.DETECTIONS),
-    "action": ("action", codecs.ACTION),
-    "repetitions": ("repetitions", codecs.REPETITION),
-    "reach": ("reach", codecs.REACH),
-}
+#: payload kind (codec name) -> FrameResult field, for the outputs a FrameResult keeps
+_COLLECTED = {"skeletons": "skeletons", "detections": "detections", "action": "action",
+              "repetition": "repetitions", "reach": "reach"}
 
 
 #: seconds without a frame read, published or dropped before the watchdog ends a run
@@ -83,47 +79,29 @@ def _source_node(container: ComponentContainer) -> ImageSourceNode:
 
 
 class _Collector:
-    """Gathers each frame's outputs from the bus and emits them when the frame is done."""
+    """Hands each frame's assembled outputs to the caller as a ``FrameResult``, in order."""
 
     def __init__(self, container: ComponentContainer, source: ImageSourceNode,
                  topics: dict[str, str], callback: Callable[[FrameResult], None] | None) -> None:
         self.callback = callback
-        self.pending: dict[int, FrameResult] = {}
         self.frames = 0
         self.errors: list[str] = []
-        self.bus = container.bus
-        self.subscriptions: list[tuple[str, Any]] = []
-        for kind, topic in topics.items():
-            attr, _codec = _COLLECTED[kind]
-            self._subscribe(topic, self._keeper(attr))
-        # subscribed last: runs after every in-process consumer of the frame
-        self._subscribe(source.out_image.topic, self._frame_done)
-
-    def _subscribe(self, topic: str, handler: Any) -> None:
-        self.bus.subscribe(topic, handler)
-        self.subscriptions.append((topic, handler))
-
-    def _result(self, stamp_ns: int) -> FrameResult:
-        if stamp_ns not in self.pending:
-            self.pending[stamp_ns] = FrameResult(stamp_ns, index=-1)
-        return self.pending[stamp_ns]
-
-    def _keeper(self, attr: str) -> Callable[[Any], None]:
-        def keep(payload: Any) -> None:
-            result = self._result(payload.stamp_ns)
-            if isinstance(getattr(result, attr), list):
-                getattr(result, attr).append(payload)
-            else:
-                setattr(result, attr, payload)
-        return keep
+        self.assembler = FrameAssembler(container.bus, topics).attach()
+        # bound last: runs after every in-process consumer of the frame
+        self.assembler.when_done(source.out_image.topic, self._frame_done)
 
     def _frame_done(self, frame: Any) -> None:
-        result = self.pending.pop(frame.stamp_ns, None) or FrameResult(frame.stamp_ns, -1)
-        result.index = self.frames
-        self.frames += 1
+        got = self.assembler.take(frame.stamp_ns)
         # anything older was produced late for an earlier frame; attach nothing silently
-        self.pending = {s: r for s, r in self.pending.items() if s > frame.stamp_ns}
+        self.assembler.discard_before(frame.stamp_ns)
+        result = FrameResult(frame.stamp_ns, self.frames)
+        self.frames += 1
         try:  # the caller's code runs on the source's thread: it must not stop the stream
+            for kind, attr in _COLLECTED.items():
+                if isinstance(getattr(result, attr), list):
+                    setattr(result, attr, list(got.payloads.get(kind, [])))
+                else:
+                    setattr(result, attr, got.last(kind))
             result.width, result.height = frame.width, frame.height
             if self.callback is not None:
                 self.callback(result)
@@ -132,24 +110,23 @@ class _Collector:
                                f"{type(err).__name__}: {err}")
 
     def close(self) -> None:
-        for topic, handler in self.subscriptions:
-            self.bus.unsubscribe(topic, handler)
+        self.assembler.detach()
 
 
 def _output_topics(container: ComponentContainer, prefer_tracked: bool = True) -> dict[str, str]:
-    """Which bus topic feeds each FrameResult field (tracked skeletons win over raw ones)."""
+    """The bus topics a FrameResult is made of -> their kind (tracked skeletons win over
+    raw ones)."""
     topics: dict[str, str] = {}
-    for node in container.nodes.values():
-        for out in node._outputs:
-            kind = out.codec.name
-            if kind == "skeletons":
-                tracked = out.topic.endswith("tracked_skeletons")
-                if "skeletons" not in topics or (tracked and prefer_tracked):
-                    topics["skeletons"] = out.topic
-            elif kind == "repetition":
-                topics["repetitions"] = out.topic
-            elif kind in _COLLECTED:
-                topics[kind] = out.topic
+    skeletons = ""
+    for topic, kind in container.outputs().items():
+        if kind == "skeletons":
+            tracked = topic.endswith("tracked_skeletons")
+            if not skeletons or (tracked and prefer_tracked):
+                skeletons = topic
+        elif kind in _COLLECTED:
+            topics[topic] = kind
+    if skeletons:
+        topics[skeletons] = "skeletons"
     return topics
 
 
@@ -191,34 +168,19 @@ def run_graph(
     clean = True
     try:
         container.load_stack(stack)
-        manager = stack_config.manager_params(stack)
-        order = [n for n in manager.get("node_names", []) if n in container.nodes]
-        order += [n for n in container.nodes if n not in order]
-        nodes = [container.nodes[n] for n in order]
-        optional = set(stack_config.node_params(stack, stack_config.CONTAINER)
-                       .get("optional_components") or [])
-        skipped: dict[str, str] = {}
-        for node in nodes:  # configure all, then activate all (see channel's contract)
-            if stop is not None and stop.is_set():  # e.g. Ctrl-C while models load
-                return GraphRun(interrupted=True, skipped=skipped)
-            if node.trigger_configure() != SUCCESS:
-                why = node.last_error or "configure failed"
-                if node.get_name() not in optional:
-                    raise ConfigError(f"{node.get_name()}: {why}")
-                skipped[node.get_name()] = why
         source = _source_node(container)
-        for node in nodes:
-            if node is source or node.get_name() in skipped:
-                continue
-            if node.trigger_activate() != SUCCESS:
-                raise ConfigError(f"{node.get_name()}: {node.last_error or 'activate failed'}")
-        # bound after the other consumers, so it is the image's last one
+        optional = stack_config.node_params(stack, stack_config.CONTAINER) \
+            .get("optional_components") or []
+        order = stack_config.bring_up_order(stack, container.nodes)
+        # the source is activated last, after the collector: its first frame finds every
+        # consumer bound
+        skipped = container.bring_up(order, optional=optional, hold=[source.get_name()],
+                                     stop=stop)
+        if stop is not None and stop.is_set():  # e.g. Ctrl-C while models load
+            return GraphRun(interrupted=True, skipped=skipped)
         collector = _Collector(container, source, _output_topics(container), on_frame_result)
         started = time.perf_counter()
-        if stop is not None and stop.is_set():
-            return _summary(container, collector, source, started, skipped, True)
-        if source.trigger_activate() != SUCCESS:
-            raise ConfigError(f"{source.get_name()}: {source.last_error or 'activate failed'}")
+        container.activate([source.get_name()])
         container.spin_in_background()
         interrupted = _wait_for_end(source, stop, timeout_s, stall_timeout_s,
                                     lambda: _summary(container, collector, source, started,
@@ -269,16 +231,14 @@ def _wait_for_end(source: ImageSourceNode, stop: threading.Event | None,
 def _summary(container: ComponentContainer, collector: _Collector, source: ImageSourceNode,
              started: float, skipped: dict[str, str], interrupted: bool) -> GraphRun:
     wall = time.perf_counter() - started
-    src = getattr(source, "_source", None)
+    status = source.input_status()
     run = GraphRun(frames=collector.frames, wall_s=wall,
                    fps=collector.frames / wall if wall > 0 else 0.0,
-                   source_fps=float(getattr(src, "fps", 0.0) or 0.0),
-                   interrupted=interrupted, skipped=dict(skipped))
-    if getattr(src, "ended_early", False):
+                   source_fps=status["fps"], interrupted=interrupted, skipped=dict(skipped))
+    if status["ended_early"]:
         run.errors.append(
-            f"input ended early: {getattr(src, '_index', '?')} of "
-            f"{getattr(src, 'frame_count', '?')} announced frames decoded "
-            "(truncated or damaged file)")
+            f"input ended early: {status['decoded']} of {status['announced']} announced "
+            "frames decoded (truncated or damaged file)")
     run.errors += collector.errors
     run.errors += [f"executor: {e}" for e in container.callback_errors]
     run.errors += [f"{name}: skipped (optional, failed to configure): {why}"
