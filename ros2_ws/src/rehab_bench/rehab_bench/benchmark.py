@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from rehab_bench.player import GraphPlayer, RunResult, load_bag_frames
+from rehab_bench.player import GraphPlayer
+from rehab_bench.replay import RunResult, load_bag_frames
 from rehab_core.errors import ConfigError
 from rehab_runtime import stack_config
 

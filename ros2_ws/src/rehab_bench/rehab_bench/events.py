@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rehab_bench.player import RunResult
+from rehab_bench.replay import RunResult
 from rehab_core.evaluation import EventLabels, FrameOutputs, score_events
 from rehab_core.types import Frame
 

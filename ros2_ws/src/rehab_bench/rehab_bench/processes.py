@@ -32,8 +32,9 @@ from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
-from rehab_bench.player import SOURCE_NAME, FrameRecord, FreshStamps, RunResult, cpu_seconds
+from rehab_bench.player import SOURCE_NAME
 from rehab_bench.qos import matching_qos, wait_for_publishers
+from rehab_bench.replay import FrameRecord, FreshStamps, RunResult, cpu_seconds
 from rehab_core.errors import RehabError
 from rehab_core.types import Frame
 from rehab_runtime import codecs, stack_config

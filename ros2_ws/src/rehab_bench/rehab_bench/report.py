@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rehab_bench.player import RunResult
+from rehab_bench.replay import RunResult
 
 PLOTS = ("latency_over_time.png", "stage_latency_hist.png", "rate_sweep.png")
 

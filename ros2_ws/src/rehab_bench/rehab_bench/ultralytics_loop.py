@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from rehab_bench.player import (
+from rehab_bench.replay import (
     FrameRecord,
     FreshStamps,
     RunResult,

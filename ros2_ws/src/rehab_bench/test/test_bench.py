@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from rehab_bench.benchmark import BenchConfig, run_benchmark, sha256_path
-from rehab_bench.player import GraphPlayer, load_bag_frames
+from rehab_bench.player import GraphPlayer
+from rehab_bench.replay import load_bag_frames
 from rehab_core.errors import ConfigError, InputSourceError
 from rehab_core.io.bag import write_image_bag
 from rehab_core.types import Frame

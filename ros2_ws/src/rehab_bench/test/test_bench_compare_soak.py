@@ -18,8 +18,9 @@ from rehab_bench.benchmark import (
     compare_ultralytics,
     run_benchmark,
 )
-from rehab_bench.player import GraphPlayer, load_bag_frames
+from rehab_bench.player import GraphPlayer
 from rehab_bench.qos import matching_qos
+from rehab_bench.replay import load_bag_frames
 from rehab_bench.soak import summarize_soak
 from rehab_bench.ultralytics_loop import UltralyticsLoopPlayer, ultralytics_model_for
 from rehab_core.io.bag import write_image_bag

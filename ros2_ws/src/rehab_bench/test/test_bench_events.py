@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rehab_bench.events import frame_outputs
-from rehab_bench.player import FrameRecord, RunResult
+from rehab_bench.replay import FrameRecord, RunResult
 from rehab_core.reach.state import ReachPhase, ReachState
 from rehab_core.types import Frame
 from rehab_runtime import codecs

@@ -30,6 +30,7 @@ from rehab_core.errors import ConfigError
 from rehab_core.io.output_bag import STORAGES, OutputBagWriter, TopicQos, new_bag_path
 from rehab_perception.results import FrameResult
 from rehab_runtime import codecs
+from rehab_runtime.assembler import FrameAssembler
 from rehab_runtime.channel import Input, finite_message, resolved_topic
 from rehab_runtime.component import LifecycleComponent
 from rehab_runtime.params import ParamSpec
@@ -83,7 +84,7 @@ class RecorderNode(LifecycleComponent):
             raise ConfigError(f"recorder bag_storage {cfg.bag_storage!r} must be one of "
                               f"{[*STORAGES, 'none']}")
         self._file: IO[str] | None = None
-        self._pending: dict[int, FrameResult] = {}
+        self._frames = FrameAssembler()  # this frame's outputs by stamp, until written
         self.lines = 0
         self.bag: OutputBagWriter | None = None
         self.bag_path: Path | None = None
@@ -96,15 +97,11 @@ class RecorderNode(LifecycleComponent):
             self.bag_path = new_bag_path(self.config.output_dir, BAG_NAME)
             self.bag = OutputBagWriter.open(self.bag_path, self.config.bag_storage)
         self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
-        self.create_input("detections", codecs.DETECTIONS,
-                          lambda p: setattr(self._result(p.stamp_ns), "detections", p))
-        self.create_input("action", codecs.ACTION,
-                          lambda p: setattr(self._result(p.stamp_ns), "action", p))
-        self.create_input("repetitions", codecs.REPETITION,
-                          lambda p: self._result(p.stamp_ns).repetitions.append(p),
+        self.create_input("detections", codecs.DETECTIONS, self._keeper("detections"))
+        self.create_input("action", codecs.ACTION, self._keeper("action"))
+        self.create_input("repetitions", codecs.REPETITION, self._keeper("repetition"),
                           check_stamps=False)
-        self.create_input("reach", codecs.REACH,
-                          lambda p: self._result(p.stamp_ns).reach.append(p), check_stamps=False)
+        self.create_input("reach", codecs.REACH, self._keeper("reach"), check_stamps=False)
         # 3-D joints: in the JSON lines with their skeletons; in the bag as published
         self.create_input("skeletons_3d", codecs.SKELETONS_3D, lambda p: None)
 
@@ -129,23 +126,23 @@ class RecorderNode(LifecycleComponent):
             bag.add_topic(topic, msg_type_name(codec.msg_type), offered_qos(codec.qos))
         bag.write(topic, payload.stamp_ns, serialize_message(finite_message(codec.to_msg(payload))))
 
-    def _result(self, stamp_ns: int) -> FrameResult:
-        if stamp_ns not in self._pending:
-            self._pending[stamp_ns] = FrameResult(stamp_ns, index=-1)
-        return self._pending[stamp_ns]
+    def _keeper(self, kind: str) -> Any:
+        return lambda payload: self._frames.add(kind, payload)
 
     def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         self._flush(before_ns=p.stamp_ns)
-        result = self._result(p.stamp_ns)
-        result.skeletons, result.width, result.height = p, p.width, p.height
+        self._frames.add("skeletons", p)
 
     def _flush(self, before_ns: int | None = None) -> None:
-        for stamp in sorted(self._pending):
+        for stamp in self._frames.stamps():
             if before_ns is not None and stamp >= before_ns:
                 break
             if self._file is not None:
+                result = FrameResult.from_frame(self._frames.take(stamp))
+                if result.skeletons is not None:
+                    result.width, result.height = result.skeletons.width, result.skeletons.height
                 # strict JSON: NaN / inf from any producer become null
-                self._file.write(jsonsafe.dumps(self._pending.pop(stamp).to_dict()) + "\n")
+                self._file.write(jsonsafe.dumps(result.to_dict()) + "\n")
                 self.lines += 1
         if self._file is not None:
             self._file.flush()
@@ -165,7 +162,7 @@ class RecorderNode(LifecycleComponent):
 
     def cleanup(self) -> None:
         self._close_bag()
-        self._pending = {}
+        self._frames.clear()
 
 
 main = main_for(RecorderNode)

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rehab_runtime import codecs
+from rehab_runtime.assembler import AssembledFrame
+
+#: payload kind (codec name) -> the FrameResult field that holds it
+KIND_FIELDS = {"skeletons": "skeletons", "detections": "detections", "action": "action",
+               "repetition": "repetitions", "reach": "reach"}
 
 
 def _skeleton_dict(s: Any) -> dict[str, Any]:
@@ -54,6 +59,18 @@ class FrameResult:
     action: codecs.ActionPayload | None = None
     repetitions: list[codecs.RepetitionPayload] = field(default_factory=list)
     reach: list[codecs.ReachPayload] = field(default_factory=list)
+
+    @classmethod
+    def from_frame(cls, got: AssembledFrame, index: int = -1) -> FrameResult:
+        """One frame's assembled outputs (``rehab_runtime.assembler``) as a FrameResult: the
+        list fields keep every payload in arrival order, the others the latest."""
+        result = cls(got.stamp_ns, index)
+        for kind, attr in KIND_FIELDS.items():
+            if isinstance(getattr(result, attr), list):
+                setattr(result, attr, list(got.payloads.get(kind, [])))
+            else:
+                setattr(result, attr, got.last(kind))
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"frame": self.index, "stamp_ns": self.stamp_ns,

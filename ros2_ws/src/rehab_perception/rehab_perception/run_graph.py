@@ -28,15 +28,10 @@ from rclpy.context import Context
 
 from rehab_core.errors import ConfigError, RehabError
 from rehab_perception.image_source_node import ImageSourceNode
-from rehab_perception.results import FrameResult
+from rehab_perception.results import KIND_FIELDS, FrameResult
 from rehab_runtime import stack_config
 from rehab_runtime.assembler import FrameAssembler
 from rehab_runtime.container import ComponentContainer
-
-#: payload kind (codec name) -> FrameResult field, for the outputs a FrameResult keeps
-_COLLECTED = {"skeletons": "skeletons", "detections": "detections", "action": "action",
-              "repetition": "repetitions", "reach": "reach"}
-
 
 #: seconds without a frame read, published or dropped before the watchdog ends a run
 STALL_TIMEOUT_S = 60.0
@@ -94,14 +89,9 @@ class _Collector:
         got = self.assembler.take(frame.stamp_ns)
         # anything older was produced late for an earlier frame; attach nothing silently
         self.assembler.discard_before(frame.stamp_ns)
-        result = FrameResult(frame.stamp_ns, self.frames)
+        result = FrameResult.from_frame(got, self.frames)
         self.frames += 1
         try:  # the caller's code runs on the source's thread: it must not stop the stream
-            for kind, attr in _COLLECTED.items():
-                if isinstance(getattr(result, attr), list):
-                    setattr(result, attr, list(got.payloads.get(kind, [])))
-                else:
-                    setattr(result, attr, got.last(kind))
             result.width, result.height = frame.width, frame.height
             if self.callback is not None:
                 self.callback(result)
@@ -123,7 +113,7 @@ def _output_topics(container: ComponentContainer, prefer_tracked: bool = True) -
             tracked = topic.endswith("tracked_skeletons")
             if not skeletons or (tracked and prefer_tracked):
                 skeletons = topic
-        elif kind in _COLLECTED:
+        elif kind in KIND_FIELDS:
             topics[topic] = kind
     if skeletons:
         topics[skeletons] = "skeletons"

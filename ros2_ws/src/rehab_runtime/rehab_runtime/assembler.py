@@ -4,8 +4,9 @@ Every stage stamps its outputs with the stamp of the source frame they came
 from, so "what did the stack produce for frame X" is a lookup by stamp. The
 ``FrameAssembler`` subscribes to the output topics it is given and keeps, per
 stamp, each payload and when it arrived. ``rehab run`` (``run_graph``) turns
-an assembled frame into a ``FrameResult``; ``rehab bench`` measures latency
-from the arrival times and scores events from the payloads.
+an assembled frame into a ``FrameResult``, and so does the recorder for its
+JSON lines (fed from its own inputs with ``add``); ``rehab bench`` measures
+latency from the arrival times and scores events from the payloads.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ class FrameAssembler:
     ``attach`` / ``detach``. Thread-safe: stages may publish from several threads.
     """
 
-    def __init__(self, bus: InProcessBus, topics: dict[str, str]) -> None:
-        """``topics``: bus topic -> payload kind."""
+    def __init__(self, bus: InProcessBus | None = None,
+                 topics: dict[str, str] | None = None) -> None:
+        """``topics``: bus topic -> payload kind. Without a bus, a component feeds it from
+        its own inputs with ``add`` (the recorder)."""
+        topics = topics or {}
         self.bus = bus
         self.topics = dict(topics)
         self._lock = threading.Lock()
@@ -52,30 +56,43 @@ class FrameAssembler:
         self._extra: list[tuple[str, Callable[[Any], None]]] = []
 
     def _handler(self, topic: str, kind: str) -> Callable[[Any], None]:
-        def on_output(payload: Any) -> None:
-            now = time.perf_counter()
-            stamp = int(getattr(payload, "stamp_ns", -1))
-            with self._lock:
-                frame = self._frames.get(stamp)
-                if frame is None:
-                    frame = self._frames[stamp] = AssembledFrame(stamp)
-                frame.arrivals[topic] = now
-                frame.payloads.setdefault(kind, []).append(payload)
-        return on_output
+        return lambda payload: self.add(kind, payload, topic)
+
+    def add(self, kind: str, payload: Any, topic: str = "") -> None:
+        """Keep ``payload`` (of ``kind``, arrived on ``topic``) under its stamp."""
+        now = time.perf_counter()
+        stamp = int(getattr(payload, "stamp_ns", -1))
+        with self._lock:
+            frame = self._frames.get(stamp)
+            if frame is None:
+                frame = self._frames[stamp] = AssembledFrame(stamp)
+            frame.arrivals[topic or kind] = now
+            frame.payloads.setdefault(kind, []).append(payload)
+
+    def stamps(self) -> list[int]:
+        """The stamps held, oldest first."""
+        with self._lock:
+            return sorted(self._frames)
 
     def attach(self) -> FrameAssembler:
+        if self.bus is None:
+            raise ValueError("FrameAssembler.attach needs a bus")
         for topic, handler in self._handlers.items():
             self.bus.subscribe(topic, handler)
         return self
 
     def when_done(self, topic: str, callback: Callable[[Any], None]) -> None:
-        """Call ``callback(payload)`` for each payload on ``topic`` after every consumer
-        subscribed so far: bound after the stages, it runs once a frame is complete (the bus
-        delivers synchronously)."""
+        """(With a bus.) Call ``callback(payload)`` for each payload on ``topic`` after every
+        consumer subscribed so far: bound after the stages, it runs once a frame is complete
+        (the bus delivers synchronously)."""
+        if self.bus is None:
+            raise ValueError("FrameAssembler.when_done needs a bus")
         self.bus.subscribe(topic, callback)
         self._extra.append((topic, callback))
 
     def detach(self) -> None:
+        if self.bus is None:
+            return
         for topic, handler in [*self._handlers.items(), *self._extra]:
             self.bus.unsubscribe(topic, handler)
         self._extra.clear()

@@ -149,13 +149,10 @@ def run(args: argparse.Namespace) -> int:
     import rclpy
     from rclpy.action import ActionClient
     from rclpy.context import Context
-    from rclpy.executors import MultiThreadedExecutor
-    from rclpy.parameter import Parameter
 
-    from rehab_coach.run_exercise_server_node import RunExerciseServerNode
     from rehab_core.paths import repo_file
     from rehab_interfaces.action import RunExercise
-    from rehab_runtime.component import SUCCESS
+    from rehab_runtime.container import ComponentContainer
 
     goals = _goals(args)
     model_dir = repo_file(args.model)
@@ -171,22 +168,18 @@ def run(args: argparse.Namespace) -> int:
     context = Context()
     domain = int(os.environ.get("ROS_DOMAIN_ID", 150 + os.getpid() % 80))
     rclpy.init(context=context, domain_id=domain)
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
-    server = RunExerciseServerNode(context=context, parameter_overrides=[
-        Parameter("labels_file", value=str(labels)),
-        Parameter("person_lost_timeout_s", value=float(args.person_lost_timeout))])
+    container = ComponentContainer(context=context, num_threads=4)
+    server = container.load("run_exercise_server", "run_exercise_server", {
+        "labels_file": str(labels), "person_lost_timeout_s": float(args.person_lost_timeout)})
     node = rclpy.create_node("rehab_session", context=context)
-    executor.add_node(server)
-    executor.add_node(node)
-    spin = threading.Thread(target=executor.spin, daemon=True)
-    spin.start()
+    container.add_node(node)
+    container.spin_in_background()
     records: list[dict[str, Any]] = []
     feeder: _Feeder | None = None
     signals = stop_on_signals()
     stop = signals.__enter__()  # SIGINT / SIGTERM: end the goal, keep every output
     try:
-        if server.trigger_configure() != SUCCESS or server.trigger_activate() != SUCCESS:
-            raise RehabError(f"RunExercise server: {server.last_error}")
+        container.bring_up()
         client = ActionClient(node, RunExercise, "run_exercise")
         if not client.wait_for_server(timeout_sec=10):
             raise RehabError("RunExercise server did not come up")
@@ -211,8 +204,7 @@ def run(args: argparse.Namespace) -> int:
             feeder.stopping.set()
             if feeder.thread.is_alive():
                 feeder.thread.join(timeout=30)
-        executor.shutdown()
-        server.destroy_node()
+        container.shutdown()
         node.destroy_node()
         rclpy.shutdown(context=context)
         signals.__exit__(None, None, None)
