@@ -165,7 +165,12 @@ class PatientDisplayNode(LifecycleComponent):
         try:
             while not self._stop_render.is_set():
                 started = time.monotonic()
-                pygame.event.pump()  # keep the window responsive; input is ignored
+                try:
+                    pygame.event.pump()  # keep the window responsive; input is ignored
+                except pygame.error as err:  # the display went away (closed, or quit elsewhere)
+                    self._render_error = f"display lost: {err}"
+                    self.get_logger().error(f"patient display: {self._render_error}")
+                    break
                 with self._state_lock:
                     version, status, image = self._version, self._status, self._image
                 if version != drawn:
