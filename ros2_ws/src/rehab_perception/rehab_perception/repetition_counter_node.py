@@ -1,8 +1,11 @@
 """Repetition counter: ``skeletons`` (+ ``action``) -> ``repetitions`` (RepetitionEvent).
 
 With ``exercise`` set, it counts that exercise. Left empty, it follows the
-action classifier: each new recognised label starts a counter for it (an
-"unknown" label keeps the current one).
+action classifier by bouts (``rehab_core.repetition.bout_counter``): every
+counted exercise's counter runs in parallel, a run of labels from one
+confusion family is one bout named by its confidence-weighted majority, and
+a relabel re-emits the bout's repetitions under the new name (a report drops
+the overlapped ones of the old name), so a flicker loses no repetition.
 """
 
 from __future__ import annotations
@@ -35,14 +38,14 @@ class RepetitionCounterNode(LifecycleComponent):
     )
 
     def configure(self, cfg: RepetitionCounterConfig) -> None:
-        from rehab_core.repetition.config import get_exercise_config
+        from rehab_core.repetition.bout_counter import BoutCounter
         from rehab_core.repetition.counter import RepetitionCounter
         from rehab_core.repetition.quality import assess_repetition
 
         self._counter_cls = RepetitionCounter
-        self._config_of = get_exercise_config
+        self._bout_cls = BoutCounter
         self._assess = assess_repetition
-        self.counter = RepetitionCounter(cfg.exercise or None, use_3d=cfg.use_3d)
+        self.counter = self._new_counter()
         self.out_reps = self.create_output("repetitions", codecs.REPETITION)
 
     def activate(self) -> None:
@@ -50,32 +53,38 @@ class RepetitionCounterNode(LifecycleComponent):
         if self.config.follow_action and not self.config.exercise:
             self.create_input("action", codecs.ACTION, self.on_action)
 
+    def _new_counter(self):  # RepetitionCounter or BoutCounter (imported at configure)
+        cfg = self.config
+        if cfg.exercise or not cfg.follow_action:
+            return self._counter_cls(cfg.exercise or None, use_3d=cfg.use_3d)
+        return self._bout_cls(use_3d=cfg.use_3d)
+
     def on_action(self, p: codecs.ActionPayload) -> None:
-        label = p.prediction.label
-        if not label or label == "unknown":
-            return
-        known = self._config_of(label)
-        name = known.name if known is not None else label  # aliases: "jacks" = jumping_jacks
-        if name != self.counter.exercise:
-            self.counter = self._counter_cls(label, use_3d=self.config.use_3d)
+        update = self.counter.on_label(p.stamp_ns * 1e-9, p.prediction.label,
+                                       float(p.prediction.confidence))
+        self._publish(update.emitted, p.stamp_ns, p.frame_id, -1)
 
     def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         subject = main_skeleton(p)
-        for rep in self.counter.update(subject, p.stamp_ns):
+        reps = self.counter.update(subject, p.stamp_ns)
+        self._publish(reps, p.stamp_ns, p.frame_id,
+                      subject.track_id if subject is not None else -1)
+
+    def _publish(self, reps: list, stamp_ns: int, frame_id: str, track_id: int) -> None:
+        for rep in reps:
             self.out_reps.publish(codecs.RepetitionPayload(
-                stamp_ns=p.stamp_ns,
-                frame_id=p.frame_id,
-                track_id=subject.track_id if subject is not None else -1,
+                stamp_ns=stamp_ns,
+                frame_id=frame_id,
+                track_id=track_id,
                 exercise=rep.exercise,
-                count=self.counter.count,
+                count=rep.index + 1,
                 start_ns=round(rep.start_t * 1e9),
                 end_ns=round(rep.end_t * 1e9),
                 quality=self._assess(rep),
             ))
 
     def deactivate(self) -> None:
-        self.counter = self._counter_cls(self.config.exercise or None,
-                                         use_3d=self.config.use_3d)
+        self.counter = self._new_counter()
 
     def cleanup(self) -> None:
         self.counter = None

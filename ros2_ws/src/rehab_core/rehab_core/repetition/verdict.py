@@ -13,14 +13,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-UNKNOWN = "unknown"
-# Exercises the classifier measurably confuses on held-out sources (same moving joints:
-# models/exercise_stgcn/loso/confusion_videos.json): naming a sibling of the requested
-# exercise is not a confident "different exercise", so it never vetoes a repetition.
-FAMILIES = (
-    frozenset({"squat", "lunge", "deadlift", "sit_to_stand"}),
-    frozenset({"jumping_jacks", "arm_raise"}),
-)
+from rehab_core.repetition.families import FAMILIES, UNKNOWN, siblings
+
+__all__ = ["COUNTED", "FAMILIES", "REJECTED", "UNCONFIRMED", "UNKNOWN", "Verdict",
+           "judge_repetition", "siblings"]
+
+# The confusion families live in one place, shared with the unguided bouts of `rehab run`.
 COUNTED = "counted"  # the classifier named the exercise
 UNCONFIRMED = "counted_unconfirmed"  # nobody contradicted it, nobody confirmed it
 REJECTED = "rejected_other_exercise"
@@ -71,7 +69,3 @@ def judge_repetition(
         return Verdict(COUNTED, exercise, float(sum(mine) / len(mine)), n)
     return Verdict(UNCONFIRMED, exercise, 0.0, n)
 
-
-def siblings(a: str, b: str) -> bool:
-    """True when two different exercises are in one confusable family (``FAMILIES``)."""
-    return a != b and any(a in f and b in f for f in FAMILIES)

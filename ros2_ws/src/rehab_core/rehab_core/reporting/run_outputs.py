@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rehab_core import jsonsafe
+from rehab_core.repetition.families import merge_segments, siblings
 
 #: actions shorter than this are merged into their neighbours' gap (flicker)
 MIN_SEGMENT_S = 0.5
@@ -93,8 +94,8 @@ class RunRecorder:
         self.frames = 0
         self.errors: list[str] = []
         self._segments: list[_Segment] = []
-        self._repetitions: Counter[str] = Counter()
         self._repetition_events: list[dict[str, Any]] = []
+        self._superseded: list[dict[str, Any]] = []
         self._open_reach: dict[str, float] = {}
         self._reaches: list[dict[str, Any]] = []
         self._last_t = 0.0
@@ -107,11 +108,33 @@ class RunRecorder:
         self._jsonl.write(json.dumps(record, allow_nan=False) + "\n")
         self._track_action(record)
         for event in record.get("repetitions", []):
-            self._repetitions[event["exercise"]] = max(
-                self._repetitions[event["exercise"]], int(event["count"])
-            )
-            self._repetition_events.append(event)
+            self._add_repetition(event)
         self._track_reach(record)
+
+    def _add_repetition(self, event: dict[str, Any]) -> None:
+        """Keep ``event``; an earlier one of a sibling exercise it overlaps is superseded.
+
+        The unguided counter re-emits a bout's repetitions when its label
+        changes within one confusion family (``repetition.bout_counter``).
+        """
+        def overlaps(e: dict[str, Any]) -> bool:
+            if None in (e.get("start_ns"), e.get("end_ns"),
+                        event.get("start_ns"), event.get("end_ns")):
+                return False
+            return e["start_ns"] < event["end_ns"] and event["start_ns"] < e["end_ns"]
+
+        old = [e for e in self._repetition_events
+               if siblings(e["exercise"], event["exercise"]) and overlaps(e)]
+        self._superseded.extend(old)
+        self._repetition_events = [e for e in self._repetition_events if e not in old]
+        self._repetition_events.append(event)
+
+    def repetitions(self) -> dict[str, int]:
+        """{exercise: count} from the repetitions still standing (highest count per exercise)."""
+        counts: Counter[str] = Counter()
+        for event in self._repetition_events:
+            counts[event["exercise"]] = max(counts[event["exercise"]], int(event["count"]))
+        return dict(counts)
 
     def error(self, message: str) -> None:
         self.errors.append(message)
@@ -147,6 +170,10 @@ class RunRecorder:
                                       "offset_s": None if offset is None else _round(offset, 3)})
 
     def actions(self) -> list[dict[str, Any]]:
+        """Exercise bouts: segments without flickers, one confusion family's run merged."""
+        return merge_segments(self.segments())
+
+    def segments(self) -> list[dict[str, Any]]:
         """Recognised exercise segments, short flickers dropped."""
         out = []
         for seg in self._segments:
@@ -176,8 +203,9 @@ class RunRecorder:
             "processed_fps": _round(self.frames / wall_s) if wall_s > 0 else 0.0,
             "duration_s": _round(self._last_t, 3),
             "actions": self.actions(),
-            "repetitions": dict(self._repetitions),
+            "repetitions": self.repetitions(),
             "repetition_events": self._repetition_events,
+            "superseded_repetitions": self._superseded,
             "reaches": self._reaches,
             "errors": self.errors,
         }
