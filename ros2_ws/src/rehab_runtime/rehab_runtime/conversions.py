@@ -108,7 +108,17 @@ def _box_array(box: BoundingBox2D) -> np.ndarray:
     return np.array([box.x_min, box.y_min, box.x_max, box.y_max], np.float32)
 
 
+def _keypoints3d_msg(k3: np.ndarray) -> list[Keypoint3D]:
+    """3-D rows -> messages; a row with any non-finite value is sent as "no 3-D" (zeros)."""
+    ok = np.isfinite(k3).all(axis=1)
+    return [Keypoint3D(x=float(x), y=float(y), z=float(z), score=float(c)) if good
+            else Keypoint3D() for (x, y, z, c), good in zip(k3, ok)]
+
+
 def skeleton_to_msg(skeleton: Skeleton) -> Skeleton2D:
+    """Skeleton -> message, 3-D included, so a consumer in another process sees what one in
+    the same process does (its joint angles use the same 3-D)."""
+    k3 = skeleton.keypoints_3d
     return Skeleton2D(
         layout=skeleton.layout,
         track_id=int(skeleton.track_id),
@@ -117,17 +127,29 @@ def skeleton_to_msg(skeleton: Skeleton) -> Skeleton2D:
         keypoints=[
             Keypoint2D(x=float(x), y=float(y), score=float(s)) for x, y, s in skeleton.keypoints
         ],
+        keypoints_3d=[] if k3 is None else _keypoints3d_msg(k3),
+        space_3d="" if k3 is None else skeleton.space_3d,
     )
 
 
 def msg_to_skeleton(msg: Skeleton2D) -> Skeleton:
+    """Message -> Skeleton; ``keypoints_3d`` stays None when the message has no 3-D.
+
+    Bad 3-D (wrong count, unknown space) raises ValueError from Skeleton, like bad 2-D.
+    """
     kps = np.array([(k.x, k.y, k.score) for k in msg.keypoints], np.float32).reshape(-1, 3)
+    k3 = None
+    if msg.keypoints_3d:
+        k3 = np.array([(k.x, k.y, k.z, k.score) for k in msg.keypoints_3d],
+                      np.float32).reshape(-1, 4)
     return Skeleton(
         layout=msg.layout,
         keypoints=kps,
         box=_box_array(msg.box),
         score=msg.score,
         track_id=msg.track_id,
+        keypoints_3d=k3,
+        space_3d=msg.space_3d if k3 is not None else "",
     )
 
 
@@ -165,8 +187,7 @@ def skeletons3d_to_msg(skeletons: Sequence[Skeleton], header: Header) -> Skeleto
         skeletons=[
             Skeleton3D(
                 layout=s.layout, track_id=int(s.track_id), score=float(s.score),
-                keypoints=[Keypoint3D(x=float(x), y=float(y), z=float(z), score=float(c))
-                           for x, y, z, c in s.keypoints_3d],
+                keypoints=_keypoints3d_msg(s.keypoints_3d),
             )
             for s in with3d if s.space_3d == space
         ],

@@ -57,6 +57,47 @@ def test_skeletons_round_trip():
     assert same(round_trip(codecs.SKELETONS, p), p)
 
 
+def test_skeletons_round_trip_keeps_3d_and_its_space():
+    """Skeletons carry their 3-D: another process's tracker/counter gets what the container's
+    does (mixed spaces and a skeleton without 3-D in one frame included)."""
+    model = dataclasses.replace(_skeleton(5, with_3d=True), space_3d="model")
+    p = codecs.SkeletonsPayload(STAMP, "cam", 640, 480,
+                                [_skeleton(3, with_3d=True), _skeleton(-1), model], 3)
+    msg = codecs.SKELETONS.to_msg(p)
+    assert [len(s.keypoints_3d) for s in msg.skeletons] == [17, 0, 17]
+    assert [s.space_3d for s in msg.skeletons] == ["camera", "", "model"]
+    back = round_trip(codecs.SKELETONS, p)
+    assert same(back, p)
+    assert back.skeletons[1].keypoints_3d is None and back.skeletons[1].space_3d == ""
+
+
+def test_non_finite_3d_never_reaches_the_skeleton_message():
+    sk = _skeleton(3, with_3d=True)
+    sk.keypoints_3d[2] = [np.nan, 0.5, 1.0, 0.9]  # set after construction, past its check
+    sk.keypoints_3d[4, 2] = np.inf
+    msg = codecs.SKELETONS.to_msg(codecs.SkeletonsPayload(STAMP, "cam", 64, 48, [sk]))
+    values = [v for k in msg.skeletons[0].keypoints_3d for v in (k.x, k.y, k.z, k.score)]
+    assert np.isfinite(values).all()
+    back = codecs.SKELETONS.from_msg(msg).skeletons[0]
+    assert (back.keypoints_3d[[2, 4]] == 0.0).all()  # no 3-D for those joints (score 0)
+    assert same(back.keypoints_3d[5:], sk.keypoints_3d[5:])
+
+
+def test_skeleton_message_with_bad_3d_is_refused_with_a_reason():
+    """A count that does not match the 2-D keypoints, or an unknown space: ValueError (the
+    input channel drops the message with this reason as a diagnostic)."""
+    msg = codecs.SKELETONS.to_msg(codecs.SkeletonsPayload(
+        STAMP, "cam", 64, 48, [_skeleton(3, with_3d=True)]))
+    msg.skeletons[0].keypoints_3d = msg.skeletons[0].keypoints_3d[:5]
+    with pytest.raises(ValueError, match="keypoints_3d must be"):
+        codecs.SKELETONS.from_msg(msg)
+    msg = codecs.SKELETONS.to_msg(codecs.SkeletonsPayload(
+        STAMP, "cam", 64, 48, [_skeleton(3, with_3d=True)]))
+    msg.skeletons[0].space_3d = "world"
+    with pytest.raises(ValueError, match="space_3d must be"):
+        codecs.SKELETONS.from_msg(msg)
+
+
 def test_skeletons_3d_round_trip():
     sk = _skeleton(3, with_3d=True)
     sk = dataclasses.replace(sk, keypoints=np.zeros((17, 3), np.float32),
