@@ -121,9 +121,9 @@ def test_compose_runs_the_stack_a_simulated_exoskeleton_and_a_bag_player():
         default = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", build["dockerfile"])
         assert (ROOT / default).is_file(), f"{name}: {default}"
         assert service["network_mode"] == "host" and service["ipc"] == "host"
-    assert services["exo_simulator"]["command"][:4] == ["ros2", "run", "rehab_coach",
+    assert services["exo_simulator"]["command"][:4] == ["ros2", "run", "rehab_assist",
                                                          "exo_simulator_node"]
-    assert services["exo_assist"]["command"][:4] == ["ros2", "run", "rehab_coach",
+    assert services["exo_assist"]["command"][:4] == ["ros2", "run", "rehab_assist",
                                                       "exo_assist_node"]
     assert services["bag_player"]["command"][:3] == ["ros2", "bag", "play"]
     assert services["bag_player"]["profiles"] == ["bench"]
@@ -174,6 +174,6 @@ def test_overrides_add_the_camera_and_the_jetson_runtime():
 
 def test_console_script_parser_sees_the_real_entry_points():
     # guards the helper above: it must find what setup.py really declares
-    assert "exo_simulator_node" in _console_scripts("rehab_coach")
+    assert "exo_simulator_node" in _console_scripts("rehab_assist")
     assert "pose_estimator_node" in _console_scripts("rehab_perception")
     assert {"component_container", "lifecycle_manager"} <= _console_scripts("rehab_runtime")

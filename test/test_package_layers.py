@@ -20,9 +20,11 @@ ALLOWED: dict[str, set[str]] = {
     "rehab_runtime": BASE,
     "rehab_perception": BASE | {"rehab_runtime"},
     "rehab_coach": BASE | {"rehab_runtime"},
+    "rehab_assist": BASE | {"rehab_runtime"},
     "rehab_bench": BASE | {"rehab_runtime"},
     "rehab_bringup": {"rehab_runtime"},
-    "rehab_cli": BASE | {"rehab_runtime", "rehab_perception", "rehab_coach", "rehab_bench"},
+    "rehab_cli": BASE | {"rehab_runtime", "rehab_perception", "rehab_coach", "rehab_assist",
+                         "rehab_bench"},
 }
 
 

@@ -61,6 +61,15 @@ def _names_a_package(node: ast.AST) -> bool:
         and any(isinstance(t, ast.Name) and t.id.endswith("PACKAGE") for t in node.targets)
 
 
+def _packages_named(node: ast.AST) -> set[str]:
+    """``SOMETHING_PACKAGES = ("a", "b")``: the packages a launch helper starts nodes of."""
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple) \
+            and any(isinstance(t, ast.Name) and t.id.endswith("PACKAGES") for t in node.targets):
+        return {e.value for e in node.value.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return set()
+
+
 def imported_modules(package: Path) -> set[str]:
     """Top-level modules imported anywhere in the package's own code (tests excluded)."""
     modules = set()
@@ -72,6 +81,8 @@ def imported_modules(package: Path) -> set[str]:
                 modules.add(node.module.split(".")[0])
             elif _names_a_package(node):  # Node(package="..."), or PACKAGE = "..." for it
                 modules.add(node.value.value)
+            else:
+                modules |= _packages_named(node)
     return modules
 
 

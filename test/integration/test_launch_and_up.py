@@ -60,7 +60,7 @@ def test_launch_files_name_existing_executables_and_params():
         # the exoskeleton pair's executables (named in a dict) exist too
         for name in ("exo_assist_node", "exo_simulator_node", "joint_trajectory_adapter"):
             if name in consts:
-                assert (EXE_DIR.parent / "rehab_coach" / name).is_file(), name
+                assert (EXE_DIR.parent / "rehab_assist" / name).is_file(), name
         # parameter files: every config/*.yaml it mentions exists (rehab_bringup/config,
         # which launch/config links to)
         for name in {c for c in consts if c.endswith((".yaml", ".yml"))}:

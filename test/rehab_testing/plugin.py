@@ -27,7 +27,7 @@ from rehab_testing.ros import module_domain_id, poll
 TIERS = ("unit", "ros", "e2e")
 ROS_FIXTURES = {"ros", "ros_context", "domain_id"}
 ROS_ROOTS = {
-    "rclpy", "rehab_runtime", "rehab_perception", "rehab_coach", "rehab_bench",
+    "rclpy", "rehab_runtime", "rehab_perception", "rehab_coach", "rehab_assist", "rehab_bench",
     "rehab_interfaces", "launch", "launch_ros", "rosbag2_py", "sensor_msgs", "std_msgs",
     "std_srvs", "geometry_msgs",
     "visualization_msgs", "action_msgs", "builtin_interfaces", "lifecycle_msgs",

@@ -21,9 +21,6 @@ setup(
     entry_points={
         "console_scripts": [
             "run_exercise_server_node = rehab_coach.run_exercise_server_node:main",
-            "exo_assist_node = rehab_coach.exo_assist_node:main",
-            "exo_simulator_node = rehab_coach.exo_simulator_node:main",
-            "joint_trajectory_adapter = rehab_coach.joint_trajectory_adapter:main",
             "patient_display_node = rehab_coach.patient_display_node:main",
             "therapist_page_node = rehab_coach.therapist_page_node:main",
         ],

@@ -36,6 +36,9 @@ from launch import LaunchDescription
 
 PACKAGE = "rehab_perception"  # the stages' executables
 RUNTIME_PACKAGE = "rehab_runtime"  # component_container, lifecycle_manager
+#: packages whose components and executables these launch files start (package.xml
+#: depends on each); which one runs a given component is read from its entry point
+COMPONENT_PACKAGES = (PACKAGE, "rehab_coach", "rehab_assist")
 EXO_REMAPS = [("reach_state", "/reach_state"), ("emergency_stop", "/emergency_stop")]
 EXO_CONTROLLERS = {"simulator": "exo_simulator_node", "adapter": "joint_trajectory_adapter"}
 
@@ -73,7 +76,8 @@ def _overrides(context) -> dict[str, dict[str, str]]:
 
 def _package_of(plugin: str) -> str:
     """The ROS package whose ``<plugin>_node`` runs a component (coach components live in
-    rehab_coach): the top-level module of its registered entry point."""
+    rehab_coach, exoskeleton ones in rehab_assist): the top-level module of its registered
+    entry point."""
     found = [ep for ep in entry_points(group="rehab_runtime.components") if ep.name == plugin]
     return found[0].value.split(".")[0] if found else PACKAGE
 
@@ -130,7 +134,7 @@ def _exo(context):
         return []
     if choice not in EXO_CONTROLLERS:
         raise ValueError(f"exo:={choice!r}: use none, simulator or adapter")
-    return [Node(package="rehab_coach", executable=exe, namespace="exo",
+    return [Node(package=COMPONENT_PACKAGES[2], executable=exe, namespace="exo",
                  remappings=EXO_REMAPS, parameters=[{"autostart": True}], output="screen")
             for exe in ("exo_assist_node", EXO_CONTROLLERS[choice])]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from coach_testutil import wait_for
 from exo_testutil import exo_secret_params
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -20,13 +19,14 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 from trajectory_msgs.msg import JointTrajectory
 
-from rehab_coach.exo_assist_node import ExoAssistNode
-from rehab_coach.joint_trajectory_adapter import JointTrajectoryAdapterNode
+from rehab_assist.exo_assist_node import ExoAssistNode
+from rehab_assist.joint_trajectory_adapter import JointTrajectoryAdapterNode
 from rehab_core.assist import GoalSigner, load_or_create_key
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.msg import ReachState
 from rehab_runtime.component import SUCCESS
 from rehab_runtime.conversions import make_header
+from rehab_testing import wait_for
 
 NO, REACH = 0, 2
 

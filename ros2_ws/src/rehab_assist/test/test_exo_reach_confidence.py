@@ -8,7 +8,7 @@ set between that and the top score must not fire an assist.
 
 from __future__ import annotations
 
-from rehab_coach.exo_assist_node import gate_input
+from rehab_assist.exo_assist_node import gate_input
 from rehab_core.assist import ExoPolicy, ExoPolicyConfig, Phase
 from rehab_core.paths import repo_file
 from rehab_core.reach.keyframes import ReachDetector

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rehab_coach.joint_trajectory_adapter import ArmJoints, assist_trajectory, rest_trajectory
+from rehab_assist.joint_trajectory_adapter import ArmJoints, assist_trajectory, rest_trajectory
 from rehab_core.errors import ConfigError
 
 ARM = ArmJoints(("sh", "el"), rest=(0.0, 0.0), reach=(1.0, 2.0), lower=(-0.1, 0.0),

@@ -1,6 +1,6 @@
 """Stress benchmark of the exoskeleton controller: goal floods while the e-stop toggles.
 
-    python -m rehab_coach.exo_stress [--rate 200] [--seconds 10] [--senders 3] [--same-process]
+    python -m rehab_assist.exo_stress [--rate 200] [--seconds 10] [--senders 3] [--same-process]
 
 Three sender nodes send ExoAssist goals at ``--rate`` goals/s in total (a mix
 of genuine signed goals, unsigned ones, levels above the cap, and durations
@@ -57,7 +57,7 @@ def _simulator(context, secrets: Path):
     from rclpy.executors import MultiThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from rehab_coach.exo_simulator_node import ExoSimulatorNode
+    from rehab_assist.exo_simulator_node import ExoSimulatorNode
     from rehab_runtime.component import SUCCESS
 
     sim = ExoSimulatorNode(context=context, parameter_overrides=[
@@ -143,7 +143,7 @@ def run_stress(rate: float = 200.0, seconds: float = 10.0, senders: int = 3,
         sim, sim_exec = _simulator(context, secrets)
     else:
         child = subprocess.Popen(
-            [sys.executable, "-m", "rehab_coach.exo_stress", "--serve-simulator", str(secrets),
+            [sys.executable, "-m", "rehab_assist.exo_stress", "--serve-simulator", str(secrets),
              "--domain", str(domain), "--seconds", str(seconds + 25)])
     io_exec = MultiThreadedExecutor(num_threads=4, context=context)
     nodes = [rclpy.create_node(f"stress_sender_{k}", context=context) for k in range(senders)]
@@ -261,7 +261,7 @@ def run_stress(rate: float = 200.0, seconds: float = 10.0, senders: int = 3,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rehab_coach.exo_stress", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m rehab_assist.exo_stress", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=float, default=200.0, help="goals per second, all senders")
     ap.add_argument("--seconds", type=float, default=10.0)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from builtin_interfaces.msg import Duration
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from rehab_coach.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
+from rehab_assist.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
 from rehab_core.assist import Run
 from rehab_core.errors import ConfigError
 from rehab_interfaces.action import ExoAssist

@@ -20,7 +20,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
-from rehab_coach.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
+from rehab_assist.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
 from rehab_core.assist import Run
 from rehab_interfaces.action import ExoAssist
 from rehab_runtime.params import ParamSpec

@@ -7,17 +7,17 @@ import statistics
 import time
 
 import pytest
-from coach_testutil import wait_for
 from exo_testutil import exo_secret_params, reset_request
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, String
 
-from rehab_coach.exo_assist_node import ExoAssistNode
-from rehab_coach.exo_simulator_node import ExoSimulatorNode
+from rehab_assist.exo_assist_node import ExoAssistNode
+from rehab_assist.exo_simulator_node import ExoSimulatorNode
 from rehab_interfaces.msg import ReachState
 from rehab_interfaces.srv import ResetEmergencyStop
 from rehab_runtime.component import SUCCESS
 from rehab_runtime.conversions import make_header
+from rehab_testing import wait_for
 
 NO, ONSET, REACH, OFFSET = 0, 1, 2, 3
 FPS = 30.0

@@ -44,7 +44,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool, String
 
-from rehab_coach.exo_controller_base import ESTOP_QOS
+from rehab_assist.exo_controller_base import ESTOP_QOS
 from rehab_core.assist import (
     EstopLatch,
     ExoCommand,

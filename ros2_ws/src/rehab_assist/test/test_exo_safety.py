@@ -4,7 +4,7 @@ Each test reproduces one way the exoskeleton could be made to assist when it
 must not (hostile or unlucky use), against the simulated controller and the
 policy node, and asserts the layer that now stops it. Stop times are printed;
 they are asserted with room for a loaded 2-core machine (the <= 50 ms
-target is measured, under load, by the benchmark ``rehab_coach.exo_stress``).
+target is measured, under load, by the benchmark ``rehab_assist.exo_stress``).
 """
 
 from __future__ import annotations
@@ -14,21 +14,21 @@ import threading
 import time
 
 import pytest
-from coach_testutil import wait_for
 from exo_testutil import exo_secret_params, reset_request
 from rclpy.action import ActionClient
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
-from rehab_coach.exo_assist_node import ExoAssistNode
-from rehab_coach.exo_simulator_node import ExoSimulatorNode
+from rehab_assist.exo_assist_node import ExoAssistNode
+from rehab_assist.exo_simulator_node import ExoSimulatorNode
 from rehab_core.assist import GoalSigner, load_or_create_key
 from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.msg import ReachState
 from rehab_interfaces.srv import ResetEmergencyStop
 from rehab_runtime.component import SUCCESS
 from rehab_runtime.conversions import make_header
+from rehab_testing import wait_for
 
 NO, ONSET, REACH = 0, 1, 2
 CAP = 0.8

@@ -1,10 +1,10 @@
-"""Short run of the exo stress benchmark (rehab_coach.exo_stress): 200 goals/s from 3 nodes
+"""Short run of the exo stress benchmark (rehab_assist.exo_stress): 200 goals/s from 3 nodes
 while the e-stop toggles. Asserts outcomes (every goal answered, every e-stop honoured, the
 cap held); the latency figures are printed (the 10 s run is the benchmark)."""
 
 from __future__ import annotations
 
-from rehab_coach.exo_stress import run_stress
+from rehab_assist.exo_stress import run_stress
 
 
 def test_goal_flood_with_toggling_estop(capsys):
