@@ -182,17 +182,22 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
     holder.stop_all()
 
 
-def _outputs_by_stamp(msgs) -> dict[int, list[np.ndarray]]:
+def _joints(skeletons) -> list[tuple[np.ndarray, np.ndarray | None, str]]:
+    """What a consumer computes angles from: 2-D keypoints, 3-D keypoints and their space."""
+    return [(s.keypoints, s.keypoints_3d, s.space_3d) for s in skeletons]
+
+
+def _outputs_by_stamp(msgs) -> dict[int, list[tuple[np.ndarray, np.ndarray | None, str]]]:
     from rehab_runtime.conversions import msg_to_skeletons, stamp_to_ns
 
-    return {stamp_to_ns(m.header.stamp): [s.keypoints for s in msg_to_skeletons(m)]
-            for m in msgs}
+    return {stamp_to_ns(m.header.stamp): _joints(msg_to_skeletons(m)) for m in msgs}
 
 
 def test_container_and_processes_give_identical_outputs(tmp_path, procs):
     from rehab_perception.run_graph import run_graph
 
-    clip = clip_with_person(tmp_path) or write_clip(tmp_path / "synthetic.avi", 12, 10.0)
+    person = clip_with_person(tmp_path)
+    clip = person or write_clip(tmp_path / "synthetic.avi", 12, 10.0)
     roles = ["skeleton_tracker", "pose_estimator", "image_source"]  # consumers first
     # in one process
     stack = {"rehab_container": {"ros__parameters": {"components": roles[::-1]}},
@@ -200,7 +205,7 @@ def test_container_and_processes_give_identical_outputs(tmp_path, procs):
     in_container = []
     run_graph(stack, str(clip), lambda r: in_container.append(r), domain_id=CONTAINER_DOMAIN,
               timeout_s=60)
-    expected = {r.stamp_ns: [s.keypoints for s in r.skeletons.skeletons] for r in in_container}
+    expected = {r.stamp_ns: _joints(r.skeletons.skeletons) for r in in_container}
     assert len(expected) == 12
     # as three processes over DDS, brought up by the manager
     procs.params_file = stack_file(tmp_path, clip, fps=10.0, wait_for_consumers=1)
@@ -217,8 +222,14 @@ def test_container_and_processes_give_identical_outputs(tmp_path, procs):
     assert set(got) == set(expected)  # same frames, same stamps
     for stamp, skeletons in expected.items():
         assert len(got[stamp]) == len(skeletons)
-        for a, b in zip(skeletons, got[stamp]):
+        for (a, a3, space_a), (b, b3, space_b) in zip(skeletons, got[stamp]):
             np.testing.assert_allclose(a, b, atol=1e-4)
+            # the same 3-D (or none) reaches a consumer in another process
+            assert space_a == space_b and (a3 is None) == (b3 is None), (stamp, space_a, space_b)
+            if a3 is not None:
+                np.testing.assert_allclose(a3, b3, atol=1e-4)
+    if person is not None:  # the default pose model's own 3-D was there to compare
+        assert any(a3 is not None for sks in expected.values() for _, a3, _ in sks)
 
 
 def test_manager_restarts_a_killed_component(tmp_path, procs):
