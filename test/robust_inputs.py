@@ -137,7 +137,8 @@ def skeleton_bag(path: Path, keypoint_rows: Sequence[np.ndarray], stamps: Sequen
                                                              y_max=y2),
                 keypoints=[t["rehab_interfaces/msg/Keypoint2D"](x=float(x), y=float(y),
                                                                  score=float(c))
-                           for x, y, c in np.asarray(kp, np.float64)])
+                           for x, y, c in np.asarray(kp, np.float64)],
+                keypoints_3d=[], space_3d="")  # 2-D only
             msg = t[SKELETON_ARRAY_TYPE](header=_header(t, stamp), image_width=640,
                                          image_height=480, skeletons=[skeleton], main_track_id=1)
             writer.write(conn, (i + 1) * 1_000_000, store.serialize_cdr(msg, SKELETON_ARRAY_TYPE))

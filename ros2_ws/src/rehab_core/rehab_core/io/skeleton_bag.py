@@ -107,6 +107,8 @@ def write_skeleton_bag(
                         t["rehab_interfaces/msg/Keypoint2D"](x=float(x), y=float(y), score=float(c))
                         for x, y, c in s.keypoints
                     ],
+                    keypoints_3d=_keypoints_3d(t, s),
+                    space_3d=s.space_3d if s.keypoints_3d is not None else "",
                 ))
             msg = t[SKELETON_ARRAY_TYPE](
                 header=t["std_msgs/msg/Header"](
@@ -121,6 +123,31 @@ def write_skeleton_bag(
             writer.write(conn, int(frame.stamp_ns), store.serialize_cdr(msg, SKELETON_ARRAY_TYPE))
             count += 1
     return count
+
+
+def _keypoints_3d(types: dict, s: Skeleton) -> list:
+    """A skeleton's 3-D rows as rosbags messages; a non-finite row is sent as no 3-D."""
+    if s.keypoints_3d is None:
+        return []
+    make = types["rehab_interfaces/msg/Keypoint3D"]
+    return [make(x=float(x), y=float(y), z=float(z), score=float(c))
+            if np.isfinite((x, y, z, c)).all() else make(x=0.0, y=0.0, z=0.0, score=0.0)
+            for x, y, z, c in s.keypoints_3d]
+
+
+def _skeleton(s) -> Skeleton:
+    """A deserialised Skeleton2D -> Skeleton; bags written before 3-D was added have none."""
+    k3 = getattr(s, "keypoints_3d", None)
+    return Skeleton(
+        layout=s.layout,
+        keypoints=np.array([(k.x, k.y, k.score) for k in s.keypoints], np.float32).reshape(-1, 3),
+        box=np.array([s.box.x_min, s.box.y_min, s.box.x_max, s.box.y_max]),
+        score=s.score,
+        track_id=s.track_id,
+        keypoints_3d=np.array([(k.x, k.y, k.z, k.score) for k in k3], np.float32).reshape(-1, 4)
+        if k3 else None,
+        space_3d=s.space_3d if k3 else "",
+    )
 
 
 class SkeletonBagSource:
@@ -153,18 +180,9 @@ class SkeletonBagSource:
             for index, (conn, recv_ns, raw) in enumerate(reader.messages(connections=conns)):
                 if self.max_frames is not None and index >= self.max_frames:
                     return
-                msg = store.deserialize_cdr(raw, conn.msgtype)
+                # the bag's own definitions (a bag from before 3-D joints still reads)
+                msg = reader.deserialize(raw, conn.msgtype)
                 stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-                skeletons = [
-                    Skeleton(
-                        layout=s.layout,
-                        keypoints=np.array([(k.x, k.y, k.score) for k in s.keypoints],
-                                           np.float32).reshape(-1, 3),
-                        box=np.array([s.box.x_min, s.box.y_min, s.box.x_max, s.box.y_max]),
-                        score=s.score,
-                        track_id=s.track_id,
-                    )
-                    for s in msg.skeletons
-                ]
+                skeletons = [_skeleton(s) for s in msg.skeletons]
                 yield SkeletonFrame(stamp or recv_ns, index, msg.image_width, msg.image_height,
                                     skeletons, msg.main_track_id)
