@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from rehab_bench.benchmark import BenchConfig, run_benchmark, sha256_path
+from rehab_bench.benchmark import BenchConfig, run_benchmark
 from rehab_bench.player import GraphPlayer
+from rehab_bench.provenance import sha256_path
 from rehab_bench.replay import load_bag_frames
 from rehab_core.errors import ConfigError, InputSourceError
 from rehab_core.io.bag import write_image_bag
@@ -105,7 +106,7 @@ def test_run_benchmark_writes_json_report_and_plots(tiny_bag: Path, tmp_path: Pa
 
 
 def test_model_files_named_in_the_params_are_hashed(tmp_path: Path):
-    from rehab_bench.benchmark import model_hashes
+    from rehab_bench.provenance import model_hashes
 
     model = tmp_path / "m.onnx"
     model.write_bytes(b"weights")
