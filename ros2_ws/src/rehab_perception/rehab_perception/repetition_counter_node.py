@@ -10,6 +10,7 @@ the overlapped ones of the old name), so a flicker loses no repetition.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from rehab_runtime import codecs
@@ -46,6 +47,7 @@ class RepetitionCounterNode(LifecycleComponent):
         self._bout_cls = BoutCounter
         self._assess = assess_repetition
         self.counter = self._new_counter()
+        self._pending: deque = deque()  # repetitions waiting for a frame stamp of their own
         self.out_reps = self.create_output("repetitions", codecs.REPETITION)
 
     def activate(self) -> None:
@@ -62,29 +64,35 @@ class RepetitionCounterNode(LifecycleComponent):
     def on_action(self, p: codecs.ActionPayload) -> None:
         update = self.counter.on_label(p.stamp_ns * 1e-9, p.prediction.label,
                                        float(p.prediction.confidence))
-        self._publish(update.emitted, p.stamp_ns, p.frame_id, -1)
+        self._pending.extend(update.emitted)
 
     def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
-        subject = main_skeleton(p)
-        reps = self.counter.update(subject, p.stamp_ns)
-        self._publish(reps, p.stamp_ns, p.frame_id,
-                      subject.track_id if subject is not None else -1)
+        """Count the frame; publish at most one repetition on its stamp.
 
-    def _publish(self, reps: list, stamp_ns: int, frame_id: str, track_id: int) -> None:
-        for rep in reps:
-            self.out_reps.publish(codecs.RepetitionPayload(
-                stamp_ns=stamp_ns,
-                frame_id=frame_id,
-                track_id=track_id,
-                exercise=rep.exercise,
-                count=rep.index + 1,
-                start_ns=round(rep.start_t * 1e9),
-                end_ns=round(rep.end_t * 1e9),
-                quality=self._assess(rep),
-            ))
+        A relabel can complete several repetitions at once; consumers drop a
+        second message on one stamp, so the rest go out on the next frames.
+        """
+        subject = main_skeleton(p)
+        self._pending.extend(self.counter.update(subject, p.stamp_ns))
+        if self._pending:
+            self._publish(self._pending.popleft(), p.stamp_ns, p.frame_id,
+                          subject.track_id if subject is not None else -1)
+
+    def _publish(self, rep, stamp_ns: int, frame_id: str, track_id: int) -> None:
+        self.out_reps.publish(codecs.RepetitionPayload(
+            stamp_ns=stamp_ns,
+            frame_id=frame_id,
+            track_id=track_id,
+            exercise=rep.exercise,
+            count=rep.index + 1,
+            start_ns=round(rep.start_t * 1e9),
+            end_ns=round(rep.end_t * 1e9),
+            quality=self._assess(rep),
+        ))
 
     def deactivate(self) -> None:
         self.counter = self._new_counter()
+        self._pending.clear()
 
     def cleanup(self) -> None:
         self.counter = None
