@@ -128,3 +128,15 @@ def test_bad_parameters_are_refused():
         BoutTracker(split_gap_s=0.0)
     with pytest.raises(ValueError, match="lead_s"):
         BoutCounter(lead_s=-1.0)
+
+
+def test_a_first_label_late_after_a_rep_takes_over_what_the_generic_counter_found(tmp_path):
+    """The classifier names a movement only after a window of it: the generic counter's
+    first repetition, counted as "unknown", becomes the squat bout's first."""
+    frames, stamps, spans = sequence("squat", 4, fps=FPS, period_s=1.6)
+    first_end = spans[0][1]
+    summary = _run(frames, stamps,
+                   lambda t: ("unknown", 0.3) if t < first_end + 0.5 else ("squat", 0.8),
+                   tmp_path)
+    assert summary["repetitions"] == {"squat": 4}, summary["repetitions"]
+    assert {e["exercise"] for e in summary["superseded_repetitions"]} == {"unknown"}

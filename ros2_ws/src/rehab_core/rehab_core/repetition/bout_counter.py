@@ -9,7 +9,8 @@ in parallel (each is a filter and a cycle detector: cheap), and a
 bout. When the bout's majority label changes, the repetitions the new
 exercise's counter found over the bout are emitted under it, and the ones
 emitted under the old label are returned as ``superseded`` so a report can
-drop them: a relabel re-counts the bout without losing a repetition.
+drop them: a relabel re-counts the bout without losing a repetition. The
+same holds for what the generic counter found just before the first label.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from rehab_core.repetition.config import EXERCISES, get_exercise_config
 from rehab_core.repetition.counter import Repetition, RepetitionCounter
-from rehab_core.repetition.families import UNKNOWN, Bout, BoutTracker
+from rehab_core.repetition.families import UNKNOWN, Bout, BoutTracker, supersedes
 from rehab_core.types import Skeleton
 
 
@@ -68,14 +69,17 @@ class BoutCounter:
         if bout is None:
             return out
         label_now = bout.label
-        if new:
+        if new or (label_now != self.active and label_now in self.counters):
             self.active = label_now if label_now in self.counters else None
-            out.emitted = self._late(bout)
-        elif label_now != self.active and label_now in self.counters:
-            old, self.active = self.active, label_now
-            out.superseded = [r for r in self.emitted if r.exercise == old
-                              and r.end_t > bout.start_s - self.lead_s]
-            self.emitted = [r for r in self.emitted if r not in out.superseded]
+            if self.active is not None:
+                # the old name's reps over the bout (or the generic counter's just
+                # before it) are re-counted by the new name's counter
+                # (a new bout never takes over the previous bout's reps)
+                out.superseded = [r for r in self.emitted
+                                  if (r.exercise == UNKNOWN if new
+                                      else supersedes(self.active, r.exercise))
+                                  and r.end_t > bout.start_s - self.lead_s]
+                self.emitted = [r for r in self.emitted if r not in out.superseded]
             out.emitted = self._late(bout)
         return out
 

@@ -27,6 +27,12 @@ def siblings(a: str, b: str) -> bool:
     return a != b and any(a in f and b in f for f in FAMILIES)
 
 
+def supersedes(new: str, old: str) -> bool:
+    """A repetition counted as ``new`` replaces an overlapping earlier one counted as ``old``:
+    a relabel within a family, or a label for what the generic counter (``unknown``) counted."""
+    return new != UNKNOWN and (old == UNKNOWN or siblings(new, old))
+
+
 def family_of(label: str) -> frozenset[str]:
     """The family holding ``label`` (itself alone when it is in none)."""
     for f in FAMILIES:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rehab_core import jsonsafe
-from rehab_core.repetition.families import merge_segments, siblings
+from rehab_core.repetition.families import merge_segments, supersedes
 
 #: actions shorter than this are merged into their neighbours' gap (flicker)
 MIN_SEGMENT_S = 0.5
@@ -112,10 +112,11 @@ class RunRecorder:
         self._track_reach(record)
 
     def _add_repetition(self, event: dict[str, Any]) -> None:
-        """Keep ``event``; an earlier one of a sibling exercise it overlaps is superseded.
+        """Keep ``event``; an earlier one it overlaps and ``supersedes`` is dropped.
 
         The unguided counter re-emits a bout's repetitions when its label
-        changes within one confusion family (``repetition.bout_counter``).
+        changes within one confusion family, or when a first label names what
+        the generic counter counted as ``unknown`` (``repetition.bout_counter``).
         """
         def overlaps(e: dict[str, Any]) -> bool:
             if None in (e.get("start_ns"), e.get("end_ns"),
@@ -124,7 +125,7 @@ class RunRecorder:
             return e["start_ns"] < event["end_ns"] and event["start_ns"] < e["end_ns"]
 
         old = [e for e in self._repetition_events
-               if siblings(e["exercise"], event["exercise"]) and overlaps(e)]
+               if supersedes(event["exercise"], e["exercise"]) and overlaps(e)]
         self._superseded.extend(old)
         self._repetition_events = [e for e in self._repetition_events if e not in old]
         self._repetition_events.append(event)
