@@ -98,3 +98,34 @@ class StreamPublisher:
     def destroy(self) -> None:
         for pub in self.pubs.values():
             self.node.destroy_publisher(pub)
+
+
+#: the topics a recorded stream feeds (the RunExercise server's inputs)
+STREAM_TOPICS = ("/skeletons", "/action", "/repetitions")
+
+
+class BusFeed:
+    """Hands ``StreamFrame``s to co-located consumers through the container's in-process bus.
+
+    Why: a file replay runs faster than real time; over DDS a busy executor fell behind
+    and the server's queues overwrote skeletons (repetitions lost, goals ended
+    ``person_lost``). On the bus each payload is handed over in the caller's thread, in
+    order, and nothing can be dropped. Register the producers (``register``) before the
+    consumers activate, so their inputs take the bus instead of a subscription.
+    """
+
+    def __init__(self, bus: Any) -> None:
+        self.bus = bus
+
+    @staticmethod
+    def register(bus: Any) -> None:
+        for topic in STREAM_TOPICS:
+            bus.add_producer(topic)
+
+    def publish(self, frame: StreamFrame) -> None:
+        skeletons, action, repetitions = STREAM_TOPICS
+        self.bus.deliver(skeletons, frame.skeletons)
+        if frame.action is not None:
+            self.bus.deliver(action, frame.action)
+        for rep in frame.repetitions:
+            self.bus.deliver(repetitions, rep)

@@ -70,10 +70,13 @@ def _goals(args: argparse.Namespace) -> list[Any]:
 class _Feeder:
     """Plays the input on the server's topics in a thread; ``done`` is set at its end."""
 
-    def __init__(self, node: Any, args: argparse.Namespace, model_dir: Path) -> None:
-        from rehab_coach.recorded_stream import StreamPublisher
+    def __init__(self, node: Any, args: argparse.Namespace, model_dir: Path,
+                 bus: Any = None) -> None:
+        from rehab_coach.recorded_stream import BusFeed, StreamPublisher
 
         self.publisher = StreamPublisher(node)
+        #: a skeleton file is handed to the server in-process (see BusFeed), never dropped
+        self.replay = BusFeed(bus) if bus is not None else self.publisher
         self.args, self.model_dir = args, model_dir
         self.done = threading.Event()
         #: set when the session is over: frames still coming from the graph are ignored
@@ -109,8 +112,8 @@ class _Feeder:
             t0 = t if t0 is None else t0
             delay = (t - t0) / self.args.speed - (time.monotonic() - start)
             if delay > 0:
-                time.sleep(delay)  # pacing: the server's queues are 10 deep
-            self.publisher.publish(frame)
+                time.sleep(delay)
+            self.replay.publish(frame)
             self.frames += 1
 
     def _run_graph(self) -> None:
@@ -178,12 +181,17 @@ def run(args: argparse.Namespace) -> int:
     feeder: _Feeder | None = None
     signals = stop_on_signals()
     stop = signals.__enter__()  # SIGINT / SIGTERM: end the goal, keep every output
+    replay_bus = container.bus if str(args.input).endswith(".npz") else None
+    if replay_bus is not None:  # before the server activates: its inputs then take the bus
+        from rehab_coach.recorded_stream import BusFeed
+
+        BusFeed.register(replay_bus)
     try:
         container.bring_up()
         client = ActionClient(node, RunExercise, "run_exercise")
         if not client.wait_for_server(timeout_sec=10):
             raise RehabError("RunExercise server did not come up")
-        feeder = _Feeder(node, args, model_dir)
+        feeder = _Feeder(node, args, model_dir, replay_bus)
         for i, goal in enumerate(goals):
             if stop.is_set():
                 records.append({"exercise": goal.exercise, "repetitions_target": goal.repetitions,
