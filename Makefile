@@ -15,7 +15,7 @@ demo: setup
 
 test: setup browser-deps
 	@$(VENV)/bin/ruff check .
-	@$(PY) -m pytest -q -p no:cacheprovider
+	@bash scripts/run_tests.sh
 
 # One tier of the tests (markers set by test/rehab_testing/plugin.py): unit (pure Python,
 # no ROS graph), ros (nodes and messages in one process), e2e (processes, the rehab
