@@ -117,12 +117,12 @@ class Graph:
     def __init__(self, node_names: list[str], **manager_params: object) -> None:
         import rclpy
         from rclpy.context import Context
-        from rclpy.executors import MultiThreadedExecutor
         from rclpy.node import Node
         from rclpy.parameter import Parameter
 
         from rehab_interfaces.msg import Skeleton2DArray
         from rehab_runtime.codecs import RESULT_QOS
+        from rehab_runtime.executor import ComponentExecutor
         from rehab_runtime.lifecycle_manager import LifecycleManager
 
         self.context = Context()
@@ -137,7 +137,7 @@ class Graph:
         self._lock = threading.Lock()
         self.listener.create_subscription(Skeleton2DArray, "/tracked_skeletons", self._keep,
                                           RESULT_QOS)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.executor = ComponentExecutor(num_threads=4, context=self.context)
         self.executor.add_node(self.manager)
         self.executor.add_node(self.listener)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

@@ -20,9 +20,9 @@ def test_busy_stage_answers_get_state_while_its_callback_runs():
     import rclpy
     from lifecycle_msgs.srv import GetState
     from rclpy.context import Context
-    from rclpy.executors import MultiThreadedExecutor
 
     from rehab_runtime.component import SUCCESS, LifecycleComponent
+    from rehab_runtime.executor import ComponentExecutor
 
     busy = threading.Event()
 
@@ -45,11 +45,11 @@ def test_busy_stage_answers_get_state_while_its_callback_runs():
     rclpy.init(context=client_ctx, domain_id=DOMAIN)
     stage = SlowStage(context=server_ctx)
     # as main_for spins a component process: >= 2 threads
-    executor = MultiThreadedExecutor(num_threads=2, context=server_ctx)
+    executor = ComponentExecutor(num_threads=2, context=server_ctx)
     executor.add_node(stage)
     threading.Thread(target=executor.spin, daemon=True).start()
     client_node = rclpy.create_node("probe", context=client_ctx)
-    client_exec = MultiThreadedExecutor(num_threads=2, context=client_ctx)
+    client_exec = ComponentExecutor(num_threads=2, context=client_ctx)
     client_exec.add_node(client_node)
     threading.Thread(target=client_exec.spin, daemon=True).start()
     try:

@@ -97,9 +97,9 @@ def ros_context(domain_id: int) -> Iterator[object]:
 @pytest.fixture(scope="module")
 def ros(ros_context: object) -> Iterator[tuple[object, object]]:
     """(context, executor): ``ros_context`` spun by a multi-threaded executor."""
-    from rclpy.executors import MultiThreadedExecutor
+    from rehab_runtime.executor import ComponentExecutor
 
-    executor = MultiThreadedExecutor(num_threads=6, context=ros_context)
+    executor = ComponentExecutor(num_threads=6, context=ros_context)
     thread = threading.Thread(target=executor.spin, daemon=True)
     thread.start()
     try:

@@ -54,11 +54,11 @@ def _ros(domain: int):
 
 
 def _simulator(context, secrets: Path):
-    from rclpy.executors import MultiThreadedExecutor
     from rclpy.parameter import Parameter
 
     from rehab_assist.exo_simulator_node import ExoSimulatorNode
     from rehab_runtime.component import SUCCESS
+    from rehab_runtime.executor import ComponentExecutor
 
     sim = ExoSimulatorNode(context=context, parameter_overrides=[
         Parameter("goal_key_file", value=str(secrets / "goal.key")),
@@ -66,7 +66,7 @@ def _simulator(context, secrets: Path):
         Parameter("estop_latch_file", value=str(secrets / "sim.estop")),
         Parameter("ramp_s", value=0.05), Parameter("release_s", value=0.05),
         Parameter("max_duration_s", value=2.0)])
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    executor = ComponentExecutor(num_threads=2, context=context)
     executor.add_node(sim)
     threading.Thread(target=executor.spin, daemon=True).start()
     if sim.trigger_configure() != SUCCESS or sim.trigger_activate() != SUCCESS:
@@ -123,7 +123,6 @@ def run_stress(rate: float = 200.0, seconds: float = 10.0, senders: int = 3,
                toggle_s: float = 0.5, seed: int = 0, same_process: bool = False) -> dict:
     import rclpy
     from rclpy.action import ActionClient
-    from rclpy.executors import MultiThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from std_msgs.msg import Bool
 
@@ -131,6 +130,7 @@ def run_stress(rate: float = 200.0, seconds: float = 10.0, senders: int = 3,
     from rehab_interfaces.msg import ReachState
     from rehab_interfaces.srv import ResetEmergencyStop
     from rehab_runtime.conversions import make_header
+    from rehab_runtime.executor import ComponentExecutor
 
     rng = random.Random(seed)
     secrets = Path(tempfile.mkdtemp(prefix="exo_stress_"))
@@ -145,7 +145,7 @@ def run_stress(rate: float = 200.0, seconds: float = 10.0, senders: int = 3,
         child = subprocess.Popen(
             [sys.executable, "-m", "rehab_assist.exo_stress", "--serve-simulator", str(secrets),
              "--domain", str(domain), "--seconds", str(seconds + 25)])
-    io_exec = MultiThreadedExecutor(num_threads=4, context=context)
+    io_exec = ComponentExecutor(num_threads=4, context=context)
     nodes = [rclpy.create_node(f"stress_sender_{k}", context=context) for k in range(senders)]
     io = rclpy.create_node("stress_io", context=context)
     for n in (*nodes, io):

@@ -29,7 +29,6 @@ import psutil
 import rclpy
 import yaml
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 from rehab_bench.player import SOURCE_NAME
@@ -40,6 +39,7 @@ from rehab_core.types import Frame
 from rehab_runtime import codecs, stack_config
 from rehab_runtime.container import component_class
 from rehab_runtime.dds import use_large_data_profile
+from rehab_runtime.executor import ComponentExecutor
 
 _LAUNCH = ("import sys; from {module} import main; "
            "sys.exit(main(sys.argv[1:]))")
@@ -80,7 +80,7 @@ class ProcessGraphPlayer:
                 self.monitor_qos[topic] = {"reliability": qos.reliability.name.lower(),
                                            "durability": qos.durability.name.lower()}
                 self.node.create_subscription(codec.msg_type, topic, self._arrival(topic), qos)
-            self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+            self.executor = ComponentExecutor(num_threads=2, context=self.context)
             self.executor.add_node(self.node)
             self._spin = threading.Thread(target=self.executor.spin, daemon=True)
             self._spin.start()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.parameter import Parameter
 
 from rehab_core.errors import ConfigError
@@ -32,6 +32,7 @@ from rehab_runtime import stack_config
 from rehab_runtime.channel import InProcessBus
 from rehab_runtime.component import SUCCESS, LifecycleComponent
 from rehab_runtime.dds import use_large_data_profile
+from rehab_runtime.executor import ComponentExecutor
 from rehab_runtime.manager_support import check_num_threads
 from rehab_runtime.process import ros_session
 
@@ -61,12 +62,12 @@ def _overrides(params: dict[str, Any]) -> list[Parameter]:
 
 
 class ComponentContainer:
-    """Loads components into one process and spins them on a MultiThreadedExecutor."""
+    """Loads components into one process and spins them on a ComponentExecutor."""
 
     def __init__(self, context: Context | None = None, num_threads: int = 4) -> None:
         self.context = context
         self.bus = InProcessBus()
-        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        self.executor = ComponentExecutor(num_threads=num_threads, context=context)
         self.nodes: dict[str, LifecycleComponent] = {}
         self._thread: threading.Thread | None = None
         self._order: list[str] = []

@@ -19,17 +19,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.signals import SignalHandlerOptions
 
 from rehab_core.errors import ConfigError
 from rehab_runtime.component import SUCCESS, LifecycleComponent
 from rehab_runtime.dds import use_large_data_profile
+from rehab_runtime.executor import ComponentExecutor
 
 Hook = Callable[[list[Any]], Any]
 
 
-def _spin(executor: MultiThreadedExecutor) -> None:
+def _spin(executor: ComponentExecutor) -> None:
     with contextlib.suppress(ExternalShutdownException):
         executor.spin()
 
@@ -50,7 +51,7 @@ def run_until_signal(build: Callable[[], list[Any]], *, args: list[str] | None =
         except ConfigError as err:
             print(f"{label}: error: {err}", file=sys.stderr)
             return 2
-        executor = MultiThreadedExecutor(num_threads=num_threads)
+        executor = ComponentExecutor(num_threads=num_threads)
         for node in nodes:
             executor.add_node(node)
         thread = threading.Thread(target=_spin, args=(executor,), daemon=True, name=label)

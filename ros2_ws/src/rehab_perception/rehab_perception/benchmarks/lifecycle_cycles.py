@@ -61,12 +61,12 @@ class _Rig:
     def __init__(self, mode: str, params: dict[str, Any], workdir: Path, domain: int) -> None:
         import rclpy
         from rclpy.context import Context
-        from rclpy.executors import MultiThreadedExecutor
         from rclpy.parameter import Parameter
 
         from rehab_interfaces.msg import Skeleton2DArray
         from rehab_runtime.codecs import RESULT_QOS
         from rehab_runtime.container import ComponentContainer
+        from rehab_runtime.executor import ComponentExecutor
         from rehab_runtime.lifecycle_manager import LifecycleManager
 
         self.context = Context()
@@ -99,7 +99,7 @@ class _Rig:
                     [str(EXE_DIR / f"{role}_node"), "--ros-args", "--params-file", str(path)],
                     env=env, stdout=log, stderr=subprocess.STDOUT))
                 log.close()
-            self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+            self.executor = ComponentExecutor(num_threads=4, context=self.context)
             self.executor.add_node(self.manager)
             self.executor.add_node(self.listener)
             threading.Thread(target=self.executor.spin, daemon=True).start()
