@@ -55,11 +55,13 @@ class ComponentExecutor(MultiThreadedExecutor):
                 self._picked_up.wait(REQUEUE_WAIT_S)
                 return
             self._queued.add(handler)
-        self._futures.append(self._executor.submit(self._run, handler))
-        for future in self._futures[:]:
-            if future.done():
-                self._futures.remove(future)
-                future.result()  # a callback's exception surfaces here, as in rclpy
+        self._executor.submit(self._run, handler)
+        if handler not in self._futures:  # the task itself: its result() re-raises
+            self._futures.append(handler)
+        for task in self._futures[:]:
+            if task.done():
+                self._futures.remove(task)
+                task.result()  # a callback's exception surfaces here, as in rclpy
 
     def _run(self, handler: Callable[[], Any]) -> None:
         with self._picked_up:
