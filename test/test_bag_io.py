@@ -142,7 +142,7 @@ def test_skeleton_bag_keeps_3d_joints_and_reads_bags_from_before_them(tmp_path):
 def test_skeleton_bag_records_the_qos_our_publishers_offer(tmp_path):
     import yaml
 
-    from rehab_core.io.output_bag import check_rosbag2_metadata
+    from rehab_core.io.rosbag2_metadata import check_rosbag2_metadata
 
     frame = SkeletonFrame(stamp_ns=1_000_000_000, index=0, width=64, height=48,
                           skeletons=[], main_track_id=-1)

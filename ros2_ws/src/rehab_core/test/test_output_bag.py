@@ -15,9 +15,9 @@ from rehab_core.io.output_bag import (
     SENSOR_DATA_QOS,
     OutputBagWriter,
     TopicQos,
-    check_rosbag2_metadata,
     new_bag_path,
 )
+from rehab_core.io.rosbag2_metadata import check_rosbag2_metadata
 from rehab_core.io.skeleton_bag import typestore
 from rehab_core.types import Frame
 

@@ -12,7 +12,8 @@ from rclpy.serialization import deserialize_message
 
 from rehab_core.errors import ConfigError
 from rehab_core.io.bag import bag_topics, open_bag
-from rehab_core.io.output_bag import SENSOR_DATA_QOS, TopicQos, check_rosbag2_metadata
+from rehab_core.io.output_bag import SENSOR_DATA_QOS, TopicQos
+from rehab_core.io.rosbag2_metadata import check_rosbag2_metadata
 from rehab_core.io.skeleton_bag import typestore
 from rehab_interfaces.msg import ActionPrediction, Skeleton2DArray
 from rehab_perception.recorder_node import msg_type_name, offered_qos
