@@ -9,22 +9,11 @@ from typing import Any
 from rclpy.qos import DurabilityPolicy, QoSProfile
 
 from rehab_core.coaching import ExerciseSession
-from rehab_interfaces.msg import CoachStatus, RepetitionQuality
+from rehab_interfaces.msg import CoachStatus
+from rehab_runtime import conversions
 
 #: transient local: a screen or page that starts mid-goal gets the current status at once
 STATUS_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def quality_msg(q: dict) -> RepetitionQuality:
-    def f(key: str, default: float) -> float:
-        v = q.get(key)
-        return float(v) if v is not None and v == v else default
-
-    return RepetitionQuality(
-        duration_s=f("duration_s", 0.0), range_of_motion_deg=f("range_of_motion_deg", 0.0),
-        key_joint=str(q.get("key_joint", "")), tempo_s=f("tempo_s", 0.0),
-        reference_distance=f("reference_distance", -1.0),
-    )
 
 
 def status_msg(s: ExerciseSession, frame_id: str = "camera") -> CoachStatus:
@@ -38,7 +27,7 @@ def status_msg(s: ExerciseSession, frame_id: str = "camera") -> CoachStatus:
         elapsed_s=float(s.now - s.started_t) if s.started_t is not None and s.now is not None
         else 0.0,
         time_limit_s=float(s.config.time_limit_s),
-        quality=[quality_msg(c.quality) for c in s.counted],
+        quality=[conversions.quality_to_msg(c.quality) for c in s.counted],
         success=bool(r.success) if r else False, reason=r.reason if r else "")
     msg.header.frame_id = frame_id
     now = s.now if s.now is not None else 0.0

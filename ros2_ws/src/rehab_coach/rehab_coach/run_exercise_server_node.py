@@ -38,7 +38,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from std_msgs.msg import String
 
-from rehab_coach.coach_status import STATUS_QOS, quality_msg, status_msg
+from rehab_coach.coach_status import STATUS_QOS, status_msg
 from rehab_coach.source_clock import SourceClock
 from rehab_coach.stamp_order import StampOrder
 from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig, same_exercise
@@ -46,7 +46,7 @@ from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
 from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import CoachStatus
-from rehab_runtime import codecs
+from rehab_runtime import codecs, conversions
 from rehab_runtime.component import LifecycleComponent
 from rehab_runtime.params import ParamSpec
 from rehab_runtime.process import main_for
@@ -241,12 +241,7 @@ class RunExerciseServerNode(LifecycleComponent):
 
     def _finish(self, goal_handle, session: ExerciseSession) -> RunExercise.Result:
         r = session.result()
-        result = RunExercise.Result(
-            success=r.success, repetitions_done=r.repetitions_done,
-            repetition_durations_s=[float(d) for d in r.repetition_durations_s],
-            mean_confidence=float(r.mean_confidence), reason=r.reason,
-            quality=[quality_msg(q) for q in r.quality],
-        )
+        result = conversions.session_result_to_msg(r)
         if r.success:
             goal_handle.succeed()
             self._display(f"Well done: {r.repetitions_done} x {r.exercise}")

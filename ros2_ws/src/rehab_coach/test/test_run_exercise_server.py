@@ -132,12 +132,12 @@ def _result(handle, timeout=20.0):
 
 
 def test_squat_goal_succeeds_with_the_right_count(stack):
-    server, _node, client, pub, displayed = stack
+    _server, _node, client, pub, displayed = stack
     feedback: list = []
     handle = _send(client, "squat", 3, feedback=feedback)
     assert handle.accepted
     _play(pub, sequence_frames(synthetic_squats(4), ScriptedClassifier("squat")),
-          stop=lambda: server.session.done)
+          stop=handle.get_result_async().done)
     status, result = _result(handle)
     assert status == GoalStatus.STATUS_SUCCEEDED, (result.reason, result.repetitions_done)
     assert result.success and result.reason == "completed" and result.repetitions_done == 3
@@ -149,18 +149,52 @@ def test_squat_goal_succeeds_with_the_right_count(stack):
     assert RunExercise.Feedback.EXERCISING in states
     assert [f.repetitions_done for f in feedback][-1] >= 2
     wait_for(lambda: any("3 x squat" in d for d in displayed), 5, "display announcement")
+    # the result carries the report: every verdict, the timeline, nothing ignored
+    assert result.ended_t > result.started_t > 0 and list(result.ignored) == []
+    assert [v.verdict for v in result.verdicts] == ["counted"] * 3
+    assert all(v.label == "squat" and v.confidence == pytest.approx(0.9) and v.votes > 0
+               and result.started_t <= v.start_t < v.end_t <= result.ended_t
+               for v in result.verdicts)
+    assert [round(v.end_t - v.start_t, 3) for v in result.verdicts] == pytest.approx(
+        list(result.repetition_durations_s), abs=1e-3)
+    t = [s.t for s in result.timeline]
+    assert len(t) >= 10 and t == sorted(t) and result.started_t <= t[0] <= t[-1]
+    assert [s.repetitions for s in result.timeline][-1] == 3
+    assert result.timeline[-1].state == RunExercise.Feedback.DONE
+    assert {s.label for s in result.timeline} == {"squat"}
+    assert RunExercise.Feedback.EXERCISING in {s.state for s in result.timeline}
 
 
 def test_requested_jacks_on_squats_counts_nothing_and_times_out(stack):
-    server, _node, client, pub, _ = stack
+    _server, _node, client, pub, _ = stack
     feedback: list = []
     handle = _send(client, "jumping_jacks", 2, limit=9.0, feedback=feedback)
     _play(pub, sequence_frames(synthetic_squats(4), ScriptedClassifier("squat")),
-          stop=lambda: server.session.done)
+          stop=handle.get_result_async().done)
     status, result = _result(handle)
     assert status == GoalStatus.STATUS_ABORTED
     assert not result.success and result.reason == "timeout" and result.repetitions_done == 0
     assert RunExercise.Feedback.WRONG_EXERCISE in {f.state for f in feedback}
+    assert result.ended_t - result.started_t == pytest.approx(9.0, abs=0.5)
+    wrong = [s for s in result.timeline if s.state == RunExercise.Feedback.WRONG_EXERCISE]
+    assert wrong and all(s.label == "squat" and s.repetitions == 0 for s in wrong)
+
+
+def test_squats_the_classifier_names_push_ups_are_ignored_with_the_reason(stack):
+    """Counted from the skeletons, vetoed by a confident other exercise: the result says
+    which repetitions did not count and why."""
+    _server, _node, client, pub, _ = stack
+    handle = _send(client, "squat", 3)
+    _play(pub, sequence_frames(synthetic_squats(4), ScriptedClassifier("push_up")),
+          stop=handle.get_result_async().done)
+    wait_for(handle.cancel_goal_async().done, 5, "cancel response")
+    status, result = _result(handle)
+    assert status == GoalStatus.STATUS_CANCELED and result.repetitions_done == 0
+    assert len(result.verdicts) >= 3 and len(result.ignored) == len(result.verdicts)
+    assert all(v.verdict == "rejected_other_exercise" and v.label == "push_up"
+               for v in result.verdicts)
+    assert all(i.exercise == "squat" and "'push_up'" in i.reason for i in result.ignored)
+    assert [i.t for i in result.ignored] == [v.end_t for v in result.verdicts]
 
 
 def test_unknown_exercise_is_rejected(stack):
@@ -182,11 +216,11 @@ def test_cancel(stack):
 
 
 def test_person_lost(stack):
-    server, _node, client, pub, _ = stack
+    _server, _node, client, pub, _ = stack
     handle = _send(client, "squat", 50)
     _play(pub, sequence_frames(synthetic_squats(1, absent_tail_s=3.0),
                                ScriptedClassifier("squat")),
-          stop=lambda: server.session.done)
+          stop=handle.get_result_async().done)
     status, result = _result(handle)
     assert status == GoalStatus.STATUS_ABORTED and result.reason == "person_lost"
     assert result.repetitions_done == 1

@@ -17,6 +17,7 @@ from rehab_core.coaching import (
 )
 from rehab_core.errors import ConfigError
 from rehab_core.repetition import RepetitionCounter
+from rehab_core.repetition.quality import RepetitionQuality
 from rehab_testing.synthetic_reps import sequence
 
 
@@ -33,7 +34,8 @@ def _drive(session, seconds, label, conf=0.9, reps=(), fps=30.0, present=True, t
             session.on_prediction(t, label, conf)
         while reps and reps[0][1] <= t:
             s, e = reps.pop(0)
-            session.on_repetition(t, RepetitionInput(exercise or label, s, e, 80.0, "knee", 1.0))
+            session.on_repetition(t, RepetitionInput(exercise or label, s, e, RepetitionQuality(
+                e - s, 80.0, "knee", (1.0, e - s - 1.0))))
         if session.done:
             return t
     return t0 + n / fps
@@ -47,7 +49,7 @@ def test_counts_matching_repetitions_until_the_target():
     assert r.success and r.reason == "completed" and r.repetitions_done == 3
     assert r.repetition_durations_s == pytest.approx([1.5, 1.5, 1.5])
     assert r.mean_confidence == pytest.approx(0.9)
-    assert r.quality[0]["key_joint"] == "knee" and s.state == SessionState.DONE
+    assert r.quality[0].key_joint == "knee" and s.state == SessionState.DONE
 
 
 def test_wrong_exercise_is_never_counted():
@@ -56,7 +58,7 @@ def test_wrong_exercise_is_never_counted():
     _drive(s, 10.0, "squat", reps=[(1, 2.5), (3, 4.5), (5, 6.5)])
     r = s.result()
     assert not r.success and r.reason == "timeout" and r.repetitions_done == 0
-    assert all("another exercise" in i["reason"] for i in r.ignored)
+    assert all("another exercise" in i.reason for i in r.ignored)
 
 
 def test_a_counter_event_under_a_mismatching_classifier_label_is_ignored():
@@ -67,7 +69,7 @@ def test_a_counter_event_under_a_mismatching_classifier_label_is_ignored():
         s.on_presence(k * 0.1, True)
     s.on_repetition(2.0, RepetitionInput("squat", 0.5, 1.8))
     s.on_prediction(3.1, "push_up", 0.9)
-    assert s.repetitions_done == 0 and "push_up" in s.ignored[0]["reason"]
+    assert s.repetitions_done == 0 and "push_up" in s.ignored[0].reason
     assert s.state == SessionState.WRONG_EXERCISE
 
 
@@ -139,10 +141,10 @@ def test_counts_from_skeletons_with_dtw_to_the_patients_reference(tmp_path):
     r = s.finish(stamps[-1] * 1e-9 + 0.1, "end_of_input")
     assert r.success and r.repetitions_done == len(spans) == 4
     for q in r.quality:
-        assert q["key_joint"] == "knee"
-        assert 60.0 < q["range_of_motion_deg"] < 110.0
-        assert 0.0 <= q["reference_distance"] < 5.0  # same movement as the reference
-        assert q["tempo_s"] > 0
+        assert q.key_joint == "knee"
+        assert 60.0 < q.range_of_motion_deg < 110.0
+        assert 0.0 <= q.reference_distance < 5.0  # same movement as the reference
+        assert q.tempo_s[0] > 0
     assert r.to_dict()["quality"][0]["key_joint"] == "knee"
 
 

@@ -130,6 +130,7 @@ def run_graph(
     timeout_s: float | None = None,
     stop: threading.Event | None = None,
     stall_timeout_s: float = STALL_TIMEOUT_S,
+    attach: Callable[[ComponentContainer], Callable[[], None]] | None = None,
 ) -> GraphRun:
     """Run the stack of ``params`` on ``input`` until it ends; see the module docstring.
 
@@ -143,6 +144,11 @@ def run_graph(
     container's ``optional_components`` is skipped instead), and
     ``GraphStalled`` when no frame was read, published or dropped for
     ``stall_timeout_s`` (a stage stuck in a callback): never a hang.
+
+    ``attach``: a client of the graph in the same process (e.g. ``rehab session``'s
+    RunExercise goals), called with the container once every component is up and
+    spinning, before the first frame; it returns a function called once the input is
+    over, before the container goes down.
     """
     stack = stack_config.load_stack(params)
     if input is not None:
@@ -155,6 +161,7 @@ def run_graph(
     threads = int(stack_config.node_params(stack, stack_config.CONTAINER).get("num_threads", 4))
     container = ComponentContainer(context=context, num_threads=threads)
     collector = None
+    finish: Callable[[], None] | None = None
     clean = True
     try:
         container.load_stack(stack)
@@ -168,10 +175,12 @@ def run_graph(
                                      stop=stop)
         if stop is not None and stop.is_set():  # e.g. Ctrl-C while models load
             return GraphRun(interrupted=True, skipped=skipped)
+        container.spin_in_background()
+        if attach is not None:
+            finish = attach(container)
         collector = _Collector(container, source, _output_topics(container), on_frame_result)
         started = time.perf_counter()
         container.activate([source.get_name()])
-        container.spin_in_background()
         interrupted = _wait_for_end(source, stop, timeout_s, stall_timeout_s,
                                     lambda: _summary(container, collector, source, started,
                                                      skipped, interrupted=False))
@@ -181,16 +190,25 @@ def run_graph(
         err.run.clean_shutdown = False
         raise
     finally:
-        if collector is not None:
-            collector.close()
-        if clean:
-            container.shutdown()
-            rclpy.shutdown(context=context)
-            # free the DDS participant now: a lingering one keeps announcing our node and
-            # service names, which confuses a later graph on the same domain
-            context.destroy()
-        else:  # a stage is stuck in a callback: bounded teardown, never a second hang
-            _teardown_bounded(container, context)
+        try:
+            if finish is not None and clean:
+                finish()
+        finally:
+            _close(container, context, collector, clean)
+
+
+def _close(container: ComponentContainer, context: Context, collector: _Collector | None,
+           clean: bool) -> None:
+    if collector is not None:
+        collector.close()
+    if clean:
+        container.shutdown()
+        rclpy.shutdown(context=context)
+        # free the DDS participant now: a lingering one keeps announcing our node and
+        # service names, which confuses a later graph on the same domain
+        context.destroy()
+    else:  # a stage is stuck in a callback: bounded teardown, never a second hang
+        _teardown_bounded(container, context)
 
 
 def _wait_for_end(source: ImageSourceNode, stop: threading.Event | None,

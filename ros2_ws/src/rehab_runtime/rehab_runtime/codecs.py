@@ -177,39 +177,19 @@ def _action_from_msg(msg: ActionPrediction) -> ActionPayload:
 
 
 def _repetition_to_msg(p: RepetitionPayload) -> RepetitionEvent:
-    """-1 on the wire marks "not applicable" (no angle, no reference repetition)."""
-    q = p.quality
-    msg = RepetitionEvent(
+    return RepetitionEvent(
         header=_header(p), track_id=int(p.track_id), exercise=p.exercise, count=int(p.count),
         start=conv.ns_to_stamp(p.start_ns), end=conv.ns_to_stamp(p.end_ns),
+        quality=conv.quality_to_msg(p.quality),
     )
-    rom = q.range_of_motion_deg
-    msg.quality.duration_s = float(q.duration_s)
-    msg.quality.range_of_motion_deg = float(rom) if np.isfinite(rom) else -1.0
-    msg.quality.key_joint = q.key_joint
-    msg.quality.angle_space = q.space
-    msg.quality.tempo_s = float(q.tempo_s[0])
-    msg.quality.reference_distance = (-1.0 if q.reference_distance is None
-                                      else float(q.reference_distance))
-    return msg
 
 
 def _repetition_from_msg(msg: RepetitionEvent) -> RepetitionPayload:
-    """The concentric time is the rest of the duration after the eccentric ``tempo_s``."""
-    q = msg.quality
-    rom = float(q.range_of_motion_deg)
-    quality = RepetitionQuality(
-        duration_s=float(q.duration_s),
-        range_of_motion_deg=rom if rom >= 0.0 else float("nan"),
-        key_joint=q.key_joint,
-        tempo_s=(float(q.tempo_s), float(q.duration_s) - float(q.tempo_s)),
-        reference_distance=None if q.reference_distance < 0.0 else float(q.reference_distance),
-        space=q.angle_space or "2d",
-    )
     return RepetitionPayload(
         stamp_ns=conv.stamp_to_ns(msg.header.stamp), frame_id=msg.header.frame_id,
         track_id=msg.track_id, exercise=msg.exercise, count=msg.count,
-        start_ns=conv.stamp_to_ns(msg.start), end_ns=conv.stamp_to_ns(msg.end), quality=quality,
+        start_ns=conv.stamp_to_ns(msg.start), end_ns=conv.stamp_to_ns(msg.end),
+        quality=conv.quality_from_msg(msg.quality),
     )
 
 

@@ -18,20 +18,33 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
+from rehab_core.coaching.session_types import (
+    IgnoredRepetition,
+    RepetitionVerdict,
+    SessionResult,
+    SessionState,
+    TimelineSample,
+)
 from rehab_core.errors import BadFrameError
+from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Detection, Skeleton
 from rehab_core.vision import encodings
+from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import (
     BoundingBox2D,
     Detection2D,
     Detection2DArray,
     Keypoint2D,
     Keypoint3D,
+    SessionSample,
     Skeleton2D,
     Skeleton2DArray,
     Skeleton3D,
     Skeleton3DArray,
 )
+from rehab_interfaces.msg import IgnoredRepetition as IgnoredRepetitionMsg
+from rehab_interfaces.msg import RepetitionQuality as RepetitionQualityMsg
+from rehab_interfaces.msg import RepetitionVerdict as RepetitionVerdictMsg
 
 
 def ns_to_stamp(stamp_ns: int) -> Time:
@@ -235,3 +248,58 @@ def msg_to_detections(msg: Detection2DArray) -> list[Detection]:
         )
         for d in msg.detections
     ]
+
+
+def quality_to_msg(q: RepetitionQuality) -> RepetitionQualityMsg:
+    """-1 on the wire marks "not applicable" (no angle, no tempo, no reference repetition)."""
+    rom, tempo = float(q.range_of_motion_deg), float(q.tempo_s[0])
+    return RepetitionQualityMsg(
+        duration_s=float(q.duration_s), range_of_motion_deg=rom if np.isfinite(rom) else -1.0,
+        key_joint=q.key_joint, angle_space=q.space,
+        tempo_s=tempo if np.isfinite(tempo) else -1.0,
+        reference_distance=-1.0 if q.reference_distance is None else float(q.reference_distance))
+
+
+def quality_from_msg(q: RepetitionQualityMsg) -> RepetitionQuality:
+    """The concentric time is the rest of the duration after the eccentric ``tempo_s``."""
+    rom, tempo, nan = float(q.range_of_motion_deg), float(q.tempo_s), float("nan")
+    return RepetitionQuality(
+        duration_s=float(q.duration_s), range_of_motion_deg=rom if rom >= 0.0 else nan,
+        key_joint=q.key_joint,
+        tempo_s=(tempo, float(q.duration_s) - tempo) if tempo >= 0.0 else (nan, nan),
+        reference_distance=None if q.reference_distance < 0.0 else float(q.reference_distance),
+        space=q.angle_space or "2d")
+
+
+def session_result_to_msg(r: SessionResult) -> RunExercise.Result:
+    """A goal's core result -> the RunExercise result (everything the session report needs)."""
+    return RunExercise.Result(
+        success=r.success, repetitions_done=r.repetitions_done,
+        repetition_durations_s=[float(d) for d in r.repetition_durations_s],
+        mean_confidence=float(r.mean_confidence), reason=r.reason,
+        quality=[quality_to_msg(q) for q in r.quality],
+        started_t=float(r.started_t), ended_t=float(r.ended_t),
+        timeline=[SessionSample(t=float(s.t), label=s.label, confidence=float(s.confidence),
+                                repetitions=int(s.repetitions), state=int(s.state))
+                  for s in r.timeline],
+        verdicts=[RepetitionVerdictMsg(start_t=float(v.start_t), end_t=float(v.end_t),
+                                       verdict=v.verdict, label=v.label,
+                                       confidence=float(v.confidence), votes=int(v.votes))
+                  for v in r.verdicts],
+        ignored=[IgnoredRepetitionMsg(t=float(i.t), exercise=i.exercise, reason=i.reason)
+                 for i in r.ignored])
+
+
+def session_result_from_msg(msg: RunExercise.Result, exercise: str) -> SessionResult:
+    """The RunExercise result -> the core result (the goal's ``exercise`` is not in it)."""
+    return SessionResult(
+        exercise=exercise, success=bool(msg.success), repetitions_done=int(msg.repetitions_done),
+        repetition_durations_s=[float(d) for d in msg.repetition_durations_s],
+        mean_confidence=float(msg.mean_confidence), reason=msg.reason,
+        quality=[quality_from_msg(q) for q in msg.quality],
+        started_t=float(msg.started_t), ended_t=float(msg.ended_t),
+        ignored=[IgnoredRepetition(float(i.t), i.exercise, i.reason) for i in msg.ignored],
+        verdicts=[RepetitionVerdict(float(v.start_t), float(v.end_t), v.verdict, v.label,
+                                    float(v.confidence), int(v.votes)) for v in msg.verdicts],
+        timeline=[TimelineSample(float(s.t), s.label, float(s.confidence), int(s.repetitions),
+                                 SessionState(s.state)) for s in msg.timeline])

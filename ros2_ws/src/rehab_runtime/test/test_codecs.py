@@ -157,3 +157,39 @@ def test_reach_message_scores_in_documented_order_and_confidence_of_the_phase():
     assert list(msg.scores) == [0.5625, 0.125, 0.25, 0.0625]
     assert msg.phase == 2 and msg.confidence == 0.25  # not max(scores) = P(NoR)
     assert msg.scores[msg.phase] == msg.confidence
+
+
+def test_session_result_round_trip_carries_the_report():
+    """The RunExercise result carries the whole report of a goal: quality, timeline, every
+    verdict and every ignored repetition (``rehab session`` reads nothing else)."""
+    from rehab_core.coaching import (
+        IgnoredRepetition,
+        RepetitionVerdict,
+        SessionResult,
+        SessionState,
+        TimelineSample,
+    )
+    from rehab_runtime import conversions
+
+    nan = float("nan")
+    result = SessionResult(
+        "squat", False, 2, [2.5, 2.25], 0.75, "timeout",
+        [RepetitionQuality(2.5, 85.5, "knee", (1.25, 1.25), 3.5, "3d"),
+         RepetitionQuality(2.25, nan, "hip_height", (nan, nan), None, "2d")],
+        1_700_000_010.125, 1_700_000_030.5,
+        ignored=[IgnoredRepetition(1_700_000_020.25, "squat",
+                                   "recognised exercise was 'push_up' (confidence 0.91)")],
+        verdicts=[RepetitionVerdict(1_700_000_011.0, 1_700_000_013.5, "counted", "squat", 0.75, 4),
+                  RepetitionVerdict(1_700_000_014.0, 1_700_000_016.25, "counted_unconfirmed",
+                                    "unknown", 0.25, 2),
+                  RepetitionVerdict(1_700_000_017.75, 1_700_000_020.25,
+                                    "rejected_other_exercise", "push_up", 0.875, 3)],
+        timeline=[TimelineSample(1_700_000_010.5, "squat", 0.75, 0, SessionState.EXERCISING),
+                  TimelineSample(1_700_000_019.0, "push_up", 0.875, 2,
+                                 SessionState.WRONG_EXERCISE)])
+    back = conversions.session_result_from_msg(conversions.session_result_to_msg(result),
+                                               "squat")
+    assert same(back, result)
+    assert back.counted_end_t == [1_700_000_013.5, 1_700_000_016.25]
+    assert back.to_dict()["timeline"][1]["state"] == "WRONG_EXERCISE"
+    assert back.to_dict()["quality"][1]["range_of_motion_deg"] is None

@@ -27,134 +27,30 @@ been seen), or whatever ``finish`` is told (``canceled``, ``preempted``, ...).
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from dataclasses import asdict, dataclass, field
-from enum import IntEnum
-from typing import Any
 
 import numpy as np
 
-from rehab_core.errors import ConfigError
-from rehab_core.repetition.config import ALIASES
+from rehab_core.coaching.session_types import (
+    UNKNOWN,
+    CountedRepetition,
+    IgnoredRepetition,
+    RepetitionInput,
+    RepetitionVerdict,
+    SessionConfig,
+    SessionResult,
+    SessionState,
+    TimelineSample,
+    canonical_exercise,
+    same_exercise,
+)
 from rehab_core.repetition.counter import Repetition, RepetitionCounter
-from rehab_core.repetition.quality import RepetitionQuality, assess_repetition
+from rehab_core.repetition.quality import assess_repetition
 from rehab_core.repetition.verdict import judge_repetition
 from rehab_core.types import Skeleton
 
-UNKNOWN = "unknown"
-
-
-class SessionState(IntEnum):
-    """Numbered as the RunExercise feedback constants."""
-
-    WAITING_FOR_PERSON = 0
-    EXERCISING = 1
-    WRONG_EXERCISE = 2
-    DONE = 3
-
-
-def canonical_exercise(name: str) -> str:
-    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
-    return ALIASES.get(key, key)
-
-
-def same_exercise(a: str, b: str) -> bool:
-    """True when two labels name the same exercise (case, spaces and aliases ignored)."""
-    return canonical_exercise(a) == canonical_exercise(b)
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    exercise: str
-    repetitions: int
-    time_limit_s: float = 0.0
-    person_lost_timeout_s: float = 3.0
-    min_confidence: float = 0.0
-    decision_horizon_s: float = 3.0
-    count_from_skeletons: bool = False
-    reject_confidence: float = 0.6
-
-    def __post_init__(self) -> None:
-        if not self.exercise.strip():
-            raise ConfigError("exercise must not be empty")
-        if self.repetitions < 1:
-            raise ConfigError(f"repetitions must be > 0, got {self.repetitions}")
-        if not math.isfinite(self.time_limit_s) or self.time_limit_s < 0:
-            raise ConfigError(f"time_limit_s must be >= 0 (0 = no limit), got {self.time_limit_s}")
-        if not self.person_lost_timeout_s > 0:
-            raise ConfigError("person_lost_timeout_s must be > 0")
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise ConfigError(f"min_confidence must be in [0, 1], got {self.min_confidence}")
-        if self.decision_horizon_s < 0:
-            raise ConfigError("decision_horizon_s must be >= 0")
-        if not 0.0 < self.reject_confidence <= 1.0:
-            raise ConfigError(f"reject_confidence must be in (0, 1], got {self.reject_confidence}")
-
-
-@dataclass
-class RepetitionInput:
-    """A completed repetition as a counter reports it (fields of RepetitionEvent)."""
-
-    exercise: str
-    start_t: float
-    end_t: float
-    range_of_motion_deg: float = float("nan")
-    key_joint: str = ""
-    tempo_s: float = float("nan")
-    reference_distance: float = -1.0
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_t - self.start_t
-
-    @classmethod
-    def of(cls, exercise: str, start_t: float, end_t: float,
-           q: RepetitionQuality) -> RepetitionInput:
-        """From the core's quality, as both counting paths (skeletons, events) report it."""
-        return cls(exercise, start_t, end_t, q.range_of_motion_deg, q.key_joint, q.tempo_s[0],
-                   -1.0 if q.reference_distance is None else q.reference_distance)
-
-
-@dataclass
-class CountedRepetition:
-    index: int
-    start_t: float
-    end_t: float
-    confidence: float
-    quality: dict[str, Any]
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_t - self.start_t
-
-
-@dataclass
-class SessionResult:
-    exercise: str
-    success: bool
-    repetitions_done: int
-    repetition_durations_s: list[float]
-    mean_confidence: float
-    reason: str
-    quality: list[dict[str, Any]]
-    started_t: float
-    ended_t: float
-    ignored: list[dict[str, Any]] = field(default_factory=list)
-    verdicts: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _json_safe(asdict(self))
-
-
-def _json_safe(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    return x
+__all__ = ["ExerciseSession", "RepetitionInput", "SessionConfig", "SessionResult",
+           "SessionState", "same_exercise"]
 
 
 class ExerciseSession:
@@ -169,9 +65,9 @@ class ExerciseSession:
         self.current_label = ""
         self.current_confidence = 0.0
         self.counted: list[CountedRepetition] = []
-        self.ignored: list[dict[str, Any]] = []
-        self.verdicts: list[dict[str, Any]] = []
-        self.timeline: list[dict[str, Any]] = []
+        self.ignored: list[IgnoredRepetition] = []
+        self.verdicts: list[RepetitionVerdict] = []
+        self.timeline: list[TimelineSample] = []
         self._pending: list[RepetitionInput] = []
         self._predictions: deque[tuple[float, str, float]] = deque()
         self._last_seen: float | None = None
@@ -278,8 +174,8 @@ class ExerciseSession:
 
     def _add(self, t: float, rep: RepetitionInput) -> None:
         if not same_exercise(rep.exercise, self.config.exercise):
-            self.ignored.append({"t": t, "exercise": rep.exercise,
-                                 "reason": "counter reported another exercise"})
+            self.ignored.append(IgnoredRepetition(t, rep.exercise,
+                                                  "counter reported another exercise"))
             return
         self._pending.append(rep)
         self._decide_pending(t, final=False)
@@ -314,25 +210,16 @@ class ExerciseSession:
             canonical_exercise(self.config.exercise),
             [(canonical_exercise(v[1]) if v[1] else "", v[2]) for v in votes],
             max(self.config.reject_confidence, self.config.min_confidence), same_exercise)
-        self.verdicts.append({"start_t": rep.start_t, "end_t": rep.end_t,
-                              "verdict": verdict.verdict, "label": verdict.label,
-                              "confidence": verdict.confidence, "votes": verdict.votes})
+        self.verdicts.append(RepetitionVerdict(rep.start_t, rep.end_t, verdict.verdict,
+                                               verdict.label, verdict.confidence, verdict.votes))
         if not verdict.counted:
-            self.ignored.append({"t": rep.end_t, "exercise": rep.exercise,
-                                 "reason": f"recognised exercise was {verdict.label!r} "
-                                           f"(confidence {verdict.confidence:.2f})"})
+            self.ignored.append(IgnoredRepetition(
+                rep.end_t, rep.exercise, f"recognised exercise was {verdict.label!r} "
+                                         f"(confidence {verdict.confidence:.2f})"))
             return
-        conf = verdict.confidence
         self.counted.append(CountedRepetition(
-            index=len(self.counted), start_t=rep.start_t, end_t=rep.end_t, confidence=conf,
-            quality={
-                "duration_s": rep.duration_s,
-                "range_of_motion_deg": rep.range_of_motion_deg,
-                "key_joint": rep.key_joint,
-                "tempo_s": rep.tempo_s,
-                "reference_distance": rep.reference_distance,
-            },
-        ))
+            index=len(self.counted), start_t=rep.start_t, end_t=rep.end_t,
+            confidence=verdict.confidence, quality=rep.quality))
 
     def _forget_old_predictions(self) -> None:
         keep_from = min((r.start_t for r in self._pending), default=self.now or 0.0) - 30.0
@@ -349,13 +236,16 @@ class ExerciseSession:
             self.finish(t, "person_lost")
 
     def _sample(self, t: float) -> None:
-        self.timeline.append({"t": t, "label": self.current_label,
-                              "confidence": self.current_confidence,
-                              "repetitions": self.repetitions_done,
-                              "state": self.state.name})
+        if self.done:
+            return  # the closing sample is the last
+        self.timeline.append(TimelineSample(t, self.current_label, self.current_confidence,
+                                            self.repetitions_done, self.state))
 
     def _close(self, reason: str) -> None:
         reps = self.counted
+        self.timeline.append(TimelineSample(
+            float(self.now if self.now is not None else 0.0), self.current_label,
+            self.current_confidence, len(reps), SessionState.DONE))
         success = len(reps) >= self.config.repetitions
         self._result = SessionResult(
             exercise=self.config.exercise,
@@ -369,4 +259,5 @@ class ExerciseSession:
             ended_t=float(self.now if self.now is not None else 0.0),
             ignored=list(self.ignored),
             verdicts=list(self.verdicts),
+            timeline=list(self.timeline),
         )
