@@ -99,6 +99,28 @@ def test_launch_then_inspect_with_the_ros2_cli(env, tmp_path, mode):
         run.kill()
 
 
+def test_exoskeleton_pair_is_loaded_into_the_graph_container(env, tmp_path):
+    """Composed, ``exo:=simulator`` loads exo_assist and its controller into the graph's
+    container, in /exo with the two public remaps, and the lifecycle manager brings them up
+    first: no process of their own, reach states reach them over the in-process bus."""
+    clip = _clip(tmp_path / "clip.avi", 40)
+    run = Launch(env, "rehab_bringup", "stack.launch.py", "use_container:=true", "exo:=simulator",
+                 f"params_file:={_params(tmp_path)}", f"input:={clip}", cwd=tmp_path)
+    try:
+        up = run.wait_line(r"autostart: ", 120)
+        assert up and "all nodes active" in up.string, run.text[-4000:]
+        assert sorted(run.pids()) == ["component_container", "lifecycle_manager"], run.pids()
+        for node in ("/exo/exo_assist", "/exo/exo_simulator", *(f"/{r}" for r in ROLES)):
+            assert lifecycle_get(env, node).strip() == "active [3]", node
+        info = ros2(env, "topic", "info", "/reach_state", "--verbose", "--no-daemon",
+                    "--spin-time", "3")
+        # exo_assist and its controller (perception watchdog), remapped out of /exo
+        assert "Subscription count: 2" in info and info.count("Node namespace: /exo") == 2, info
+        _assert_clean_exit(run)
+    finally:
+        run.kill()
+
+
 def test_killed_component_is_respawned_and_brought_back(env, tmp_path):
     run = _launch(env, tmp_path, "false", seconds=60)
     try:

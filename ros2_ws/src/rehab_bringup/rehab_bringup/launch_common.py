@@ -12,7 +12,10 @@ Isolation (docs/security.md): every process gets ``ROS_DOMAIN_ID``
 ``ROS_AUTOMATIC_DISCOVERY_RANGE`` (``discovery_range``: the environment's,
 else LOCALHOST). ``exo:=simulator`` or ``exo:=adapter`` adds the exoskeleton
 pair (``exo_assist`` and its controller) in the private namespace ``/exo``,
-with only ``reach_state`` and ``emergency_stop`` remapped to the public ones.
+with only ``reach_state`` and ``emergency_stop`` remapped to the public ones:
+composed, both are loaded into the graph's container (reach states on the
+in-process bus) and the lifecycle manager brings them up first; separate, they
+are two more processes that bring themselves up (``autostart``).
 When the lifecycle manager exits (Ctrl-C, or ``end_of_input: shutdown`` in
 the parameter file) the whole launch ends.
 """
@@ -40,7 +43,10 @@ RUNTIME_PACKAGE = "rehab_runtime"  # component_container, lifecycle_manager
 #: depends on each); which one runs a given component is read from its entry point
 COMPONENT_PACKAGES = (PACKAGE, "rehab_coach", "rehab_assist")
 EXO_REMAPS = [("reach_state", "/reach_state"), ("emergency_stop", "/emergency_stop")]
-EXO_CONTROLLERS = {"simulator": "exo_simulator_node", "adapter": "joint_trajectory_adapter"}
+#: the exoskeleton pair: component (plugin) -> its executable, for each ``exo:=`` choice
+EXO_ASSIST = {"exo_assist": "exo_assist_node"}
+EXO_CONTROLLERS = {"simulator": {"exo_simulator": "exo_simulator_node"},
+                   "adapter": {"joint_trajectory_adapter": "joint_trajectory_adapter"}}
 
 ARGUMENTS = {  # name: (default, description); None = required
     "params_file": ("stack.yaml", "stack parameter file (components, manager, every node); "
@@ -92,14 +98,24 @@ def _graph(context):
 
     params_file = _params_file(context)
     overrides = _overrides(context)
-    if LaunchConfiguration("use_container").perform(context).lower() in ("true", "1", "yes"):
+    managed: dict[str, list[str]] = {}
+    if _composed(context):
         sets = [f"{node}.{key}={value}" for node, params in overrides.items()
                 for key, value in params.items()]
+        exo = [f"{plugin}:exo/{plugin}" for plugin in _exo_plugins(context)]
+        remaps = [f"{plugin}:{src}:={dst}" for plugin in _exo_plugins(context)
+                  for src, dst in EXO_REMAPS]
+        if exo:  # consumers first: the pair comes up before the stack, goes down after it
+            names = stack_config.manager_params(stack_config.load_stack(params_file))
+            managed = {"node_names": [e.split(":")[1] for e in exo[::-1]]
+                       + list(names.get("node_names", []))}
         components = [Node(
             package=RUNTIME_PACKAGE,
             executable="component_container",
             # no name=: launch_ros passes it as __node:=..., renaming every node in the process
-            arguments=["--params", params_file, *(a for s in sets for a in ("--set", s))],
+            arguments=["--params", params_file, *(a for s in sets for a in ("--set", s)),
+                       *(a for e in exo for a in ("--component", e)),
+                       *(a for r in remaps for a in ("--remap", r))],
             output="screen",
         )]
     else:
@@ -120,23 +136,35 @@ def _graph(context):
         package=RUNTIME_PACKAGE,
         executable="lifecycle_manager",
         name="lifecycle_manager",
-        parameters=[params_file],
+        parameters=[params_file, *([managed] if managed else [])],
         output="screen",
         on_exit=Shutdown(reason="lifecycle_manager exited"),
     )
     return [*components, manager]
 
 
-def _exo(context):
-    """exo_assist and its controller, alone in /exo (private namespace, two remaps)."""
+def _composed(context) -> bool:
+    return LaunchConfiguration("use_container").perform(context).lower() in ("true", "1", "yes")
+
+
+def _exo_plugins(context) -> dict[str, str]:
+    """The exoskeleton pair for ``exo:=...``, component -> executable (none for none)."""
     choice = LaunchConfiguration("exo").perform(context)
     if choice == "none":
-        return []
+        return {}
     if choice not in EXO_CONTROLLERS:
         raise ValueError(f"exo:={choice!r}: use none, simulator or adapter")
+    return {**EXO_ASSIST, **EXO_CONTROLLERS[choice]}
+
+
+def _exo(context):
+    """Separate processes: exo_assist and its controller, alone in /exo (private namespace,
+    two remaps), each bringing itself up. Composed, ``_graph`` loads them instead."""
+    if _composed(context):
+        return []
     return [Node(package=COMPONENT_PACKAGES[2], executable=exe, namespace="exo",
                  remappings=EXO_REMAPS, parameters=[{"autostart": True}], output="screen")
-            for exe in ("exo_assist_node", EXO_CONTROLLERS[choice])]
+            for exe in _exo_plugins(context).values()]
 
 
 def stack_description(**defaults: str | None) -> LaunchDescription:

@@ -1,7 +1,7 @@
 """The Python component container: any set of our components in one process.
 
 Like rclcpp_components, components are found by name: Python entry points in
-group ``rehab_runtime.components`` (see setup.py), so a third-party
+group ``rehab_runtime.components`` (see setup.cfg), so a third-party
 package can add one without touching this file. All components share one
 ``InProcessBus`` (zero-copy hand-off, see ``channel``) and one
 ``MultiThreadedExecutor``; their lifecycle services stay normal ROS services,
@@ -74,7 +74,8 @@ class ComponentContainer:
         self.callback_errors: list[str] = []
 
     def load(self, plugin: str, name: str, parameters: dict[str, Any] | None = None,
-             remappings: tuple[tuple[str, str], ...] = ()) -> LifecycleComponent:
+             remappings: tuple[tuple[str, str], ...] = (),
+             namespace: str = "") -> LifecycleComponent:
         if name in self.nodes:
             raise ConfigError(f"a component named {name!r} is already loaded")
         cls = component_class(plugin)
@@ -86,6 +87,7 @@ class ComponentContainer:
             bus=self.bus,
             context=self.context,
             cli_args=cli if remappings else None,
+            **({"namespace": namespace} if namespace else {}),
             parameter_overrides=_overrides(parameters or {}),
             automatically_declare_parameters_from_overrides=False,
         )
@@ -102,7 +104,8 @@ class ComponentContainer:
         specs = stack_config.components(stack)
         known = {ep.name for ep in entry_points(group=GROUP)} | {s.name for s in specs}
         stack_config.check_sections(stack, known)
-        return [self.load(s.plugin, s.name, s.parameters, s.remappings) for s in specs]
+        return [self.load(s.plugin, s.name, s.parameters, s.remappings, s.namespace)
+                for s in specs]
 
     def add_node(self, node: Any) -> None:
         """Spin a node that is not a component (e.g. the lifecycle manager) here too."""
@@ -248,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="override image_source.input")
     parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                         help="override one parameter (repeatable)")
+    parser.add_argument("--component", action="append", default=[], metavar="ENTRY",
+                        help="load one more component, written as in the file's 'components' "
+                             "(e.g. exo_assist:exo/exo_assist; repeatable)")
+    parser.add_argument("--remap", action="append", default=[], metavar="NODE:FROM:=TO",
+                        help="one more remapping, as in the file's 'remappings' (repeatable)")
     parser.add_argument("--manager", action="store_true",
                         help="also run the lifecycle manager in this process")
     parser.add_argument("--exit-at-end", action="store_true",
@@ -256,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_stack(args.params, args.input, with_manager=args.manager,
                          overrides=parse_overrides(args.set), exit_at_end=args.exit_at_end,
-                         ros_args=ros_args)
+                         ros_args=ros_args, components=args.component, remappings=args.remap)
     except ConfigError as err:
         print(f"component_container: error: {err}", file=sys.stderr)
         return 2
@@ -264,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
               with_manager: bool = True, overrides: list[tuple[str, str, Any]] = (),
-              exit_at_end: bool = False, ros_args: list[str] | None = None) -> int:
+              exit_at_end: bool = False, ros_args: list[str] | None = None,
+              components: list[str] = (), remappings: list[str] = ()) -> int:
     """Run the container (and manager) until Ctrl-C / SIGTERM, then bring it down in order.
 
     rclpy's own signal handlers are off: they would shut the context down
@@ -272,7 +281,8 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
     closes its file, models are freed) needs the graph still running. The
     teardown is bounded (about 3 s over the services, then every component's
     shutdown transition directly), so a signal ends the process within 5 s.
-    ``exit_at_end`` is the manager's ``end_of_input: shutdown``.
+    ``exit_at_end`` is the manager's ``end_of_input: shutdown``. ``components`` and
+    ``remappings`` are added to the file's (e.g. the exoskeleton pair of a launch).
     """
     from rclpy.signals import SignalHandlerOptions
 
@@ -283,6 +293,11 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
         stack_config.set_param(stack, "image_source", "input", input_)
     for node, param, value in overrides:
         stack_config.set_param(stack, node, param, value)
+    graph = stack_config.node_params(stack, stack_config.CONTAINER)
+    for key, extra in (("components", components), ("remappings", remappings)):
+        if extra:
+            stack_config.set_param(stack, stack_config.CONTAINER, key,
+                                   [*(graph.get(key) or []), *extra])
     if exit_at_end:
         stack_config.set_param(stack, stack_config.MANAGER, "end_of_input", "shutdown")
     threads = check_num_threads(

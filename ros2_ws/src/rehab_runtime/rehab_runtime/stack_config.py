@@ -6,8 +6,9 @@ graph itself:
 
 * ``rehab_container.ros__parameters.components``: the components to load, as
   ``plugin`` or ``plugin:node_name`` (plugin = entry point name in group
-  ``rehab_runtime.components``) or ``module:Class:node_name``, and ``remappings``: a list of
-  ``node_name:from:=to``.
+  ``rehab_runtime.components``) or ``module:Class:node_name``; a node name may carry a
+  namespace (``exo_assist:exo/exo_assist``: node ``exo_assist`` in ``/exo``, its section
+  ``exo_assist``). ``remappings``: a list of ``node_name:from:=to``.
 * ``lifecycle_manager.ros__parameters``: ``node_names`` (bring-up order),
   ``autostart``, ``bond_timeout`` ...
 """
@@ -35,6 +36,7 @@ class ComponentSpec:
     name: str
     parameters: dict[str, Any]
     remappings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    namespace: str = ""  # "" = the container's own
 
 
 def load_stack(source: str | Path | dict[str, Any]) -> dict[str, Any]:
@@ -84,9 +86,10 @@ def components(stack: dict[str, Any]) -> list[ComponentSpec]:
             plugin, name = f"{parts[0]}:{parts[1]}", parts[2]
         else:
             plugin, _, name = str(entry).partition(":")
-        name = name or plugin
+        namespace, _, name = (name or plugin).rpartition("/")
         specs.append(ComponentSpec(plugin, name, node_params(stack, name),
-                                   tuple(remaps.get(name, ()))))
+                                   tuple(remaps.get(name, ())),
+                                   f"/{namespace.strip('/')}" if namespace else ""))
     return specs
 
 
