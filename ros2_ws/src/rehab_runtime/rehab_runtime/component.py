@@ -112,6 +112,10 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
         """The outputs this component publishes (created at configure time)."""
         return list(self._outputs)
 
+    def inputs(self) -> list[Input]:
+        """Its inputs while active; each says whether it takes the in-process bus."""
+        return list(self._inputs)
+
     def create_input(self, topic: str, codec: Codec, handler: Callable[[Any], None],
                      *, check_stamps: bool = True, qos: Any = None,
                      latest_wins: bool = False) -> Input:
