@@ -4,6 +4,7 @@ start executables that our packages really install."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import shlex
@@ -46,12 +47,11 @@ def _image_path_to_repo(path: str) -> Path:
 
 
 def _console_scripts(package: str) -> set[str]:
-    """Executable names a package's setup.py installs (what `ros2 run PKG EXE` can start)."""
-    setup = (ROOT / "ros2_ws" / "src" / package / "setup.py").read_text()
-    names = set(re.findall(r'"(\w+) = [\w.]+:main"', setup))
-    names |= {f"{role}_node" for role in re.findall(r'^\s+"(\w+)",$', setup, re.M)}
-    names |= set(re.findall(r'f"(\w+) = \{PACKAGE\}', setup))
-    return names
+    """Executable names a package's setup.cfg installs (what `ros2 run PKG EXE` can start)."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(ROOT / "ros2_ws" / "src" / package / "setup.cfg")
+    scripts = cfg.get("options.entry_points", "console_scripts", fallback="")
+    return {line.partition("=")[0].strip() for line in scripts.splitlines() if "=" in line}
 
 
 def _compose(name: str) -> dict:
@@ -173,7 +173,7 @@ def test_overrides_add_the_camera_and_the_jetson_runtime():
 
 
 def test_console_script_parser_sees_the_real_entry_points():
-    # guards the helper above: it must find what setup.py really declares
+    # guards the helper above: it must find what setup.cfg really declares
     assert "exo_simulator_node" in _console_scripts("rehab_assist")
     assert "pose_estimator_node" in _console_scripts("rehab_perception")
     assert {"component_container", "lifecycle_manager"} <= _console_scripts("rehab_runtime")

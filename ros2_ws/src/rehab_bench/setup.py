@@ -1,22 +1,5 @@
-"""Package definition of rehab_bench (built by colcon, or installed with pip)."""
+"""Package definition of rehab_bench: declared in setup.cfg (read by colcon and pip)."""
 
-from setuptools import find_packages, setup
+from setuptools import setup
 
-PACKAGE = "rehab_bench"
-
-setup(
-    name=PACKAGE,
-    version="0.1.0",
-    packages=find_packages(exclude=["test"]),
-    data_files=[
-        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
-        (f"share/{PACKAGE}", ["package.xml"]),
-    ],
-    install_requires=["setuptools"],
-    zip_safe=False,
-    maintainer="Rehab stack maintainers",
-    maintainer_email="maintainers@rehab-stack.org",
-    description=__doc__,
-    license="Apache-2.0",
-    entry_points={"console_scripts": []},
-)
+setup()
