@@ -102,6 +102,27 @@ def frame_conf(model, frame) -> float:
     return float(np.quantile(scores, 1 - TOP_FRACTION))
 
 
+def matched_frames(ours, ref, frames, run):
+    """Per frame, ``(frame, our items, ultralytics' result, i, j)``: matched pairs of boxes.
+
+    Both sides get the same per-frame threshold; their counts must agree within
+    10 %, 90 % of ours must match one of theirs, and matched boxes within 1 px.
+    """
+    for frame in frames:
+        ours.conf_threshold = conf = frame_conf(ours, frame)
+        items = run(frame)
+        result = ref.predict(frame, imgsz=320, conf=conf, verbose=False)[0]
+        their_boxes = result.boxes.xyxy.numpy()
+        assert abs(len(items) - len(their_boxes)) <= max(1, len(their_boxes) // 10)
+        if not items:
+            continue
+        our_boxes = np.stack([item.box for item in items])
+        i, j = match(our_boxes, their_boxes)
+        assert len(i) >= 0.9 * len(items), f"matched {len(i)} of {len(items)}"
+        assert np.abs(our_boxes[i] - their_boxes[j]).max() <= 1.0
+        yield frame, items, result, i, j
+
+
 def assert_pose_parity(path, frames):
     from ultralytics import YOLO
 
@@ -109,18 +130,7 @@ def assert_pose_parity(path, frames):
     assert isinstance(ours, PoseEstimator)
     ref = YOLO(str(path), task="pose")
     total = 0
-    for frame in frames:
-        ours.conf_threshold = conf = frame_conf(ours, frame)
-        skeletons = ours.estimate(frame)
-        result = ref.predict(frame, imgsz=320, conf=conf, verbose=False)[0]
-        their_boxes = result.boxes.xyxy.numpy()
-        assert abs(len(skeletons) - len(their_boxes)) <= max(1, len(their_boxes) // 10)
-        if not skeletons:
-            continue
-        our_boxes = np.stack([s.box for s in skeletons])
-        i, j = match(our_boxes, their_boxes)
-        assert len(i) >= 0.9 * len(skeletons), f"matched {len(i)} of {len(skeletons)}"
-        assert np.abs(our_boxes[i] - their_boxes[j]).max() <= 1.0
+    for frame, skeletons, result, i, j in matched_frames(ours, ref, frames, ours.estimate):
         our_kpts = np.stack([skeletons[k].keypoints for k in i])
         their_kpts = result.keypoints.data.numpy()[j]
         assert np.abs(our_kpts[..., :2] - their_kpts[..., :2]).max() <= 1.0
@@ -128,6 +138,7 @@ def assert_pose_parity(path, frames):
         scores = np.array([skeletons[k].score for k in i])
         assert np.abs(scores - result.boxes.conf.numpy()[j]).max() <= 1e-3
         h, w = frame.shape[:2]
+        our_boxes = np.stack([s.box for s in skeletons])
         assert (our_boxes[:, [0, 2]] <= w).all() and (our_boxes[:, [1, 3]] <= h).all()
         total += len(i)
     assert total > 0, "no detections compared: raise CONF coverage"
@@ -151,18 +162,7 @@ def assert_detect_parity(path, frames):
     assert ours.labels == ["class0", "class1", "class2", "class3"]  # from ONNX metadata
     ref = YOLO(str(path), task="detect")
     total = 0
-    for frame in frames:
-        ours.conf_threshold = conf = frame_conf(ours, frame)
-        dets = ours.detect(frame)
-        result = ref.predict(frame, imgsz=320, conf=conf, verbose=False)[0]
-        their_boxes = result.boxes.xyxy.numpy()
-        assert abs(len(dets) - len(their_boxes)) <= max(1, len(their_boxes) // 10)
-        if not dets:
-            continue
-        our_boxes = np.stack([d.box for d in dets])
-        i, j = match(our_boxes, their_boxes)
-        assert len(i) >= 0.9 * len(dets)
-        assert np.abs(our_boxes[i] - their_boxes[j]).max() <= 1.0
+    for _frame, dets, result, i, j in matched_frames(ours, ref, frames, ours.detect):
         assert [dets[k].class_id for k in i] == result.boxes.cls.numpy()[j].astype(int).tolist()
         total += len(i)
     assert total > 0

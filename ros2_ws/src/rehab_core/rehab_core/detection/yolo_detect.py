@@ -14,16 +14,15 @@ import numpy as np
 
 from rehab_core.backends import InferenceBackend
 from rehab_core.errors import ConfigError, ModelLoadError, ShapeMismatchError
-from rehab_core.pose.yolo_pose import model_input_size, open_backend
 from rehab_core.types import Detection
 from rehab_core.vision.image import as_bgr8
 from rehab_core.vision.yolo import (
     boxes_to_image,
-    check_thresholds,
     decode_yolo,
     parse_names,
     yolo_blob,
 )
+from rehab_core.vision.yolo_model import YoloModel
 
 
 def read_labels(path: str | Path) -> list[str]:
@@ -34,7 +33,7 @@ def read_labels(path: str | Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-class YoloDetector:
+class YoloDetector(YoloModel):
     """Labelled boxes from an ultralytics detect model, in input-image pixels."""
 
     def __init__(
@@ -49,16 +48,9 @@ class YoloDetector:
         imgsz: int | None = None,
         **backend_options: Any,
     ) -> None:
-        check_thresholds(conf_threshold, iou_threshold)
-        self.backend = open_backend(model, backend, backend_options)
-        self.conf_threshold = conf_threshold
-        self.iou_threshold = iou_threshold
-        self.max_det = max_det
+        super().__init__(model, backend, conf_threshold, iou_threshold, max_det, imgsz,
+                         backend_options)
         self.agnostic_nms = agnostic_nms
-        self.input_size = model_input_size(self.backend, imgsz)
-        self._input_name = self.backend.inputs[0].name
-        # one input buffer reused every frame: a fresh 1 MB array costs more than filling it
-        self._blob = np.empty((1, 3, *self.input_size), np.float32)
         channels = self.backend.outputs[0].shape[1]
         if isinstance(labels, (str, Path)):
             labels = read_labels(labels)
@@ -76,10 +68,6 @@ class YoloDetector:
                 f"(expected 4 + {len(self.labels)})"
             )
 
-    def infer_raw(self, blob: np.ndarray) -> np.ndarray:
-        """The backend call alone (for benchmarks)."""
-        return self.backend.run({self._input_name: blob})[0]
-
     def detect(self, image: np.ndarray, encoding: str = "bgr8") -> list[Detection]:
         image = as_bgr8(image, encoding)
         blob, ratio, pad = yolo_blob(image, self.input_size, out=self._blob)
@@ -96,6 +84,3 @@ class YoloDetector:
             Detection(self.labels[c], float(s), b, class_id=int(c))
             for b, s, c in zip(boxes, found.scores, found.class_ids)
         ]
-
-    def close(self) -> None:
-        self.backend.close()

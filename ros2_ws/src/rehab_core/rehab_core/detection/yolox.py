@@ -17,10 +17,9 @@ import numpy as np
 from rehab_core.backends import InferenceBackend
 from rehab_core.detection.yolo_detect import read_labels
 from rehab_core.errors import ShapeMismatchError
-from rehab_core.pose.yolo_pose import model_input_size, open_backend
 from rehab_core.types import Detection
 from rehab_core.vision.image import as_bgr8, letterbox_top_left, nms_per_class, to_nchw_float
-from rehab_core.vision.yolo import check_thresholds
+from rehab_core.vision.yolo_model import YoloModel
 
 STRIDES = (8, 16, 32)
 
@@ -36,7 +35,7 @@ def yolox_grid(size_hw: tuple[int, int], strides: tuple[int, ...] = STRIDES):
     return np.concatenate(grids).astype(np.float32), np.concatenate(expanded).astype(np.float32)
 
 
-class YoloxDetector:
+class YoloxDetector(YoloModel):
     """Labelled boxes from a YOLOX export, in input-image pixels."""
 
     def __init__(
@@ -50,15 +49,8 @@ class YoloxDetector:
         imgsz: int | None = None,
         **backend_options: Any,
     ) -> None:
-        check_thresholds(conf_threshold, iou_threshold)
-        self.backend = open_backend(model, backend, backend_options)
-        self.conf_threshold = conf_threshold
-        self.iou_threshold = iou_threshold
-        self.max_det = max_det
-        self.input_size = model_input_size(self.backend, imgsz or 416)
-        self._input_name = self.backend.inputs[0].name
-        # one input buffer reused every frame: a fresh 2 MB array costs more than filling it
-        self._blob = np.empty((1, 3, *self.input_size), np.float32)
+        super().__init__(model, backend, conf_threshold, iou_threshold, max_det, imgsz or 416,
+                         backend_options)
         if labels is None:
             sibling = Path(self.backend.model_path).with_name("coco_classes.txt")
             labels = sibling if sibling.is_file() else None
@@ -87,10 +79,6 @@ class YoloxDetector:
         padded, r = letterbox_top_left(image_bgr, self.input_size)
         return to_nchw_float(padded, out=out), r
 
-    def infer_raw(self, blob: np.ndarray) -> np.ndarray:
-        """The backend call alone (for benchmarks)."""
-        return self.backend.run({self._input_name: blob})[0]
-
     def detect(self, image: np.ndarray, encoding: str = "bgr8") -> list[Detection]:
         image = as_bgr8(image, encoding)
         blob, r = self.preprocess(image, out=self._blob)
@@ -115,6 +103,3 @@ class YoloxDetector:
             Detection(self.labels[c], float(s), b, class_id=int(c))
             for b, s, c in zip(boxes[keep], scores[idx][keep], class_ids[idx][keep])
         ]
-
-    def close(self) -> None:
-        self.backend.close()

@@ -14,44 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from rehab_core.backends import InferenceBackend, create_backend
-from rehab_core.errors import ConfigError, ShapeMismatchError
+from rehab_core.backends import InferenceBackend
+from rehab_core.errors import ShapeMismatchError
 from rehab_core.types import Skeleton
 from rehab_core.vision.image import as_bgr8, unletterbox_points
 from rehab_core.vision.yolo import (
     boxes_to_image,
-    check_thresholds,
     decode_yolo,
     parse_names,
     yolo_blob,
 )
+from rehab_core.vision.yolo_model import YoloModel
 
 COCO17_KEYPOINTS = 17
 
 
-def model_input_size(backend: InferenceBackend, imgsz: int | None) -> tuple[int, int]:
-    """(h, w) of the model input: the static shape, else ``imgsz`` (default 640)."""
-    shape = backend.inputs[0].shape
-    if len(shape) != 4:
-        raise ShapeMismatchError(f"YOLO input must be NCHW, model has shape {shape}")
-    h, w = shape[2], shape[3]
-    if isinstance(h, int) and isinstance(w, int):
-        if imgsz is not None and (h, w) != (imgsz, imgsz):
-            raise ConfigError(f"imgsz={imgsz} but the model's input is fixed at {h}x{w}")
-        return h, w
-    size = int(imgsz or 640)
-    if size % 32:
-        raise ConfigError(f"imgsz must be a multiple of 32, got {size}")
-    return size, size
-
-
-def open_backend(model: str | Path | InferenceBackend, backend: str, options: dict) -> Any:
-    if isinstance(model, InferenceBackend):
-        return model
-    return create_backend(model, backend=backend, **options)
-
-
-class YoloPoseEstimator:
+class YoloPoseEstimator(YoloModel):
     """COCO-17 skeletons from an ultralytics pose model, in input-image pixels."""
 
     layout = "coco17"
@@ -66,15 +44,8 @@ class YoloPoseEstimator:
         imgsz: int | None = None,
         **backend_options: Any,
     ) -> None:
-        check_thresholds(conf_threshold, iou_threshold)
-        self.backend = open_backend(model, backend, backend_options)
-        self.conf_threshold = conf_threshold
-        self.iou_threshold = iou_threshold
-        self.max_det = max_det
-        self.input_size = model_input_size(self.backend, imgsz)
-        self._input_name = self.backend.inputs[0].name
-        # one input buffer reused every frame: a fresh 1 MB array costs more than filling it
-        self._blob = np.empty((1, 3, *self.input_size), np.float32)
+        super().__init__(model, backend, conf_threshold, iou_threshold, max_det, imgsz,
+                         backend_options)
         meta = getattr(self.backend, "metadata", {}) or {}
         names = parse_names(meta.get("names"))
         channels = self.backend.outputs[0].shape[1]
@@ -87,10 +58,6 @@ class YoloPoseEstimator:
                 f"pose output has {channels} channels; expected 4 + {self.nc} classes + 17×3 "
                 "keypoints (a COCO-17 ultralytics pose export)"
             )
-
-    def infer_raw(self, blob: np.ndarray) -> np.ndarray:
-        """The backend call alone (for benchmarks)."""
-        return self.backend.run({self._input_name: blob})[0]
 
     def estimate(self, image: np.ndarray, encoding: str = "bgr8") -> list[Skeleton]:
         image = as_bgr8(image, encoding)
@@ -106,6 +73,3 @@ class YoloPoseEstimator:
             Skeleton(self.layout, kpts[i], box=boxes[i], score=float(found.scores[i]))
             for i in range(found.scores.size)
         ]
-
-    def close(self) -> None:
-        self.backend.close()
