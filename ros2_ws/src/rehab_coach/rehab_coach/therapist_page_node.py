@@ -29,7 +29,7 @@ from rehab_coach.coach_status import STATUS_QOS, status_dict
 from rehab_coach.patient_display_node import DEFAULT_STRINGS
 from rehab_coach.run_exercise_server_node import read_labels
 from rehab_coach.web_server import WebServer, make_app
-from rehab_core.coaching.plan import PlanGoal, load_plan
+from rehab_core.coaching import PlanGoal, load_plan, quality_record
 from rehab_core.coaching.screen import FeedbackRules, load_strings, repetition_feedback
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
@@ -39,7 +39,7 @@ from rehab_core.types import Frame
 from rehab_core.vision.image import as_bgr8
 from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import CoachStatus
-from rehab_runtime import codecs
+from rehab_runtime import codecs, conversions
 from rehab_runtime.component import LifecycleComponent
 from rehab_runtime.params import ParamSpec
 from rehab_runtime.process import main_for
@@ -263,15 +263,11 @@ class TherapistPageNode(LifecycleComponent):
         return self.plan[index], index
 
     def _ended(self, handle: Any, running: dict[str, Any], fut: Any) -> None:
-        r = fut.result().result
-        record = dict(running, success=bool(r.success), repetitions_done=int(r.repetitions_done),
-                      reason=r.reason, mean_confidence=float(r.mean_confidence),
-                      repetition_durations_s=[float(d) for d in r.repetition_durations_s],
-                      quality=[{"duration_s": float(q.duration_s),
-                                "range_of_motion_deg": float(q.range_of_motion_deg),
-                                "key_joint": q.key_joint, "tempo_s": float(q.tempo_s),
-                                "reference_distance": float(q.reference_distance)}
-                               for q in r.quality])
+        r = conversions.session_result_from_msg(fut.result().result, running["exercise"])
+        record = dict(running, success=r.success, repetitions_done=r.repetitions_done,
+                      reason=r.reason, mean_confidence=r.mean_confidence,
+                      repetition_durations_s=list(r.repetition_durations_s),
+                      quality=[quality_record(q) for q in r.quality])
         with self._lock2:
             self.goals.append(record)
             if self._handle is handle:
