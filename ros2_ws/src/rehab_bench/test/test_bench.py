@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import zlib
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from rehab_bench.benchmark import BenchConfig, run_benchmark
@@ -16,33 +12,15 @@ from rehab_bench.player import GraphPlayer
 from rehab_bench.provenance import sha256_path
 from rehab_bench.replay import load_bag_frames
 from rehab_core.errors import ConfigError, InputSourceError
-from rehab_core.io.bag import write_image_bag
-from rehab_core.types import Frame
+from rehab_testing.replay import graph_domain_id, moving_disc_bag, pose_tracker_stack
 
-#: a cheap but real graph: BlazePose (bundled in the mediapipe wheel) + the tracker
-STACK = {
-    "rehab_container": {"ros__parameters": {
-        "components": ["image_source", "pose_estimator", "skeleton_tracker"]}},
-    "pose_estimator": {"ros__parameters": {"estimator": "blazepose"}},
-}
-
-
-def _domain(name: str) -> int:
-    return 101 + (os.getpid() * 31 + zlib.crc32(name.encode())) % 100
+STACK = pose_tracker_stack()
 
 
 @pytest.fixture(scope="module")
 def tiny_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """30 frames 160x120 of a moving disc, stamped at 30 fps."""
-    def frames():
-        for i in range(30):
-            image = np.full((120, 160, 3), 40, np.uint8)
-            cv2.circle(image, (20 + 4 * i, 60), 15, (0, 220, 0), -1)
-            yield Frame(image, 1_000_000_000 + i * 33_333_333, i, "bgr8", "camera")
-
-    path = tmp_path_factory.mktemp("bench") / "tiny_bag"
-    write_image_bag(path, frames())
-    return path
+    return moving_disc_bag(tmp_path_factory.mktemp("bench") / "tiny_bag", 30, 30.0, 4)
 
 
 def test_frames_are_loaded_into_memory_with_the_recorded_rate(tiny_bag: Path):
@@ -58,7 +36,7 @@ def test_missing_bag_is_a_clear_error(tmp_path: Path):
 
 def test_player_drops_frames_when_the_rate_is_far_above_the_graph(tiny_bag: Path):
     frames, _ = load_bag_frames(tiny_bag)
-    with GraphPlayer(STACK, domain_id=_domain("player")) as player:
+    with GraphPlayer(STACK, domain_id=graph_domain_id("player")) as player:
         assert player.required == ["/skeletons", "/tracked_skeletons"]
         service_ms = player.warm_up(frames)
         assert service_ms > 0
@@ -75,13 +53,13 @@ def test_player_drops_frames_when_the_rate_is_far_above_the_graph(tiny_bag: Path
 def test_a_stack_without_image_source_is_refused():
     stack = {"rehab_container": {"ros__parameters": {"components": ["skeleton_tracker"]}}}
     with pytest.raises(ConfigError, match="image_source"):
-        GraphPlayer(stack, domain_id=_domain("bad"))
+        GraphPlayer(stack, domain_id=graph_domain_id("bad"))
 
 
 def test_run_benchmark_writes_json_report_and_plots(tiny_bag: Path, tmp_path: Path):
     out = tmp_path / "bench"
     cfg = BenchConfig(tiny_bag, out, STACK, rates=[15.0, 1000.0], runs=2, search_steps=3,
-                      domain_id=_domain("bench"), progress=False)
+                      domain_id=graph_domain_id("bench"), progress=False)
     result = run_benchmark(cfg)
     saved = json.loads((out / "bench.json").read_text())
     assert saved["throughput_fps"] == pytest.approx(result["throughput_fps"])
@@ -130,7 +108,7 @@ def test_cli_rejects_bad_rates_with_a_clear_error(tiny_bag: Path, tmp_path: Path
 def test_compare_runs_the_same_bag_through_separate_processes(tiny_bag: Path, tmp_path: Path):
     out = tmp_path / "cmp"
     cfg = BenchConfig(tiny_bag, out, STACK, rates=[10.0], runs=1, search_steps=2,
-                      domain_id=_domain("compare"), progress=False, compare=True)
+                      domain_id=graph_domain_id("compare"), progress=False, compare=True)
     result = run_benchmark(cfg)
     proc = result["compare"]["processes"]
     assert proc["throughput_fps"] > 0 and 0.0 <= proc["dropped_fraction"] <= 1.0

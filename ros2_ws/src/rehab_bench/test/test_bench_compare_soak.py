@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import zlib
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
@@ -23,32 +19,15 @@ from rehab_bench.qos import matching_qos
 from rehab_bench.replay import load_bag_frames
 from rehab_bench.soak import summarize_soak
 from rehab_bench.ultralytics_loop import UltralyticsLoopPlayer, ultralytics_model_for
-from rehab_core.io.bag import write_image_bag
-from rehab_core.types import Frame
+from rehab_testing.replay import graph_domain_id, moving_disc_bag, pose_tracker_stack
 
-STACK = {
-    "rehab_container": {"ros__parameters": {
-        "components": ["image_source", "pose_estimator", "skeleton_tracker"]}},
-    "pose_estimator": {"ros__parameters": {"estimator": "blazepose"}},
-}
-
-
-def _domain(name: str) -> int:
-    return 101 + (os.getpid() * 37 + zlib.crc32(name.encode())) % 100
+STACK = pose_tracker_stack()
 
 
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 frames 160x120 of a moving disc at 20 fps."""
-    def frames():
-        for i in range(20):
-            image = np.full((120, 160, 3), 40, np.uint8)
-            cv2.circle(image, (20 + 5 * i, 60), 15, (0, 220, 0), -1)
-            yield Frame(image, 1_000_000_000 + i * 50_000_000, i, "bgr8", "camera")
-
-    path = tmp_path_factory.mktemp("soak") / "bag"
-    write_image_bag(path, frames())
-    return path
+    return moving_disc_bag(tmp_path_factory.mktemp("soak") / "bag", 20, 20.0, 5)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +88,7 @@ def test_compare_reports_the_ultralytics_loop_and_the_ratio(bag: Path, yolo_pair
 
 def test_a_stage_that_fell_over_is_restarted_and_counted(bag: Path):
     frames, _ = load_bag_frames(bag)
-    with GraphPlayer(STACK, domain_id=_domain("restart")) as player:
+    with GraphPlayer(STACK, domain_id=graph_domain_id("restart")) as player:
         tracker = player.container.nodes["skeleton_tracker"]
         tracker.trigger_deactivate()
         tracker.trigger_cleanup()
@@ -123,7 +102,7 @@ def test_a_stage_that_fell_over_is_restarted_and_counted(bag: Path):
 def test_soak_loops_the_bag_and_reports_memory_latency_and_restarts(bag: Path, tmp_path: Path):
     out = tmp_path / "soak"
     cfg = BenchConfig(bag, out, STACK, rates=[10.0], runs=1, search_steps=1,
-                      domain_id=_domain("soak"), progress=False, soak_minutes=3.0 / 60,
+                      domain_id=graph_domain_id("soak"), progress=False, soak_minutes=3.0 / 60,
                       soak_window_s=1.0)
     result = run_benchmark(cfg)
     soak = json.loads((out / "bench.json").read_text())["soak"]
