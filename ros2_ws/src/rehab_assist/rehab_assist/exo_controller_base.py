@@ -41,6 +41,7 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
 
+from rehab_assist.exo_controller_config import ControllerConfig
 from rehab_core.assist import (
     ControllerLimits,
     EstopLatch,
@@ -55,29 +56,8 @@ from rehab_interfaces.action import ExoAssist
 from rehab_interfaces.srv import ResetEmergencyStop
 from rehab_runtime import codecs
 from rehab_runtime.component import LifecycleComponent
-from rehab_runtime.params import ParamSpec
 
 ESTOP_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
-
-CONTROLLER_PARAMS = (
-    ParamSpec("max_level", 0.8, "level cap: higher requested levels are clamped to it", 0.0, 1.0),
-    ParamSpec("max_duration_s", 5.0, "longest assist; longer goals are clamped, and goals "
-              "with max_duration_s 0, < 0, NaN or inf are rejected", 0.05, 60.0),
-    ParamSpec("perception_timeout_s", 0.5, "no reach_state for this long: running assists "
-              "are released and new goals rejected", 0.01, 10.0),
-    ParamSpec("control_hz", 50.0, "control loop (and feedback) rate; a stop is applied "
-              "within one period", 5.0, 1000.0),
-    ParamSpec("goal_key_file", "~/.config/rehab/exo_goal.key", "shared HMAC key of the "
-              "policy node (created, random, mode 0600, when missing)"),
-    ParamSpec("operator_token_file", "~/.config/rehab/operator.token", "operator token "
-              "that ~/reset_emergency_stop requires (never created: no file, no reset)"),
-    ParamSpec("estop_latch_file", "", "file that keeps the e-stop latched across restarts "
-              "('' = ~/.local/state/rehab/<node name>.estop)"),
-    ParamSpec("signature_window_s", 2.0, "goal stamps older or newer than this are refused",
-              0.1, 60.0),
-    ParamSpec("goal_queue_depth", 1000, "goal / cancel / result requests queued (each is "
-              "answered at once; beyond this DDS drops the oldest)", 10, 100000),
-)
 
 
 @dataclass
@@ -90,12 +70,12 @@ class _Goal:
 class ExoControllerBase(LifecycleComponent):
     """The controller-side safety layer; see the module docstring."""
 
-    def limits(self, cfg) -> ControllerLimits:
+    def limits(self, cfg: ControllerConfig) -> ControllerLimits:
         return ControllerLimits(max_level=cfg.max_level, max_duration_s=cfg.max_duration_s,
                                 perception_timeout_s=cfg.perception_timeout_s,
                                 ramp_s=cfg.ramp_s, release_s=cfg.release_s)
 
-    def configure(self, cfg) -> None:
+    def configure(self, cfg: ControllerConfig) -> None:
         latch_path = cfg.estop_latch_file or f"~/.local/state/rehab/{self.get_name()}.estop"
         self.ctl = ExoController(self.limits(cfg), EstopLatch(latch_path))
         self.verifier = GoalVerifier(load_or_create_key(cfg.goal_key_file),

@@ -20,7 +20,8 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
-from rehab_assist.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
+from rehab_assist.exo_controller_base import ExoControllerBase
+from rehab_assist.exo_controller_config import CONTROLLER_PARAMS, ControllerConfig
 from rehab_core.assist import Run
 from rehab_interfaces.action import ExoAssist
 from rehab_runtime.params import ParamSpec
@@ -30,18 +31,7 @@ FAULTS = ("none", "reject", "overcurrent")
 
 
 @dataclass(frozen=True)
-class ExoSimulatorConfig:
-    max_level: float
-    max_duration_s: float
-    perception_timeout_s: float
-    control_hz: float
-    goal_key_file: str
-    operator_token_file: str
-    estop_latch_file: str
-    signature_window_s: float
-    goal_queue_depth: int
-    ramp_s: float
-    release_s: float
+class ExoSimulatorConfig(ControllerConfig):
     fault: str
     fault_after_s: float
 

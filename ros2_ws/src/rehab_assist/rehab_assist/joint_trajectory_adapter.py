@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from builtin_interfaces.msg import Duration
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from rehab_assist.exo_controller_base import CONTROLLER_PARAMS, ExoControllerBase
+from rehab_assist.exo_controller_base import ExoControllerBase
+from rehab_assist.exo_controller_config import CONTROLLER_PARAMS, ControllerConfig
 from rehab_core.assist import Run
 from rehab_core.errors import ConfigError
 from rehab_interfaces.action import ExoAssist
@@ -87,24 +88,13 @@ def rest_trajectory(arm: ArmJoints, release_s: float) -> JointTrajectory:
 
 
 @dataclass(frozen=True)
-class AdapterConfig:
-    max_level: float
-    max_duration_s: float
-    perception_timeout_s: float
-    control_hz: float
-    goal_key_file: str
-    operator_token_file: str
-    estop_latch_file: str
-    signature_window_s: float
-    goal_queue_depth: int
+class AdapterConfig(ControllerConfig):
     left_joints: str
     right_joints: str
     rest_positions: str
     reach_positions: str
     lower_limits: str
     upper_limits: str
-    ramp_s: float
-    release_s: float
     points: int
 
 
