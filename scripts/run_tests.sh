@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make test: every test, with each ROS / end-to-end test module in a pytest process of its own.
 #
-# Why: after many rclpy contexts have come and gone in one process, DDS delivery inside that
-# process degrades (a RunExercise replay then loses most skeletons and goals end person_lost);
-# each module alone passes. A process per module is how colcon/launch_testing run ROS tests too.
+# Why: isolation, as colcon / launch_testing give ROS tests: one module's leftovers (executor
+# threads, DDS participants, shared-memory segments, a stuck browser) cannot change another's
+# outcome, and a crash in native code fails one module, not the run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
