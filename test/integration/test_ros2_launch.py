@@ -99,19 +99,31 @@ def test_launch_then_inspect_with_the_ros2_cli(env, tmp_path, mode):
         run.kill()
 
 
-def test_exoskeleton_pair_is_loaded_into_the_graph_container(env, tmp_path):
-    """Composed, ``exo:=simulator`` loads exo_assist and its controller into the graph's
-    container, in /exo with the two public remaps, and the lifecycle manager brings them up
-    first: no process of their own, reach states reach them over the in-process bus."""
+def test_coach_server_and_exoskeleton_pair_run_in_the_graph_container(env, tmp_path):
+    """Composed (the coach launch's way: the server in the parameter file, ``exo:=simulator``)
+    the RunExercise server, exo_assist and its controller are loaded into the graph's
+    container, the pair in /exo with the two public remaps, and the lifecycle manager brings
+    the pair up first: no process of their own, their inputs on the in-process bus."""
     clip = _clip(tmp_path / "clip.avi", 40)
+    params = _params(tmp_path)
+    stack = yaml.safe_load(params.read_text())
+    graph = stack["rehab_container"]["ros__parameters"]
+    graph["components"].append("run_exercise_server")
+    graph["remappings"] = ["run_exercise_server:skeletons:=tracked_skeletons"]
+    stack["lifecycle_manager"]["ros__parameters"]["node_names"].insert(0, "run_exercise_server")
+    params.write_text(yaml.safe_dump(stack))
     run = Launch(env, "rehab_bringup", "stack.launch.py", "use_container:=true", "exo:=simulator",
-                 f"params_file:={_params(tmp_path)}", f"input:={clip}", cwd=tmp_path)
+                 f"params_file:={params}", f"input:={clip}", cwd=tmp_path)
     try:
         up = run.wait_line(r"autostart: ", 120)
         assert up and "all nodes active" in up.string, run.text[-4000:]
         assert sorted(run.pids()) == ["component_container", "lifecycle_manager"], run.pids()
-        for node in ("/exo/exo_assist", "/exo/exo_simulator", *(f"/{r}" for r in ROLES)):
+        for node in ("/exo/exo_assist", "/exo/exo_simulator", "/run_exercise_server",
+                     *(f"/{r}" for r in ROLES)):
             assert lifecycle_get(env, node).strip() == "active [3]", node
+        topics = ros2(env, "topic", "list", "--include-hidden-topics", "--no-daemon",
+                      "--spin-time", "3").split()
+        assert "/run_exercise/_action/status" in topics, topics  # the RunExercise action
         info = ros2(env, "topic", "info", "/reach_state", "--verbose", "--no-daemon",
                     "--spin-time", "3")
         # exo_assist and its controller (perception watchdog), remapped out of /exo
