@@ -44,6 +44,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "cached by corpus_extract ../shared --out DIR")
     p.add_argument("--raw-score", action="store_true",
                    help="feed the raw keypoint score (default: seen/unseen only)")
+    p.add_argument("--input", choices=["2d", "world3d"], default="2d",
+                   help="2d: image keypoints (x, y, seen); world3d: the pose model's 3-D world "
+                        "landmarks in the body's own frame (x, y, z)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
 
@@ -94,7 +97,8 @@ def _load(args):
         clips += load_media_clips(args.media_cache)
     if args.uiprmd_per_class:
         clips += load_uiprmd_sequences(args.corpus, args.uiprmd_per_class)
-    data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score)
+    data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
+                           input=args.input)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed

@@ -57,11 +57,17 @@ def recognition_spec(data: RecognitionData, optimizer: str = "adamw", epochs: in
 
 
 def fit_rendered(spec: StgcnSpec, rendered: Sequence[ClipWindows],
-                 log: Callable[[str], None] = print, desc: str = "train"):
-    """Train one model on pre-rendered windows (flip/zoom/tilt augmented on the fly)."""
+                 log: Callable[[str], None] = print, desc: str = "train",
+                 input_space: str = "2d"):
+    """Train one model on pre-rendered windows (flip/zoom/tilt augmented on the fly).
+
+    3-D windows are already scaled by the torso; zooming only x and y would
+    distort them, so they get flip and tilt alone."""
     x, y = stack(list(rendered))
     model = build_model(spec, log)
-    augment = RandomAugment(spec.layout, seed=spec.train.seed, max_rotation_deg=8.0)
+    zoom = (1.0, 1.0) if input_space == "world3d" else (0.85, 1.15)
+    augment = RandomAugment(spec.layout, seed=spec.train.seed, max_rotation_deg=8.0,
+                            zoom_range=zoom)
     history = train_classifier(model, x, y, spec.train, len(spec.labels), augment=augment,
                                log=log, desc=desc)
     return model.eval(), history, len(x)
@@ -90,7 +96,8 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
         leaked = {r.source for r in train} & held_set
         if leaked:
             raise ConfigError(f"fold {i}: sources on both sides of the split: {sorted(leaked)}")
-        model, history, n_train = fit_rendered(spec, train, log, desc=f"fold {i + 1}")
+        model, history, n_train = fit_rendered(spec, train, log, desc=f"fold {i + 1}",
+                                               input_space=data.input)
         fold_results = [evaluate_clip(model, c, data, spec.threshold) for c in test]
         results.extend(fold_results)
         acc = np.mean([r["dominant"] == r["label"] for r in fold_results])
@@ -141,7 +148,7 @@ def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: Stgcn
     """Train on every clip and write the bundle (weights, labels, config, metadata)."""
     t0 = time.time()
     rendered = [render_clip(c, data) for c in clips]
-    model, _, n_train = fit_rendered(spec, rendered, log, desc="final")
+    model, _, n_train = fit_rendered(spec, rendered, log, desc="final", input_space=data.input)
     sources = sorted({c.source for c in clips})
     meta = {
         "parameters": count_parameters(model), "train_windows": n_train,
@@ -154,7 +161,7 @@ def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: Stgcn
             "count_within_1", "other_dominant_unknown", "other_false_reps_per_min")}
     write_bundle(Path(out_dir), replace(spec, stride=data.stride), model,
                  {"min_frames": data.min_frames, "binary_score": data.binary_score,
-                  "metadata": meta})
+                  "input_space": data.input, "metadata": meta})
     log(f"wrote {out_dir}: {meta['parameters']} parameters, {n_train} windows")
     return meta
 

@@ -19,6 +19,7 @@ from rehab_core.datasets.multiview import ViewSampler, canonicalize
 from rehab_core.datasets.skeleton_dataset import SkeletonSequence, cut_windows
 from rehab_core.errors import ConfigError
 from rehab_core.recognition.preprocess import normalize_window, pad_front, resample_to_rate
+from rehab_core.recognition.world_input import INPUTS, augment_world, world_windows
 
 # A projected joint MediaPipe placed but marked poorly visible still counts as seen.
 _MIN_PROJECTED_SCORE = 0.3
@@ -46,12 +47,17 @@ class RecognitionData:
     max_windows_per_rendering: int = 60
     sampler: ViewSampler = field(default_factory=ViewSampler)
     seed: int = 0
+    #: "2d": (x, y, seen) image keypoints; "world3d": (x, y, z) world landmarks in the
+    #: body's frame (``world_input.py``), for pose models that give 3-D
+    input: str = "2d"
 
     def __post_init__(self) -> None:
         if "unknown" not in self.labels:
             raise ConfigError("the class list needs an open-set 'unknown' class")
         if self.window < 4 or self.stride < 1 or self.fps <= 0:
             raise ConfigError("window >= 4, stride >= 1 and fps > 0 are required")
+        if self.input not in INPUTS:
+            raise ConfigError(f"input must be one of {INPUTS}, got {self.input!r}")
 
 
 @dataclass
@@ -102,9 +108,39 @@ def _windows(kp: np.ndarray, stamps: np.ndarray, data: RecognitionData, stride: 
     return x
 
 
+def _cap(x: np.ndarray, data: RecognitionData, rng: np.random.Generator) -> np.ndarray:
+    cap = data.max_windows_per_rendering
+    return x[np.sort(rng.choice(len(x), cap, replace=False))] if len(x) > cap else x
+
+
+def _render_world(clip: CorpusClip, data: RecognitionData,
+                  rng: np.random.Generator) -> list[np.ndarray]:
+    """3-D input: the clip's own world landmarks and ``views`` bodies / tilts / speeds."""
+    if clip.world is None or not len(clip.world):
+        return []
+    stride = data.stride if clip.real else data.uiprmd_stride
+    n_views = data.views if clip.real else data.uiprmd_views
+    parts = [_cap(world_windows(clip.world, clip.stamps_ns, data.window, stride,
+                                data.fps)[0], data, rng)]
+    for _ in range(n_views):
+        speed = rng.uniform(*data.speed_range)
+        stamps = clip.stamps_ns[0] + ((clip.stamps_ns - clip.stamps_ns[0]) / speed)
+        w = augment_world(clip.world, rng, noise=data.sampler.noise,
+                          dropout=data.sampler.dropout, limb_scale=data.sampler.limb_scale,
+                          width_scale=data.sampler.width_scale)
+        parts.append(_cap(world_windows(w, stamps.astype(np.int64), data.window, stride,
+                                        data.fps)[0], data, rng))
+    return parts
+
+
 def render_clip(clip: CorpusClip, data: RecognitionData) -> ClipWindows:
     """Training windows of one clip: its own 2-D view and its virtual views."""
     rng = np.random.default_rng([data.seed, zlib.crc32(clip.name.encode())])
+    label = list(data.labels).index(clip.label)
+    if data.input == "world3d":
+        parts = [p for p in _render_world(clip, data, rng) if len(p)]
+        x = np.concatenate(parts) if parts else np.zeros((0, 3, data.window, 17), np.float32)
+        return ClipWindows(clip.name, label, clip.source, clip.real, x)
     parts = []
     if clip.keypoints is not None:
         parts.append(_windows(clip.keypoints, clip.stamps_ns, data, data.stride, rng))
@@ -126,6 +162,10 @@ def render_clip(clip: CorpusClip, data: RecognitionData) -> ClipWindows:
 
 def eval_windows(clip: CorpusClip, data: RecognitionData) -> tuple[np.ndarray, np.ndarray]:
     """A real clip's own windows (no augmentation) and their start stamps, for evaluation."""
+    if data.input == "world3d":
+        if clip.world is None:
+            raise ConfigError(f"{clip.name} has no 3-D world landmarks to evaluate on")
+        return world_windows(clip.world, clip.stamps_ns, data.window, data.stride, data.fps)
     if clip.keypoints is None:
         raise ConfigError(f"{clip.name} has no 2-D keypoints to evaluate on")
     return _cut(clip.keypoints, clip.stamps_ns, data, data.stride)

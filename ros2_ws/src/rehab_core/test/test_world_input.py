@@ -1,0 +1,76 @@
+"""3-D classifier input: the body-frame window is the same from every camera yaw and distance,
+keeps the movement, and turns bad input into None or a clear error, never NaN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from test_recognition_pipeline import LABELS, _world, synthetic_clips
+
+from rehab_core.errors import ConfigError, ShapeMismatchError
+from rehab_core.recognition.world_input import augment_world, canonical_window, world_windows
+from rehab_core.training.recognition_data import RecognitionData, eval_windows, render_clip
+
+
+def _turn(world: np.ndarray, yaw_deg: float, scale: float = 1.0) -> np.ndarray:
+    out = world.copy()
+    c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
+    out[..., [0, 2]] = out[..., [0, 2]] @ np.array([[c, -s], [s, c]], np.float32).T
+    out[..., :3] *= scale
+    return out
+
+
+def test_body_frame_removes_yaw_and_size_but_keeps_the_movement():
+    world, stamps = _world("lunge", 2)
+    base = canonical_window(world[:30])
+    assert base is not None and base.shape == (30, 17, 3) and np.isfinite(base).all()
+    for yaw in (35.0, 90.0, 180.0, -120.0):
+        other = canonical_window(_turn(world[:30], yaw, scale=1.3))
+        np.testing.assert_allclose(other, base, atol=1e-4)
+    # the hip line lies on +x, and the movement inside the window is still there
+    assert (base[:, 11, 0] - base[:, 12, 0] > 0).all()
+    assert np.ptp(base[:, 15, 2]) + np.ptp(base[:, 16, 2]) > 0.1
+    x, starts = world_windows(world, stamps, 30, 5, 15.0)
+    assert x.shape[1:] == (3, 30, 17) and len(x) == len(starts) > 2
+
+
+def test_unseen_frames_and_joints_stay_zero_and_bad_windows_are_skipped():
+    world, _ = _world("arm_raise", 1)
+    w = world[:30].copy()
+    w[:5] = 0.0  # person not seen in five frames
+    w[10:, 9] = 0.0  # one wrist dropped
+    out = canonical_window(w)
+    assert out is not None and (out[:5] == 0).all() and (out[10:, 9] == 0).all()
+    assert np.abs(out[5:, 0]).sum() > 0
+    empty = np.zeros_like(w)
+    assert canonical_window(empty) is None
+    no_hips = w.copy()
+    no_hips[:, 11:13] = 0.0
+    assert canonical_window(no_hips) is None
+    with pytest.raises(ShapeMismatchError):
+        canonical_window(np.zeros((30, 33, 4), np.float32))
+
+
+def test_short_clip_gives_one_padded_window_and_augmentation_changes_body_not_yaw():
+    world, stamps = _world("lunge", 1)
+    x, starts = world_windows(world[:20], stamps[:20], 30, 5, 15.0, min_frames=5)
+    assert x.shape == (1, 3, 30, 17) and starts[0] == stamps[0]
+    aug = augment_world(world, np.random.default_rng(0))
+    assert aug.shape == world.shape and not np.allclose(aug, world)
+    assert np.isfinite(aug).all()
+
+
+def test_world3d_windows_for_training_and_evaluation():
+    clips = synthetic_clips()
+    data = RecognitionData(labels=LABELS, views=2, max_windows_per_rendering=20, input="world3d")
+    rendered = render_clip(clips[0], data)
+    assert rendered.x.shape[1:] == (3, data.window, 17) and len(rendered.x) > 3
+    x, starts = eval_windows(clips[0], data)
+    assert len(x) == len(starts) > 0
+    # the same movement filmed from sources a and b (other yaw): identical 3-D windows
+    np.testing.assert_allclose(eval_windows(clips[0], data)[0], eval_windows(clips[3], data)[0],
+                               atol=1e-3)
+    with pytest.raises(ConfigError, match="input"):
+        RecognitionData(labels=LABELS, input="depth")
