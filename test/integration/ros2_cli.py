@@ -66,6 +66,22 @@ def lifecycle_get(env: dict[str, str], node: str, attempts: int = 4) -> str:
     return done.stdout.strip()
 
 
+def topic_info(env: dict[str, str], topic: str, complete: Callable[[str], bool],
+               attempts: int = 5) -> str:
+    """``ros2 topic info TOPIC --verbose``, asked again until ``complete(info)``: within the
+    CLI's spin time on a loaded machine discovery may not yet have seen the topic ("Unknown
+    topic") or all of its endpoints. Returns the last answer."""
+    info = ""
+    for _ in range(attempts):
+        done = subprocess.run([str(VENV / "bin" / "ros2"), "topic", "info", topic, "--verbose",
+                               "--no-daemon", "--spin-time", "3"],
+                              env=env, capture_output=True, text=True, timeout=60)
+        info = done.stdout + done.stderr
+        if done.returncode == 0 and complete(info):
+            break
+    return info
+
+
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

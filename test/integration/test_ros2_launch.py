@@ -20,7 +20,17 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from ros2_cli import REPO, VENV, Launch, install_tools, lifecycle_get, ros2, topic_hz, wait_for
+from ros2_cli import (
+    REPO,
+    VENV,
+    Launch,
+    install_tools,
+    lifecycle_get,
+    ros2,
+    topic_hz,
+    topic_info,
+    wait_for,
+)
 
 FPS = 10.0
 ROLES = ["skeleton_tracker", "pose_estimator", "image_source"]  # bring-up order
@@ -124,9 +134,9 @@ def test_coach_server_and_exoskeleton_pair_run_in_the_graph_container(env, tmp_p
         topics = ros2(env, "topic", "list", "--include-hidden-topics", "--no-daemon",
                       "--spin-time", "3").split()
         assert "/run_exercise/_action/status" in topics, topics  # the RunExercise action
-        info = ros2(env, "topic", "info", "/reach_state", "--verbose", "--no-daemon",
-                    "--spin-time", "3")
         # exo_assist and its controller (perception watchdog), remapped out of /exo
+        info = topic_info(env, "/reach_state", lambda i: "Subscription count: 2" in i
+                          and i.count("Node namespace: /exo") == 2)
         assert "Subscription count: 2" in info and info.count("Node namespace: /exo") == 2, info
         _assert_clean_exit(run)
     finally:
