@@ -74,3 +74,25 @@ def test_world3d_windows_for_training_and_evaluation():
                                atol=1e-3)
     with pytest.raises(ConfigError, match="input"):
         RecognitionData(labels=LABELS, input="depth")
+
+
+def test_fused_windows_carry_2d_and_3d_of_the_same_ticks_and_train(tmp_path):
+    from rehab_core.datasets.augment import flip_horizontal
+    from rehab_core.training.recognition import leave_sources_out, recognition_spec
+
+    clips = synthetic_clips()
+    data = RecognitionData(labels=LABELS, views=1, max_windows_per_rendering=10, input="fused")
+    x, starts = eval_windows(clips[0], data)
+    flat = RecognitionData(labels=LABELS)
+    x2, starts2 = eval_windows(clips[0], flat)
+    x3, _ = eval_windows(clips[0], RecognitionData(labels=LABELS, input="world3d"))
+    np.testing.assert_array_equal(starts, starts2)
+    np.testing.assert_allclose(x[:, :2], x2[:, :2], atol=1e-5)  # the 2-D part as before
+    np.testing.assert_allclose(x[:, 3:], x3[: len(x)], atol=1e-5)  # the 3-D part as world3d
+    assert render_clip(clips[1], data).x.shape[1:] == (6, data.window, 17)
+    mirrored = flip_horizontal(x[0], "coco17", (0, 3))
+    np.testing.assert_allclose(mirrored[3, :, 12], -x[0, 3, :, 11])
+    spec = recognition_spec(data, "adamw", epochs=1)
+    assert spec.in_channels == 6
+    summary = leave_sources_out(clips, data, spec, tmp_path, folds=0, log=lambda m: None)
+    assert summary["clips"] == 9 and 0.0 <= summary["window_accuracy"] <= 1.0

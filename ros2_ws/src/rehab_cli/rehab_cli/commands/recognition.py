@@ -44,9 +44,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "cached by corpus_extract ../shared --out DIR")
     p.add_argument("--raw-score", action="store_true",
                    help="feed the raw keypoint score (default: seen/unseen only)")
-    p.add_argument("--input", choices=["2d", "world3d"], default="2d",
+    p.add_argument("--input", choices=["2d", "world3d", "fused"], default="2d",
                    help="2d: image keypoints (x, y, seen); world3d: the pose model's 3-D world "
-                        "landmarks in the body's own frame (x, y, z)")
+                        "landmarks in the body's own frame (x, y, z); fused: both (6 channels)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
 

@@ -20,11 +20,12 @@ from rehab_core.errors import ConfigError
 from rehab_core.skeleton.layouts import get_layout
 
 
-def flip_horizontal(window: np.ndarray, layout: str) -> np.ndarray:
-    """Mirror a (C, T, V) window: negate x and swap left/right joints."""
+def flip_horizontal(window: np.ndarray, layout: str,
+                    x_channels: tuple[int, ...] = (0,)) -> np.ndarray:
+    """Mirror a (C, T, V) window: negate x (every ``x_channels``) and swap left/right joints."""
     perm = get_layout(layout).flip_permutation()
     out = window[:, :, perm].copy()
-    out[0] = -out[0]
+    out[list(x_channels)] = -out[list(x_channels)]
     return out
 
 
@@ -64,6 +65,8 @@ class RandomAugment:
     zoom_range: tuple[float, float] = (0.85, 1.15)
     max_rotation_deg: float = 10.0
     seed: int | None = None
+    #: the channels holding an x coordinate (a window with 2-D and 3-D channels has two)
+    x_channels: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
@@ -72,7 +75,7 @@ class RandomAugment:
     def __call__(self, window: np.ndarray) -> np.ndarray:
         out = window
         if self.rng.random() < self.flip_prob:
-            out = flip_horizontal(out, self.layout)
+            out = flip_horizontal(out, self.layout, self.x_channels)
         out = zoom(out, float(self.rng.uniform(*self.zoom_range)))
         if self.max_rotation_deg > 0:
             out = rotate(out, float(self.rng.uniform(-self.max_rotation_deg,

@@ -24,7 +24,7 @@ import numpy as np
 
 from rehab_core.errors import ShapeMismatchError
 
-INPUTS = ("2d", "world3d")
+INPUTS = ("2d", "world3d", "fused")
 # COCO-17 shoulders and hips
 _LS, _RS, _LH, _RH = 5, 6, 11, 12
 
@@ -32,6 +32,13 @@ _LS, _RS, _LH, _RH = 5, 6, 11, 12
 def _rot_y(a: float) -> np.ndarray:
     c, s = np.cos(a), np.sin(a)
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], np.float32)
+
+
+def camera_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """The rotation ``multiview.project`` applies for a virtual camera (radians)."""
+    from rehab_core.datasets.multiview import _rot_x, _rot_z
+
+    return _rot_z(roll) @ _rot_x(pitch) @ _rot_y(yaw)
 
 
 def frame_seen(world: np.ndarray) -> np.ndarray:

@@ -53,7 +53,7 @@ def recognition_spec(data: RecognitionData, optimizer: str = "adamw", epochs: in
         labels=list(data.labels), window=data.window, stride=data.stride, fps=data.fps,
         normalization=data.normalization, min_score=data.min_score, threshold=0.5,
         speeds=(1.0,), width=1.0, dropout=0.2, channels=CHANNELS, strides=STRIDES,
-        train=train, name=name)
+        train=train, name=name, in_channels=6 if data.input == "fused" else 3)
 
 
 def fit_rendered(spec: StgcnSpec, rendered: Sequence[ClipWindows],
@@ -67,7 +67,8 @@ def fit_rendered(spec: StgcnSpec, rendered: Sequence[ClipWindows],
     model = build_model(spec, log)
     zoom = (1.0, 1.0) if input_space == "world3d" else (0.85, 1.15)
     augment = RandomAugment(spec.layout, seed=spec.train.seed, max_rotation_deg=8.0,
-                            zoom_range=zoom)
+                            zoom_range=zoom,
+                            x_channels=(0, 3) if input_space == "fused" else (0,))
     history = train_classifier(model, x, y, spec.train, len(spec.labels), augment=augment,
                                log=log, desc=desc)
     return model.eval(), history, len(x)

@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rehab_core.datasets.corpus import RECOGNITION_LABELS, CorpusClip
-from rehab_core.datasets.multiview import ViewSampler, canonicalize
+from rehab_core.datasets.multiview import ViewSampler, canonicalize, pose_noise, project, vary_body
 from rehab_core.datasets.skeleton_dataset import SkeletonSequence, cut_windows
 from rehab_core.errors import ConfigError
 from rehab_core.recognition.preprocess import normalize_window, pad_front, resample_to_rate
-from rehab_core.recognition.world_input import INPUTS, augment_world, world_windows
+from rehab_core.recognition.world_input import (
+    INPUTS,
+    augment_world,
+    camera_rotation,
+    canonical_window,
+    world_windows,
+)
 
 # A projected joint MediaPipe placed but marked poorly visible still counts as seen.
 _MIN_PROJECTED_SCORE = 0.3
@@ -48,7 +54,7 @@ class RecognitionData:
     sampler: ViewSampler = field(default_factory=ViewSampler)
     seed: int = 0
     #: "2d": (x, y, seen) image keypoints; "world3d": (x, y, z) world landmarks in the
-    #: body's frame (``world_input.py``), for pose models that give 3-D
+    #: body's frame (``world_input.py``), for pose models that give 3-D; "fused": both (6)
     input: str = "2d"
 
     def __post_init__(self) -> None:
@@ -133,13 +139,72 @@ def _render_world(clip: CorpusClip, data: RecognitionData,
     return parts
 
 
+def fused_windows(kp: np.ndarray, world: np.ndarray | None, stamps: np.ndarray,
+                  data: RecognitionData, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 6, T, V) windows: the 2-D (x, y, seen) and the 3-D body-frame (x, y, z) of the
+    same ticks; a window without usable 3-D keeps zeros there (as a 2-D-only frame would)."""
+    if world is None:
+        world = np.zeros((*kp.shape[:2], 4), np.float32)
+    res, ticks = resample_to_rate(kp, stamps, data.fps)
+    wres, _ = resample_to_rate(world, stamps, data.fps)
+    if data.min_frames and data.min_frames <= len(res) < data.window:
+        res, wres, ticks = pad_front(res, data.window), pad_front(wres, data.window), ticks[:1]
+    out, starts = [], []
+    for s in range(0, len(res) - data.window + 1, stride):
+        w = res[s:s + data.window]
+        if (w[:, :, 2] >= data.min_score).any(axis=1).mean() < 0.5:
+            continue
+        flat = normalize_window(w, "coco17", data.normalization, data.min_score)
+        if flat is None:
+            continue
+        flat[..., 2] = (flat[..., 2] > 0).astype(np.float32)
+        body = canonical_window(wres[s:s + data.window])
+        body = np.zeros_like(flat) if body is None else body
+        out.append(np.transpose(np.concatenate([flat, body], axis=2), (2, 0, 1)))
+        starts.append(ticks[s])
+    if not out:
+        return np.zeros((0, 6, data.window, kp.shape[1]), np.float32), np.zeros(0, np.int64)
+    return np.stack(out).astype(np.float32), np.asarray(starts, np.int64)
+
+
+def _render_fused(clip: CorpusClip, data: RecognitionData,
+                  rng: np.random.Generator) -> list[np.ndarray]:
+    """Own 2-D + 3-D, and virtual cameras that see one body in 2-D and in 3-D alike."""
+    parts = []
+    if clip.keypoints is not None:
+        parts.append(_cap(fused_windows(clip.keypoints, clip.world, clip.stamps_ns, data,
+                                        data.stride)[0], data, rng))
+    if clip.world is None or not len(clip.world):
+        return parts
+    canonical = canonicalize(clip.world)
+    stride = data.stride if clip.real else data.uiprmd_stride
+    s = data.sampler
+    for _ in range(data.views if clip.real else data.uiprmd_views):
+        body = vary_body(canonical, rng, s.limb_scale, s.width_scale)
+        angles = [np.deg2rad(rng.uniform(*r)) for r in (s.yaw_deg, s.pitch_deg, s.roll_deg)]
+        kp = pose_noise(project(body, *angles, rng.uniform(*s.distance_m)), rng, s.noise,
+                        s.dropout)
+        seen = kp[..., 2] > 0
+        kp[..., 2] = np.where(seen, np.maximum(kp[..., 2], _MIN_PROJECTED_SCORE), 0.0)
+        cam = body.copy()
+        cam[..., :3] = body[..., :3] @ camera_rotation(*angles).T
+        cam[np.abs(body[..., :3]).sum(axis=2) == 0] = 0.0
+        speed = rng.uniform(*data.speed_range)
+        stamps = clip.stamps_ns[0] + ((clip.stamps_ns - clip.stamps_ns[0]) / speed)
+        parts.append(_cap(fused_windows(kp, cam, stamps.astype(np.int64), data, stride)[0],
+                          data, rng))
+    return parts
+
+
 def render_clip(clip: CorpusClip, data: RecognitionData) -> ClipWindows:
     """Training windows of one clip: its own 2-D view and its virtual views."""
     rng = np.random.default_rng([data.seed, zlib.crc32(clip.name.encode())])
     label = list(data.labels).index(clip.label)
-    if data.input == "world3d":
-        parts = [p for p in _render_world(clip, data, rng) if len(p)]
-        x = np.concatenate(parts) if parts else np.zeros((0, 3, data.window, 17), np.float32)
+    if data.input in ("world3d", "fused"):
+        render = _render_world if data.input == "world3d" else _render_fused
+        parts = [p for p in render(clip, data, rng) if len(p)]
+        c = 6 if data.input == "fused" else 3
+        x = np.concatenate(parts) if parts else np.zeros((0, c, data.window, 17), np.float32)
         return ClipWindows(clip.name, label, clip.source, clip.real, x)
     parts = []
     if clip.keypoints is not None:
@@ -162,6 +227,8 @@ def render_clip(clip: CorpusClip, data: RecognitionData) -> ClipWindows:
 
 def eval_windows(clip: CorpusClip, data: RecognitionData) -> tuple[np.ndarray, np.ndarray]:
     """A real clip's own windows (no augmentation) and their start stamps, for evaluation."""
+    if data.input == "fused" and clip.keypoints is not None:
+        return fused_windows(clip.keypoints, clip.world, clip.stamps_ns, data, data.stride)
     if data.input == "world3d":
         if clip.world is None:
             raise ConfigError(f"{clip.name} has no 3-D world landmarks to evaluate on")

@@ -62,6 +62,8 @@ class StgcnSpec:
     augment: bool = True
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = "stgcn"
+    #: input channels per joint: 3 (x, y, score or x, y, z) or 6 (2-D and 3-D together)
+    in_channels: int = 3
 
     def model_config(self) -> STGCNConfig:
         shape = {}
@@ -69,7 +71,8 @@ class StgcnSpec:
             shape = {"channels": tuple(self.channels),
                      "strides": tuple(self.strides or (1,) * len(self.channels))}
         return STGCNConfig(num_classes=len(self.labels), layout=self.layout, width=self.width,
-                           dropout=self.dropout, extra_fc=self.extra_fc, **shape)
+                           dropout=self.dropout, extra_fc=self.extra_fc,
+                           in_channels=self.in_channels, **shape)
 
     def streaming_config(self) -> dict:
         """The settings the streaming classifier needs (config.yaml)."""
