@@ -96,3 +96,42 @@ def test_fused_windows_carry_2d_and_3d_of_the_same_ticks_and_train(tmp_path):
     assert spec.in_channels == 6
     summary = leave_sources_out(clips, data, spec, tmp_path, folds=0, log=lambda m: None)
     assert summary["clips"] == 9 and 0.0 <= summary["window_accuracy"] <= 1.0
+
+
+def test_fused_bundle_streams_with_3d_and_falls_back_to_2d_without(tmp_path):
+    from rehab_core.recognition.streaming import StreamingClassifier
+    from rehab_core.training.recognition import recognition_spec, train_bundle
+    from rehab_core.types import Skeleton
+
+    clips = synthetic_clips()
+    flat = RecognitionData(labels=LABELS, views=1, max_windows_per_rendering=10)
+    fused = RecognitionData(labels=LABELS, views=1, max_windows_per_rendering=10, input="fused")
+    quiet = lambda m: None  # noqa: E731
+    train_bundle(clips, flat, recognition_spec(flat, "adamw", 1), tmp_path / "flat", log=quiet)
+    with pytest.raises(ConfigError, match="fallback"):
+        train_bundle(clips, fused, recognition_spec(fused, "adamw", 1), tmp_path / "x", log=quiet)
+    train_bundle(clips, fused, recognition_spec(fused, "adamw", 1), tmp_path / "fused",
+                 log=quiet, fallback=tmp_path / "flat")
+    clip = clips[1]  # a lunge, with the pose model's 3-D
+
+    def stream(classifier, with_3d):
+        out = []
+        for i, stamp in enumerate(clip.stamps_ns):
+            sk = Skeleton("coco17", clip.keypoints[i],
+                          keypoints_3d=clip.world[i] if with_3d else None,
+                          space_3d="model" if with_3d else "")
+            p = classifier.update(sk, int(stamp))
+            if p is not None:
+                out.append(np.array([p.scores[k] for k in LABELS]))
+        return np.array(out)
+
+    both = StreamingClassifier.from_bundle(tmp_path / "fused")
+    assert both.config.input_space == "fused" and both.fallback is not None
+    alone = StreamingClassifier.from_bundle(tmp_path / "flat")
+    reference = stream(alone, False)
+    assert len(reference) > 3
+    np.testing.assert_allclose(stream(both, False), reference, atol=1e-6)  # 2-D only: fallback
+    both.reset()
+    with_3d = stream(both, True)
+    assert with_3d.shape == reference.shape and np.isfinite(with_3d).all()
+    assert not np.allclose(with_3d, reference, atol=1e-3)  # 3-D present: the fused model

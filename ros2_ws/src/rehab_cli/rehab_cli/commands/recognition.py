@@ -69,6 +69,9 @@ def register_train(sub) -> None:
     _common(p)
     p.add_argument("--eval", type=Path, default=None,
                    help="an `rehab eval recognition` folder whose figures go in the bundle")
+    p.add_argument("--fallback", type=Path, default=None,
+                   help="a 2-D bundle copied into a fused bundle: it answers when the pose "
+                        "model gives no 3-D")
     p.set_defaults(func=run_train)
 
 
@@ -137,7 +140,7 @@ def run_train(args) -> int:
         if not path.is_file():
             raise ConfigError(f"no evaluation summary at {path}")
         evaluation = json.loads(path.read_text())
-    train_bundle(clips, data, spec, args.out, evaluation)
+    train_bundle(clips, data, spec, args.out, evaluation, fallback=args.fallback)
     return 0
 
 

@@ -16,6 +16,9 @@ the first windows of a stream are classified before the window is full, once
 ``min_frames`` model frames have arrived, front-padded by holding the first
 frame (as training pads clips shorter than a window), so a short movement is
 labelled too.
+
+A ``fused`` bundle also reads the pose model's 3-D (``world_input.py``); while the
+window lacks it (MoveNet, YOLO-pose) the bundle's ``fallback`` 2-D model answers.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from rehab_core.recognition.preprocess import (
     pad_front,
     window_to_input,
 )
+from rehab_core.recognition.world_input import fused_input, skeleton_world, world_fraction
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.types import Skeleton
 
@@ -61,6 +65,8 @@ class StreamingConfig:
     min_seen_fraction: float = 0.5
     min_frames: int = 0  # 0: classify full windows only
     binary_score: bool = False  # score channel = seen (1) / unseen (0), not the raw score
+    input_space: str = "2d"  # "fused": 2-D and the pose model's 3-D (6 channels)
+    fallback: str = ""  # a 2-D bundle (relative to this one) for windows without 3-D
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.stride < 1:
@@ -79,6 +85,8 @@ class StreamingConfig:
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.hysteresis < 1 or self.majority_k < 1:
             raise ConfigError("hysteresis and majority_k must be >= 1")
+        if self.input_space not in ("2d", "fused"):
+            raise ConfigError(f"input_space must be 2d or fused, got {self.input_space!r}")
         get_layout(self.layout)
 
     @classmethod
@@ -178,6 +186,7 @@ class StreamingClassifier:
         self.model_name = model_name
         self.layout = get_layout(config.layout)
         self._matcher = FrameRateMatcher(config.fps)
+        self.fallback: StreamingClassifier | None = None
         self.reset()
 
     @classmethod
@@ -205,7 +214,10 @@ class StreamingClassifier:
             runner = _TorchRunner(load_torch_model(bundle.torch_path))
         else:
             raise ConfigError(f"runtime must be auto, onnx or torch, got {runtime!r}")
-        return cls(runner, bundle.labels, config, model_name=bundle.name)
+        out = cls(runner, bundle.labels, config, model_name=bundle.name)
+        if config.fallback:
+            out.fallback = cls.from_bundle(bundle.root / config.fallback, runtime)
+        return out
 
     def reset(self) -> None:
         """Forget the window, the smoothing state and the current label."""
@@ -218,8 +230,16 @@ class StreamingClassifier:
         self._current: str | None = None
         self._candidate: str | None = None
         self._candidate_count = 0
+        if getattr(self, "fallback", None) is not None:
+            self.fallback.reset()
 
     def _to_layout(self, skeleton: Skeleton | None) -> np.ndarray:
+        if self.config.input_space == "fused":
+            flat = self._to_layout_2d(skeleton)
+            return np.concatenate([flat, skeleton_world(skeleton, self.layout.name)], axis=1)
+        return self._to_layout_2d(skeleton)
+
+    def _to_layout_2d(self, skeleton: Skeleton | None) -> np.ndarray:
         if skeleton is None:
             return np.zeros((self.layout.num_keypoints, 3), np.float32)
         kp = skeleton.keypoints
@@ -247,6 +267,11 @@ class StreamingClassifier:
                 prediction = self._classify()
                 if prediction is not None:
                     result = prediction
+        if self.fallback is not None:
+            other = self.fallback.update(skeleton, stamp_ns)
+            frames = np.stack([f for _, f in self._frames]) if self._frames else np.zeros(0)
+            if world_fraction(frames) < self.config.min_seen_fraction:
+                return other  # no 3-D in this window: the 2-D model's answer
         return result
 
     def _ready(self) -> bool:
@@ -255,12 +280,14 @@ class StreamingClassifier:
 
     def classify_window(self, window: np.ndarray) -> np.ndarray | None:
         """Class probabilities of one raw (T, V, 3) window, or None if no body is seen."""
-        normed = normalize_window(window, self.layout, self.config.normalization,
+        normed = normalize_window(window[..., :3], self.layout, self.config.normalization,
                                   self.config.min_score)
         if normed is None:
             return None
         if self.config.binary_score:
             normed[..., 2] = (normed[..., 2] > 0).astype(np.float32)
+        if self.config.input_space == "fused":
+            normed = fused_input(normed, window[..., 3:7])
         logits = np.asarray(self.run_model(window_to_input(normed)), np.float64).reshape(-1)
         if logits.shape[0] != len(self.labels):
             raise ModelLoadError(

@@ -120,3 +120,28 @@ def augment_world(world: np.ndarray, rng: np.random.Generator, pitch_deg: float 
     drop = rng.random(w.shape[:2]) < dropout
     w[drop | ~seen] = 0.0
     return w
+
+
+def skeleton_world(skeleton, layout: str) -> np.ndarray:
+    """(V, 4) model-space 3-D landmarks of a ``Skeleton`` in ``layout``; zeros without them
+    (a 2-D-only estimator, or depth-camera 3-D, which is another space)."""
+    from rehab_core.skeleton.layouts import convert_keypoints, get_layout
+
+    v = get_layout(layout).num_keypoints
+    if skeleton is None or skeleton.keypoints_3d is None or skeleton.space_3d != "model":
+        return np.zeros((v, 4), np.float32)
+    w = convert_keypoints(skeleton.keypoints_3d, skeleton.layout, layout).copy()
+    w[~np.isfinite(w).all(axis=1)] = 0.0
+    return w
+
+
+def fused_input(flat: np.ndarray, world: np.ndarray) -> np.ndarray:
+    """(T, V, 6): a normalised 2-D window and its (T, V, 4) 3-D frames in the body frame
+    (zeros where the window has no usable 3-D)."""
+    body = canonical_window(world) if world.shape[1] == 17 else None
+    return np.concatenate([flat, np.zeros_like(flat) if body is None else body], axis=2)
+
+
+def world_fraction(frames: np.ndarray) -> float:
+    """Share of (T, V, 7) fused stream frames that carry 3-D."""
+    return float(frame_seen(frames[..., 3:]).mean()) if len(frames) else 0.0

@@ -143,10 +143,19 @@ def write_outputs(out: Path, summary: dict, results: list[dict], folds: list[dic
                        f"{summary['split']}: {kind}")
 
 
+FALLBACK_DIR = "fallback_2d"
+
+
 def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: StgcnSpec,
                  out_dir: str | Path, evaluation: dict | None = None,
-                 log: Callable[[str], None] = print) -> dict:
-    """Train on every clip and write the bundle (weights, labels, config, metadata)."""
+                 log: Callable[[str], None] = print, fallback: str | Path | None = None) -> dict:
+    """Train on every clip and write the bundle (weights, labels, config, metadata).
+
+    A ``fused`` model needs 3-D the 2-D-only estimators do not give: ``fallback``
+    (a 2-D bundle) is copied into the bundle and answers for windows without 3-D."""
+    if data.input == "fused" and fallback is None:
+        raise ConfigError("a fused (2-D + 3-D) bundle needs a 2-D fallback bundle for pose "
+                          "models without 3-D (--fallback DIR)")
     t0 = time.time()
     rendered = [render_clip(c, data) for c in clips]
     model, _, n_train = fit_rendered(spec, rendered, log, desc="final", input_space=data.input)
@@ -160,11 +169,28 @@ def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: Stgcn
         meta["held_out"] = {k: evaluation.get(k) for k in (
             "split", "folds", "window_accuracy", "video_accuracy", "count_exact",
             "count_within_1", "other_dominant_unknown", "other_false_reps_per_min")}
-    write_bundle(Path(out_dir), replace(spec, stride=data.stride), model,
-                 {"min_frames": data.min_frames, "binary_score": data.binary_score,
-                  "input_space": data.input, "metadata": meta})
+    extra = {"min_frames": data.min_frames, "binary_score": data.binary_score,
+             "input_space": data.input, "metadata": meta}
+    if fallback is not None:
+        _copy_fallback(Path(fallback), Path(out_dir) / FALLBACK_DIR)
+        extra["fallback"] = FALLBACK_DIR
+    write_bundle(Path(out_dir), replace(spec, stride=data.stride), model, extra)
     log(f"wrote {out_dir}: {meta['parameters']} parameters, {n_train} windows")
     return meta
+
+
+def _copy_fallback(src: Path, dst: Path) -> None:
+    import shutil
+
+    from rehab_core.recognition.model_bundle import load_bundle
+
+    if load_bundle(src).config.get("input_space", "2d") != "2d":
+        raise ConfigError(f"the fallback {src} must be a 2-D bundle")
+    if src.resolve() != dst.resolve():
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in ("model.pt", "model.onnx", "labels.txt", "config.yaml"):
+            if (src / name).is_file():
+                shutil.copy2(src / name, dst / name)
 
 
 def _data_dict(data: RecognitionData) -> dict:
