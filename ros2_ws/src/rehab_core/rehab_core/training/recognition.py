@@ -213,7 +213,8 @@ def evaluate_bundle_on_clips(model_dir: str | Path, clips: Sequence[CorpusClip],
                            normalization=cfg.get("normalization", "torso"),
                            min_score=float(cfg.get("min_score", 0.2)),
                            min_frames=int(cfg.get("min_frames", 0)),
-                           binary_score=bool(cfg.get("binary_score", False)))
+                           binary_score=bool(cfg.get("binary_score", False)),
+                           input=str(cfg.get("input_space", "2d")))
     inner = load_torch_model(bundle.torch_path)
     index = [all_labels.index(b) for b in bundle.labels]
 

@@ -1,0 +1,60 @@
+"""The shipped exercise bundle: a fused (2-D + 3-D) model with its 2-D fallback. With
+BlazePose's world landmarks the fused model answers; without them (MoveNet, YOLO-pose) the
+2-D model does; on a real squat clip (BlazePose skeletons with 3-D; a training clip, so a
+sanity check of the live path, not an accuracy figure) both say squat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rehab_core.recognition.model_bundle import load_bundle
+from rehab_core.recognition.streaming import StreamingClassifier
+from rehab_core.types import Skeleton
+
+MODEL = Path(__file__).resolve().parents[4] / "models" / "exercise_stgcn"
+
+
+def test_shipped_bundle_is_fused_with_a_2d_fallback_of_the_same_classes():
+    bundle = load_bundle(MODEL)
+    assert bundle.config["input_space"] == "fused" and bundle.config["model"]["in_channels"] == 6
+    fallback = load_bundle(MODEL / bundle.config["fallback"])
+    assert fallback.config.get("input_space", "2d") == "2d"
+    assert fallback.labels == bundle.labels and "unknown" in bundle.labels
+    clf = StreamingClassifier.from_bundle(MODEL)
+    assert clf.fallback is not None and clf.fallback.labels == clf.labels
+
+
+def _labels(clf, skeletons, with_3d: bool) -> list[str]:
+    out = []
+    for stamp, sk in skeletons:
+        if sk is not None and not with_3d:
+            sk = Skeleton(sk.layout, sk.keypoints, box=sk.box, score=sk.score)  # as MoveNet
+        p = clf.update(sk, stamp)
+        if p is not None:
+            out.append(p.raw_label)
+    return out
+
+
+def test_shipped_bundle_on_a_real_squat_with_and_without_3d(shared_dir):
+    """Live path: BlazePose's skeletons (with keypoints_3d) straight into the classifier."""
+    from rehab_core.io.video import VideoSource
+    from rehab_core.pose.blazepose import BlazePoseEstimator
+
+    estimator = BlazePoseEstimator()
+    skeletons = []
+    try:
+        with VideoSource(shared_dir / "media" / "exercise" / "squat2.mp4") as video:
+            for frame in video:
+                people = estimator.estimate(frame.image)
+                skeletons.append((frame.stamp_ns, people[0] if people else None))
+    finally:
+        estimator.close()
+    assert sum(s is not None and s.keypoints_3d is not None for _, s in skeletons) > 100
+    clf = StreamingClassifier.from_bundle(MODEL)
+    fused = _labels(clf, skeletons, True)
+    clf.reset()
+    flat = _labels(clf, skeletons, False)
+    assert len(fused) > 5 and len(flat) > 5
+    for name, labels in (("fused", fused), ("2-D fallback", flat)):
+        share = labels.count("squat") / len(labels)
+        assert share > 0.6, (name, share, labels)
