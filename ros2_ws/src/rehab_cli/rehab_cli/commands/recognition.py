@@ -6,7 +6,10 @@ and UI-PRMD skeletons::
 
     rehab eval recognition --out runs/recognition_loso            # leave-one-source-out
     rehab eval recognition --folds 5 --out runs/recognition_lso5  # 5 groups of whole sources
-    rehab train recognition --out models/exercise_stgcn --media-cache .cache/skeletons/media_world
+    rehab train recognition --out models/exercise_stgcn/fallback_2d \
+        --media-cache .cache/skeletons/media_world
+    rehab train recognition --input fused --fallback models/exercise_stgcn/fallback_2d \
+        --out models/exercise_stgcn --media-cache .cache/skeletons/media_world   # the shipped one
 
 ``eval`` prints and writes window/video accuracy, per-class precision and
 recall, confusion matrices (PNG + JSON), the count error of every clip with a
