@@ -12,10 +12,8 @@ Missing input: a frame without a skeleton (``None``) enters the window as an
 all-unseen frame; a gap longer than ``max_gap_s`` (or a stamp going back)
 clears the window, since a window spanning the gap would mix two moments;
 a window with too few seen frames is not classified. With ``min_frames`` > 0
-the first windows of a stream are classified before the window is full, once
-``min_frames`` model frames have arrived, front-padded by holding the first
-frame (as training pads clips shorter than a window), so a short movement is
-labelled too.
+the first windows are classified once ``min_frames`` model frames have arrived,
+front-padded by holding the first frame (as training pads short clips).
 
 A ``fused`` bundle also reads the pose model's 3-D (``world_input.py``); while the
 window lacks it (MoveNet, YOLO-pose) the bundle's ``fallback`` 2-D model answers.
