@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,9 @@ def test_cli_train_lovo_and_eval(tmp_path, capsys):
     assert main(["eval", "stgcn", "--model", str(tmp_path / "none"), "--data", str(data),
                  "--out", str(tmp_path / "e2")]) == 2
     assert "error" in capsys.readouterr().err
+    # the shipped fused bundle needs 3-D windows: pointed to the command that builds them
+    shipped = Path(__file__).resolve().parents[4] / "models" / "exercise_stgcn"
+    assert main(["eval", "stgcn", "--model", str(shipped), "--data", str(data),
+                 "--out", str(tmp_path / "e3")]) == 2
+    err = capsys.readouterr().err
+    assert "rehab eval recognition --bundle" in err and "fallback_2d" in err, err

@@ -173,6 +173,15 @@ def run_eval(args) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     bundle = load_bundle(args.model)
+    space = bundle.config.get("input_space", "2d")
+    if space != "2d":  # the skeleton files hold 2-D windows only
+        fallback = bundle.config.get("fallback")
+        hint = f", or its 2-D fallback with --model {Path(args.model) / fallback}" \
+            if fallback else ""
+        raise ConfigError(
+            f"{args.model} takes {space!r} input (2-D + 3-D world landmarks); this command "
+            f"builds 2-D windows only: evaluate it with `rehab eval recognition --bundle "
+            f"{args.model}`{hint}")
     seqs = _load(args, _read_mapping(args.label_map), bundle.config.get("layout", "coco17"),
                  restrict=False)
     summary = evaluate_bundle(args.model, seqs, args.out, args.stride)
