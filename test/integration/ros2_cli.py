@@ -53,33 +53,37 @@ def ros2(env: dict[str, str], *args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
-def lifecycle_get(env: dict[str, str], node: str, attempts: int = 4) -> str:
-    """``ros2 lifecycle get NODE``; asked again while discovery has not yet seen the node's
-    services ("Node not found" within the CLI's spin time on a loaded machine)."""
-    args = [str(VENV / "bin" / "ros2"), "lifecycle", "get", node, "--no-daemon",
-            "--spin-time", "3"]
+def ros2_asked_again(env: dict[str, str], args: list[str],
+                     settled: Callable[[subprocess.CompletedProcess], bool],
+                     attempts: int) -> subprocess.CompletedProcess:
+    """A ``ros2`` CLI call (no daemon, 3 s spin) asked again until ``settled(answer)``: on a
+    loaded machine discovery may not yet have seen a node or a topic within the spin time.
+    Returns the last answer."""
+    cmd = [str(VENV / "bin" / "ros2"), *args, "--no-daemon", "--spin-time", "3"]
     for _ in range(attempts):
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if "Node not found" not in done.stdout + done.stderr:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        if settled(done):
             break
-    assert done.returncode == 0, f"{' '.join(args[1:])}: {done.stdout}{done.stderr}"
+    return done
+
+
+def lifecycle_get(env: dict[str, str], node: str, attempts: int = 4) -> str:
+    """``ros2 lifecycle get NODE``, asked again while the answer is "Node not found"."""
+    args = ["lifecycle", "get", node]
+    done = ros2_asked_again(env, args, lambda d: "Node not found" not in d.stdout + d.stderr,
+                            attempts)
+    assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
     return done.stdout.strip()
 
 
 def topic_info(env: dict[str, str], topic: str, complete: Callable[[str], bool],
                attempts: int = 5) -> str:
-    """``ros2 topic info TOPIC --verbose``, asked again until ``complete(info)``: within the
-    CLI's spin time on a loaded machine discovery may not yet have seen the topic ("Unknown
-    topic") or all of its endpoints. Returns the last answer."""
-    info = ""
-    for _ in range(attempts):
-        done = subprocess.run([str(VENV / "bin" / "ros2"), "topic", "info", topic, "--verbose",
-                               "--no-daemon", "--spin-time", "3"],
-                              env=env, capture_output=True, text=True, timeout=60)
-        info = done.stdout + done.stderr
-        if done.returncode == 0 and complete(info):
-            break
-    return info
+    """``ros2 topic info TOPIC --verbose``, asked again until ``complete(info)`` ("Unknown
+    topic", or not all of its endpoints seen yet). Returns the last answer."""
+    done = ros2_asked_again(env, ["topic", "info", topic, "--verbose"],
+                            lambda d: d.returncode == 0 and complete(d.stdout + d.stderr),
+                            attempts)
+    return done.stdout + done.stderr
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
