@@ -44,7 +44,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool, String
 
-from rehab_assist.exo_controller_base import ESTOP_QOS
+from rehab_assist.exo_controller_base import ESTOP_QOS, log_reset
 from rehab_core.assist import (
     EstopLatch,
     ExoCommand,
@@ -257,11 +257,7 @@ class ExoAssistNode(LifecycleComponent):
                     self.latch.release()
             resp.message = ("emergency stop reset; each side must rest before the next assist"
                             if resp.success else "no emergency stop was active")
-        text = f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}"
-        if resp.success:
-            self.get_logger().warning(text)
-        else:
-            self.get_logger().error(text)
+        log_reset(self.get_logger(), req, resp)
         return resp
 
     # -- commands ----------------------------------------------------------------------

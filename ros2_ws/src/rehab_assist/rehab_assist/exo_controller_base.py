@@ -60,6 +60,16 @@ from rehab_runtime.component import LifecycleComponent
 ESTOP_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
 
 
+def log_reset(logger, req: ResetEmergencyStop.Request,
+              resp: ResetEmergencyStop.Response) -> None:
+    """Who asked for an e-stop reset and what came of it: a warning when it was reset."""
+    text = f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}"
+    if resp.success:
+        logger.warning(text)
+    else:
+        logger.error(text)
+
+
 @dataclass
 class _Goal:
     run: Run
@@ -248,11 +258,7 @@ class ExoControllerBase(LifecycleComponent):
         with self._clock_lock:
             resp.success, resp.message = self.ctl.reset(token_matches(self.operator_token,
                                                                       req.token))
-        text = f"reset_emergency_stop by {req.operator_id or '(anonymous)'}: {resp.message}"
-        if resp.success:
-            self.get_logger().warning(text)
-        else:
-            self.get_logger().error(text)
+        log_reset(self.get_logger(), req, resp)
         return resp
 
     def _tick(self) -> None:
