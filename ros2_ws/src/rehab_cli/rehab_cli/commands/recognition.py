@@ -6,6 +6,7 @@ and UI-PRMD skeletons::
 
     rehab eval recognition --out runs/recognition_loso            # leave-one-source-out
     rehab eval recognition --folds 5 --out runs/recognition_lso5  # 5 groups of whole sources
+    rehab eval recognition --folds 5 --seeds 0 1 2 --flip --jobs 2 --out runs/ens  # an ensemble
     rehab train recognition --out models/exercise_stgcn/fallback_2d \
         --media-cache .cache/skeletons/media_world
     rehab train recognition --input fused --fallback models/exercise_stgcn/fallback_2d \
@@ -52,6 +53,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "landmarks in the body's own frame (x, y, z); fused: both (6 channels)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="train one model per seed and average their probabilities (an "
+                        "ensemble: seed-to-seed luck averaged out); default: --seed alone")
+    p.add_argument("--flip", action="store_true",
+                   help="each model also reads the mirrored window (averaged)")
 
 
 def register_eval(sub) -> None:
@@ -60,6 +66,8 @@ def register_eval(sub) -> None:
     _common(p)
     p.add_argument("--folds", type=int, default=0,
                    help="0: one fold per source; N: N balanced groups of whole sources")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="folds trained in parallel processes (one core each)")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -120,7 +128,8 @@ def run_eval(args) -> int:
 
         s = evaluate_bundle_on_clips(args.bundle, clips, args.out, data.labels)
     else:
-        s = leave_sources_out(clips, data, spec, args.out, args.folds)
+        s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
+                              flip=args.flip, jobs=args.jobs)
     print(json.dumps({k: s[k] for k in (
         "split", "folds", "clips", "window_accuracy", "video_accuracy", "count_clips",
         "count_exact", "count_within_1", "counter_exact_without_classifier", "other_clips",
@@ -143,7 +152,8 @@ def run_train(args) -> int:
         if not path.is_file():
             raise ConfigError(f"no evaluation summary at {path}")
         evaluation = json.loads(path.read_text())
-    train_bundle(clips, data, spec, args.out, evaluation, fallback=args.fallback)
+    train_bundle(clips, data, spec, args.out, evaluation, fallback=args.fallback,
+                 seeds=args.seeds, flip=args.flip)
     return 0
 
 

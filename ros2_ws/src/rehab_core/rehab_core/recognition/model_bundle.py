@@ -71,14 +71,21 @@ def save_torch_model(model, path: str | Path, extra: dict | None = None) -> None
     """Save config + state dict (loadable with ``load_torch_model``)."""
     import torch
 
-    payload = {"config": model.config.to_dict(), "state_dict": model.state_dict()}
+    payload = {"config": model.config.to_dict()}
+    members = getattr(model, "members", None)
+    if members is not None:  # a SeedEnsemble: one state dict per member
+        payload["members"] = [m.state_dict() for m in members]
+        payload["flip_channels"] = list(model.flip_channels)
+    else:
+        payload["state_dict"] = model.state_dict()
     if extra:
         payload["extra"] = extra
     torch.save(payload, Path(path))
 
 
 def load_torch_model(path: str | Path):
-    """Rebuild an ``STGCN`` from ``save_torch_model`` output, in eval mode."""
+    """Rebuild an ``STGCN`` (or a ``SeedEnsemble`` of them) from ``save_torch_model``
+    output, in eval mode."""
     import torch
 
     from rehab_core.recognition.checkpoint import load_pretrained
@@ -93,7 +100,17 @@ def load_torch_model(path: str | Path):
         raise ModelLoadError(f"cannot read {p}: {err}") from err
     if not isinstance(payload, dict) or "config" not in payload:
         raise ModelLoadError(f"{p} is not an ST-GCN model file written by save_torch_model")
-    model = STGCN(STGCNConfig.from_dict(payload["config"]))
+    config = STGCNConfig.from_dict(payload["config"])
+    if "members" in payload:
+        from rehab_core.recognition.ensemble import SeedEnsemble
+
+        members = []
+        for state in payload["members"]:
+            member = STGCN(config)
+            load_pretrained(member, state, strict=True)
+            members.append(member)
+        return SeedEnsemble(members, payload.get("flip_channels", ())).eval()
+    model = STGCN(config)
     load_pretrained(model, payload["state_dict"], strict=True)
     return model.eval()
 

@@ -1,0 +1,111 @@
+"""The seed ensemble: mean of member probabilities, mirror averaging, saving, ONNX, and the
+leave-sources-out run that scores the ensemble beside each member."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from test_recognition_pipeline import LABELS, synthetic_clips
+from test_repetition_new_configs import filmed
+
+from rehab_core.datasets.augment import flip_horizontal
+from rehab_core.errors import ConfigError
+from rehab_core.recognition.ensemble import SeedEnsemble
+from rehab_core.recognition.model_bundle import export_onnx, load_torch_model, save_torch_model
+from rehab_core.recognition.stgcn import STGCN, STGCNConfig
+from rehab_core.recognition.streaming import StreamingClassifier
+from rehab_core.training.recognition import leave_sources_out, recognition_spec, train_bundle
+from rehab_core.training.recognition_data import RecognitionData
+from rehab_core.types import Skeleton
+
+
+def _members(n: int, in_channels: int = 6) -> list[STGCN]:
+    out = []
+    for seed in range(n):
+        torch.manual_seed(seed)
+        cfg = STGCNConfig(num_classes=4, in_channels=in_channels, channels=(8, 8),
+                          strides=(1, 2))
+        out.append(STGCN(cfg).eval())
+    return out
+
+
+def _windows(n: int = 3, c: int = 6) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, c, 30, 17)).astype(np.float32)
+
+
+def test_ensemble_answers_the_mean_of_its_members_probabilities():
+    members = _members(3)
+    x = torch.from_numpy(_windows())
+    with torch.inference_mode():
+        expected = torch.stack([torch.softmax(m(x), 1) for m in members]).mean(0)
+        got = torch.softmax(SeedEnsemble(members)(x), 1)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_mirrored_ensemble_gives_a_window_and_its_mirror_the_same_answer():
+    ens = SeedEnsemble(_members(2), flip_channels=(0, 3)).eval()
+    x = _windows()
+    mirrored = np.stack([flip_horizontal(w, "coco17", (0, 3)) for w in x])
+    with torch.inference_mode():
+        a = torch.softmax(ens(torch.from_numpy(x)), 1)
+        b = torch.softmax(ens(torch.from_numpy(mirrored)), 1)
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_members_must_share_one_config_and_flip_channels_must_exist():
+    with pytest.raises(ConfigError, match="share one model config"):
+        SeedEnsemble([_members(1)[0], _members(1, in_channels=3)[0]])
+    with pytest.raises(ConfigError, match="flip channel 6"):
+        SeedEnsemble(_members(1), flip_channels=(6,))
+    with pytest.raises(ConfigError, match="at least one"):
+        SeedEnsemble([])
+
+
+def test_ensemble_saves_loads_and_exports_to_onnx_alike(tmp_path):
+    import onnxruntime as ort
+
+    ens = SeedEnsemble(_members(2), flip_channels=(0, 3)).eval()
+    save_torch_model(ens, tmp_path / "model.pt")
+    loaded = load_torch_model(tmp_path / "model.pt")
+    assert isinstance(loaded, SeedEnsemble) and loaded.flip_channels == (0, 3)
+    x = _windows()
+    with torch.inference_mode():
+        ref = ens(torch.from_numpy(x)).numpy()
+        assert np.allclose(loaded(torch.from_numpy(x)).numpy(), ref, atol=1e-5)
+    export_onnx(ens, tmp_path / "model.onnx", 30)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    assert np.allclose(session.run(None, {"skeleton": x})[0], ref, atol=1e-4)
+
+
+def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_path):
+    clips = synthetic_clips()
+    data = RecognitionData(labels=LABELS, views=1, max_windows_per_rendering=15)
+    spec = recognition_spec(data, "adamw", epochs=1)
+    out = tmp_path / "eval"
+    summary = leave_sources_out(clips, data, spec, out, folds=0, log=lambda m: None,
+                                seeds=[0, 1], flip=True, jobs=2)
+    assert summary["ensemble"] == {"seeds": [0, 1], "flip": True}
+    assert summary["clips"] == 9 and summary["variant"] == "main"
+    for name in ("seed0", "seed1", "mean_no_flip"):
+        member = json.loads((out / "variants" / name / "summary.json").read_text())
+        assert member["clips"] == 9 and member["variant"] == name
+    for fold in json.loads((out / "folds.json").read_text()):
+        assert not set(fold["held_out_sources"]) & set(fold["train_sources"])
+    with pytest.raises(ConfigError, match="seeds must differ"):
+        leave_sources_out(clips, data, spec, out, seeds=[1, 1], log=lambda m: None)
+    model_dir = tmp_path / "bundle"
+    meta = train_bundle(clips, data, spec, model_dir, log=lambda m: None, seeds=[0, 1], flip=True)
+    assert meta["ensemble"] == {"seeds": [0, 1], "flip": True}
+    assert isinstance(load_torch_model(model_dir / "model.pt"), SeedEnsemble)
+    kp, stamps = filmed("arm_raise", 2, 30.0)
+    answers = []
+    for runtime in ("torch", "onnx"):
+        clf = StreamingClassifier.from_bundle(model_dir, runtime=runtime)
+        preds = [clf.update(Skeleton("coco17", k.astype(np.float32), np.zeros(4), 1.0), int(s))
+                 for k, s in zip(kp, stamps)]
+        answers.append([(p.raw_label, round(p.confidence, 3)) for p in preds if p is not None])
+    assert answers[0] and [a for a, _ in answers[0]] == [a for a, _ in answers[1]]
