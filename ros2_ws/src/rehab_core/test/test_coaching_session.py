@@ -148,6 +148,22 @@ def test_counts_from_skeletons_with_dtw_to_the_patients_reference(tmp_path):
     assert r.to_dict()["quality"][0]["key_joint"] == "knee"
 
 
+def test_end_of_input_counts_the_rep_the_clip_cut_on_its_way_up():
+    """The server ends a goal on input_ended through ``finish``: the squat the input cut
+    while the patient was nearly up again still counts (``RepetitionCounter.finish``)."""
+    frames, stamps, spans = sequence("squat", 3, 2.0, 30.0)
+    s = ExerciseSession(SessionConfig("squat", repetitions=3, count_from_skeletons=True))
+    for i, (kp, st) in enumerate(zip(frames, stamps)):
+        if st * 1e-9 > spans[-1][0] + 0.85 * 2.0:
+            break
+        if i % 5 == 0:
+            s.on_prediction(st * 1e-9, "squat", 0.8)
+        s.on_skeleton(st * 1e-9, kp)
+    assert s.repetitions_done == 2 and not s.done
+    r = s.finish(st * 1e-9, "input_ended")
+    assert r.success and r.repetitions_done == 3
+
+
 def test_skeleton_counting_rejects_when_classifier_disagrees():
     frames, stamps, _ = sequence("squat", 3, 2.0, 30.0)
     s = ExerciseSession(SessionConfig("squat", repetitions=3, count_from_skeletons=True))

@@ -11,6 +11,7 @@ import pytest
 
 from rehab_core.errors import ConfigError, ShapeMismatchError
 from rehab_core.repetition import (
+    EXERCISES,
     ExerciseConfig,
     RepetitionCounter,
     bilateral_angle,
@@ -18,6 +19,7 @@ from rehab_core.repetition import (
     joint_angles,
     torso_length,
 )
+from rehab_core.repetition.cycles import CycleDetector
 from rehab_core.types import Skeleton
 from rehab_testing.synthetic_reps import sequence
 
@@ -169,3 +171,84 @@ def test_angles_mask_low_scores_and_normalise_scale():
     assert torso_length(big) == pytest.approx(3.0 * torso_length(frames[0]), rel=1e-5)
     seq = np.stack([f for f in frames if f is not None])
     assert bilateral_angle(seq, "knee").shape == (len(seq),)
+
+
+# -- the input's edges: a stream that opens inside a repetition, one that ends inside it ---
+
+FPS = 30.0
+
+
+def _detector(rest: str = "high", concentric: str = "up") -> CycleDetector:
+    return CycleDetector(rest, 35.0, 0.4, 12.0, 8.0, (0.3, 0.6), concentric)
+
+
+def _rep(rest: float, extreme: float, period_s: float, upto: float = 1.0) -> np.ndarray:
+    """Raised-cosine rest -> extreme -> rest, cut at phase ``upto`` (0..1)."""
+    phase = np.arange(0.0, upto * period_s, 1.0 / FPS) / period_s
+    return rest + (extreme - rest) * 0.5 * (1.0 - np.cos(2.0 * np.pi * phase))
+
+
+def _feed(det: CycleDetector, *parts: np.ndarray) -> list:
+    v = np.concatenate(parts)
+    t = np.arange(len(v)) / FPS
+    return [c for c in (det.update(float(a), float(b)) for a, b in zip(t, v)) if c is not None]
+
+
+def test_end_of_input_closes_a_rep_that_came_back_past_the_middle():
+    """A clip cut while the person is on the way back up: the rep is done but for the last
+    few degrees; ``finish`` (end of input) counts it, once."""
+    det = _detector()
+    done = _feed(det, np.full(30, 170.0), _rep(170, 80, 2.0), _rep(170, 80, 2.0, upto=0.8))
+    assert len(done) == 1
+    last = det.finish()
+    assert last is not None and last.extreme_value == pytest.approx(80.0, abs=1.0)
+    assert det.finish() is None and not det.away
+
+
+@pytest.mark.parametrize("concentric,counted", [("up", False), ("down", True), ("", False)])
+def test_end_of_input_at_the_extreme_counts_only_a_finished_working_phase(concentric, counted):
+    """Cut just past the extreme: a squat (work on the way up) is half done, a pull-up (rest
+    hanging, work on the way down of the elbow angle) is done at the top."""
+    det = _detector(concentric=concentric)
+    assert _feed(det, np.full(30, 170.0), _rep(170, 80, 2.0, upto=0.55)) == []
+    assert (det.finish() is not None) is counted
+
+
+def test_end_of_input_closes_a_lift_from_the_floor():
+    """rest "auto" resolves to the bottom (a deadlift or chair rise starting low); a clip
+    ending at lockout / standing holds one finished repetition."""
+    lift = 50.0 + 125.0 * 0.5 * (1.0 - np.cos(np.pi * np.arange(0, 1.0, 1 / FPS)))
+    det = _detector(rest="auto")
+    assert _feed(det, np.full(20, 50.0), lift, np.full(3, 175.0)) == []
+    assert det.rest == "low" and det.finish() is not None
+    plain = _detector(rest="auto", concentric="")
+    _feed(plain, np.full(20, 50.0), lift, np.full(3, 175.0))
+    assert plain.finish() is None
+
+
+def test_input_opening_inside_a_rep_counts_it_when_the_turn_is_seen():
+    """First seen near the bottom, going deeper, then standing up: a repetition begun before
+    the first frame. Only rising (no turn seen), or less than most of a full range: not."""
+    down = np.linspace(80.0, 65.0, 10)
+    up = 65.0 + 100.0 * 0.5 * (1.0 - np.cos(np.pi * np.arange(0, 0.7, 1 / FPS) / 0.7))
+    det = _detector()
+    done = _feed(det, down, up, np.full(30, 165.0))
+    assert len(done) == 1 and done[0].start_t == 0.0
+    assert done[0].extreme_value == pytest.approx(65.0, abs=0.5)
+    assert _feed(_detector(), up[10:], np.full(30, 165.0)) == []  # only the way up
+    small = np.linspace(140.0, 130.0, 10)
+    assert _feed(_detector(), small, np.linspace(130, 172, 20), np.full(30, 172.0)) == []
+
+
+def test_counter_finish_counts_the_last_rep_once_and_plank_nothing():
+    frames, stamps, spans = sequence("squat", 3, 2.0, 30, noise_px=1.0, seed=4)
+    cut = spans[-1][0] + 0.85 * 2.0
+    keep = [i for i, st in enumerate(stamps) if st * 1e-9 <= cut]
+    counter = RepetitionCounter("squat")
+    run(counter, [frames[i] for i in keep], stamps[keep])
+    assert counter.count == 2
+    assert [r.index for r in counter.finish()] == [2] and counter.finish() == []
+    assert RepetitionCounter("plank").finish() == []
+    assert {c.concentric for c in EXERCISES.values()} <= {"", "up", "down"}
+    with pytest.raises(ConfigError):
+        ExerciseConfig("x", "knee_angle", concentric="sideways").validate()

@@ -130,7 +130,10 @@ class ExerciseSession:
         self.on_presence(t, skeleton is not None)
         if self.done or self._counter is None:
             return
-        for rep in self._counter.update(skeleton, round(t * 1e9)):
+        self._count(t, self._counter.update(skeleton, round(t * 1e9)))
+
+    def _count(self, t: float, reps: list[Repetition]) -> None:
+        for rep in reps:
             q = assess_repetition(rep, self.reference)
             self._add(t, RepetitionInput.of(self.config.exercise, rep.start_t, rep.end_t, q))
 
@@ -149,9 +152,15 @@ class ExerciseSession:
             self._check_end(t)
 
     def finish(self, t: float, reason: str) -> SessionResult:
-        """End now (cancel, preemption, end of input); pending repetitions are decided."""
+        """End now (cancel, preemption, end of input); pending repetitions are decided.
+
+        The input is over for this goal, so a repetition in progress whose movement is done
+        counts (``RepetitionCounter.finish``: the server ends a goal on input_ended this way).
+        """
         if self._result is None:
             self._advance(t)
+            if self._counter is not None:
+                self._count(self.now if self.now is not None else t, self._counter.finish())
             self._decide_pending(self.now if self.now is not None else t, final=True)
             if self._result is None:
                 self._close(reason)

@@ -42,7 +42,9 @@ class ExerciseConfig:
     the signal starts on. ``hysteresis`` are the (inner, outer) fractions of
     the running range that must be crossed to leave rest and to reach the
     extreme. ``counts_reps`` is False for static holds (plank), which report
-    hold time instead.
+    hold time instead. ``concentric`` is the way the signal moves while the
+    muscles work ("up", "down", "" for neither): a repetition whose way out of
+    rest is that phase is done at the extreme, so the end of the input closes it.
     """
 
     name: str
@@ -58,6 +60,7 @@ class ExerciseConfig:
     max_gap_s: float = 1.0
     min_score: float = 0.3
     counts_reps: bool = True
+    concentric: str = ""
 
     def validate(self) -> ExerciseConfig:
         """Raise ConfigError naming the bad field; return self for chaining."""
@@ -65,6 +68,9 @@ class ExerciseConfig:
             raise ConfigError(
                 f"{self.name}: unknown signal {self.signal!r}; known {sorted(SIGNALS)}"
             )
+        if self.concentric not in ("", "up", "down"):
+            raise ConfigError(f"{self.name}: concentric must be up, down or '', "
+                              f"got {self.concentric!r}")
         if self.rest not in ("high", "low", "auto"):
             raise ConfigError(f"{self.name}: rest must be high, low or auto, got {self.rest!r}")
         lo, hi = self.hysteresis
@@ -85,22 +91,24 @@ class ExerciseConfig:
 
 
 EXERCISES: dict[str, ExerciseConfig] = {
-    "squat": ExerciseConfig("squat", "knee_angle", rest="high", min_amplitude=35.0),
+    "squat": ExerciseConfig("squat", "knee_angle", rest="high", min_amplitude=35.0,
+                            concentric="up"),
     "jumping_jacks": ExerciseConfig(
         "jumping_jacks", "shoulder_angle", rest="low", min_amplitude=40.0, min_rep_s=0.25
     ),
-    "push_up": ExerciseConfig("push_up", "elbow_angle", rest="high", min_amplitude=30.0),
+    "push_up": ExerciseConfig("push_up", "elbow_angle", rest="high", min_amplitude=30.0,
+                              concentric="up"),
     "plank": ExerciseConfig("plank", "body_line_angle", counts_reps=False),
     "lunge": ExerciseConfig("lunge", "knee_angle", rest="high", min_amplitude=30.0,
-                            min_rep_s=0.6),
+                            min_rep_s=0.6, concentric="up"),
     "deadlift": ExerciseConfig("deadlift", "hip_angle", rest="auto", min_amplitude=35.0,
-                               min_rep_s=0.6),
+                               min_rep_s=0.6, concentric="up"),
     "pull_up": ExerciseConfig("pull_up", "elbow_angle", rest="high", min_amplitude=40.0,
-                              min_rep_s=0.5),
+                              min_rep_s=0.5, concentric="down"),
     "sit_to_stand": ExerciseConfig("sit_to_stand", "knee_angle", rest="auto",
-                                   min_amplitude=40.0, min_rep_s=0.8),
+                                   min_amplitude=40.0, min_rep_s=0.8, concentric="up"),
     "arm_raise": ExerciseConfig("arm_raise", "shoulder_angle", rest="low", min_amplitude=40.0,
-                                min_rep_s=0.6),
+                                min_rep_s=0.6, concentric="up"),
 }
 
 ALIASES = {

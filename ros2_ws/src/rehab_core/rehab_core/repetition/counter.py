@@ -76,7 +76,8 @@ class _Track:
         self.filter = SignalFilter(cfg.median_s, cfg.smoothing_s, cfg.max_gap_s)
         amp = cfg.min_amplitude if self.unit == "deg" else _TORSO_AMPLITUDE
         self.detector = CycleDetector(
-            cfg.rest, amp, cfg.min_rep_s, cfg.max_rep_s, cfg.range_window_s, cfg.hysteresis
+            cfg.rest, amp, cfg.min_rep_s, cfg.max_rep_s, cfg.range_window_s, cfg.hysteresis,
+            cfg.concentric,
         )
         self.last_t: float | None = None
         self.value = math.nan
@@ -197,6 +198,16 @@ class RepetitionCounter:
                     if cycle.end_t >= t - self.periodicity_window_s and self._is_new(cycle):
                         done.append(self._emit(self._selected, cycle))
         return done
+
+    def finish(self) -> list[Repetition]:
+        """The input is over (a goal ending on input_ended, the last frame of a clip): count
+        the repetition in progress if its movement is done (``CycleDetector.finish``)."""
+        if not self.config.counts_reps:
+            return []
+        cycle = self._tracks[self._selected].detector.finish()
+        if cycle is None or not self._is_new(cycle):
+            return []
+        return [self._emit(self._selected, cycle)]
 
     def _angle_keypoints(self, skeleton: Skeleton | np.ndarray) -> np.ndarray | None:
         """Keypoints in this counter's space (3-D when the first skeleton had them)."""

@@ -113,6 +113,16 @@ class CycleDetector:
     ``min_amplitude`` (standing still, static holds), a cycle whose own
     excursion from rest is below ``min_amplitude`` is dropped, and one faster than
     ``min_cycle_s`` or slower than ``max_cycle_s`` is dropped as not a repetition.
+
+    Input rarely starts or ends at rest (a person first seen at the bottom of a
+    squat, a clip cut at the top of a pull-up), hence two edge rules:
+    a stream that *opens* on the extreme side, deeper than the outer threshold,
+    and then comes back to rest is a repetition begun before the input
+    (``_opening_cycle``); and ``finish`` closes, at the end of the input, a
+    cycle that reached the extreme and either came back past the middle of its
+    range or whose way out was the working (concentric) phase: ``concentric``
+    "up" / "down" says which way the key signal moves while the muscles work
+    (knee extension in a squat: "up"; elbow flexion in a pull-up: "down").
     """
 
     def __init__(
@@ -123,8 +133,10 @@ class CycleDetector:
         max_cycle_s: float,
         range_window_s: float,
         hysteresis: tuple[float, float],
+        concentric: str = "",
     ) -> None:
         self.rest = rest
+        self.concentric = concentric
         self.min_amplitude = min_amplitude
         self.min_cycle_s = min_cycle_s
         self.max_cycle_s = max_cycle_s
@@ -143,6 +155,8 @@ class CycleDetector:
         self._buf_v: list[float] = []
         self.lo = math.nan
         self.hi = math.nan
+        self._opening = True  # no sample yet: the input may begin inside a repetition
+        self._first_t: float | None = None
 
     def abort(self) -> None:
         """Drop a cycle in progress (signal lost); the next one starts from rest."""
@@ -174,12 +188,43 @@ class CycleDetector:
                 return _cross_time(t0, v0, t1, v1, inner_thr), k
         return rec[0][0], 0
 
+    def _depth(self) -> tuple[float, float, float]:
+        """(sign, rest level, span): depth(x) = sign * (rest - x) / span (0 rest, 1 extreme)."""
+        s = 1.0 if self.rest == "high" else -1.0  # moving away from rest lowers a "high" rest
+        return s, (self.hi if s > 0 else self.lo), self.hi - self.lo
+
+    def _make_cycle(self, end_t: float, half: bool = False) -> Cycle | None:
+        """The cycle in progress ending at ``end_t`` if it is a repetition, else None (rejected).
+
+        ``half``: only one way of it was seen (input began or ended at the extreme), so half
+        the shortest repetition is the shortest plausible one.
+        """
+        moved = abs(self._rest_value - self._extreme[1]) >= self.min_amplitude
+        duration = end_t - self._start_t
+        shortest = self.min_cycle_s * (0.5 if half else 1.0)
+        cycle = None
+        if self.reached and moved and shortest <= duration <= self.max_cycle_s:
+            cycle = Cycle(
+                start_t=self._start_t, extreme_t=self._extreme[0], end_t=end_t,
+                rest_value=self._rest_value, extreme_value=self._extreme[1],
+                times=np.asarray(self._buf_t), values=np.asarray(self._buf_v),
+            )
+        else:
+            self.rejected += 1
+        self.away = False
+        self.reached = False
+        self._buf_t, self._buf_v = [], []
+        return cycle
+
     def update(self, t: float, v: float) -> Cycle | None:
         """Feed one filtered sample; return a Cycle when one completes on it."""
+        if self._first_t is None:
+            self._first_t = t
         self.lo, self.hi = self._range.update(t, v)
         self._recent.append((t, v))
         while self._recent[0][0] < t - self.range_window_s:
             self._recent.popleft()
+            self._opening = False  # the input's first samples are out of sight
         if self.rest == "auto":
             self._decide_rest()
         span = self.hi - self.lo
@@ -187,16 +232,15 @@ class CycleDetector:
             if self.away and t - self._start_t > self.max_cycle_s:
                 self.abort()
             return None
-        s = 1.0 if self.rest == "high" else -1.0  # moving away from rest lowers a "high" rest
-        rest_level = self.hi if s > 0 else self.lo
+        s, rest_level, span = self._depth()
 
         def depth(x: float) -> float:
-            """Distance from rest as a fraction of the range: 0 at rest, 1 at the extreme."""
             return s * (rest_level - x) / span
 
         inner_thr = rest_level - s * self.inner * span
         if not self.away:
             if depth(v) >= self.inner:
+                self._opening = False
                 self.away = True
                 self.reached = False
                 self._start_t, k = self._departure(depth, inner_thr)
@@ -206,6 +250,8 @@ class CycleDetector:
                 deepest = int(np.argmax([depth(x) for x in self._buf_v]))
                 self._extreme = (self._buf_t[deepest], self._buf_v[deepest])
                 self.reached = depth(self._extreme[1]) >= self.outer
+            elif self._opening and depth(v) >= depth(self._recent[-2][1]):
+                return self._opening_cycle(depth, rest_level, inner_thr)  # no longer rising
             return None
         self._buf_t.append(t)
         self._buf_v.append(v)
@@ -220,22 +266,38 @@ class CycleDetector:
             return None
         # Back on the rest side of the inner threshold: the cycle is over.
         prev_t, prev_v = self._recent[-2]
-        end_t = _cross_time(prev_t, prev_v, t, v, inner_thr)
-        cycle = None
-        moved = abs(self._rest_value - self._extreme[1]) >= self.min_amplitude
-        if self.reached and moved and end_t - self._start_t >= self.min_cycle_s:
-            cycle = Cycle(
-                start_t=self._start_t,
-                extreme_t=self._extreme[0],
-                end_t=end_t,
-                rest_value=self._rest_value,
-                extreme_value=self._extreme[1],
-                times=np.asarray(self._buf_t),
-                values=np.asarray(self._buf_v),
-            )
-        else:
-            self.rejected += 1
-        self.away = False
-        self.reached = False
-        self._buf_t, self._buf_v = [], []
-        return cycle
+        return self._make_cycle(_cross_time(prev_t, prev_v, t, v, inner_thr))
+
+    def _opening_cycle(self, depth, rest_level: float, inner_thr: float) -> Cycle | None:
+        """The input began deeper than the outer threshold, turned at the extreme and came
+        back to rest: a repetition begun before the first frame (decided once the signal
+        stops moving towards rest: the rest level is known, so the range is too)."""
+        self._opening = False
+        rec = list(self._recent)
+        if rec[0][0] != self._first_t or depth(rec[0][1]) < self.outer:
+            return None  # the input began at rest: nothing special
+        k = next(i for i, (_, x) in enumerate(rec) if depth(x) < self.inner)
+        deepest = int(np.argmax([depth(x) for _, x in rec[:k]]))
+        if deepest == 0 or abs(rest_level - rec[deepest][1]) < 2.0 * self.min_amplitude:
+            # Only a way back was seen (no turn at the extreme), or less than most of a full
+            # range (min_amplitude is about a third of one): not clearly a repetition.
+            return None
+        self._start_t, self._rest_value = rec[0][0], rest_level
+        self._extreme = rec[deepest]
+        self._buf_t, self._buf_v = [p[0] for p in rec[:k + 1]], [p[1] for p in rec[:k + 1]]
+        self.reached = True
+        (t0, v0), (t1, v1) = rec[k - 1], rec[k]
+        return self._make_cycle(_cross_time(t0, v0, t1, v1, inner_thr), half=True)
+
+    def finish(self) -> Cycle | None:
+        """End of input: close the cycle in progress if its movement is done (see the class)."""
+        self._opening = False
+        if not self.away or not self.reached or not self._recent:
+            return None
+        s, rest_level, span = self._depth()
+        t, v = self._recent[-1]
+        back = s * (rest_level - v) / span <= 0.5
+        worked = self.concentric == ("down" if self.rest == "high" else "up")
+        if not (back or worked):
+            return None
+        return self._make_cycle(t, half=not back)
