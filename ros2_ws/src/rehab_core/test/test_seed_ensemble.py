@@ -19,6 +19,8 @@ from rehab_core.recognition.stgcn import STGCN, STGCNConfig
 from rehab_core.recognition.streaming import StreamingClassifier
 from rehab_core.training.recognition import leave_sources_out, recognition_spec, train_bundle
 from rehab_core.training.recognition_data import RecognitionData
+from rehab_core.training.recognition_eval import summarize_clips
+from rehab_core.training.recognition_folds import recount_run
 from rehab_core.types import Skeleton
 
 
@@ -95,6 +97,11 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
         assert member["clips"] == 9 and member["variant"] == name
     for fold in json.loads((out / "folds.json").read_text()):
         assert not set(fold["held_out_sources"]) & set(fold["train_sources"])
+    again = recount_run(out, clips, data, log=lambda m: None)  # same counter: same counts
+    assert again["recounted"] and again["count_exact"] == summary["count_exact"]
+    assert again["other_false_reps_per_min"] == summary["other_false_reps_per_min"]
+    rows = [json.loads(line) for line in (out / "clips.jsonl").read_text().splitlines()]
+    assert all(len(r["window_probs"]) == r["windows"] for r in rows)
     with pytest.raises(ConfigError, match="seeds must differ"):
         leave_sources_out(clips, data, spec, out, seeds=[1, 1], log=lambda m: None)
     model_dir = tmp_path / "bundle"
@@ -109,3 +116,18 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
                  for k, s in zip(kp, stamps)]
         answers.append([(p.raw_label, round(p.confidence, 3)) for p in preds if p is not None])
     assert answers[0] and [a for a, _ in answers[0]] == [a for a, _ in answers[1]]
+
+
+def test_summary_gives_the_corpus_alone_beside_the_first_clip_set():
+    def row(source, label, dominant):
+        return {"source": source, "label": label, "dominant": dominant, "pred_windows": [0],
+                "minutes": 0.1, "false_reps": {}}
+
+    rows = [row("a/b", "squat", "squat"), row("c/d", "squat", "unknown"),
+            row("shared/media", "squat", "squat")]
+    for r in rows:
+        r["pred_windows"] = [0 if r["dominant"] == "squat" else 1]
+    s = summarize_clips(rows, ["squat", "unknown"])
+    assert s["video_accuracy"] == 2 / 3 and s["corpus"]["video_accuracy"] == 0.5
+    assert s["corpus"]["clips"] == 2
+    assert "corpus" not in summarize_clips(rows[:2], ["squat", "unknown"])

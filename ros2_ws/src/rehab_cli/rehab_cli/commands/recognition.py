@@ -68,6 +68,9 @@ def register_eval(sub) -> None:
                    help="0: one fold per source; N: N balanced groups of whole sources")
     p.add_argument("--jobs", type=int, default=1,
                    help="folds trained in parallel processes (one core each)")
+    p.add_argument("--recount", action="store_true",
+                   help="score the counts of the finished evaluation in --out again with "
+                        "today's repetition counter, from its stored window labels")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -127,6 +130,10 @@ def run_eval(args) -> int:
         from rehab_core.training.recognition import evaluate_bundle_on_clips
 
         s = evaluate_bundle_on_clips(args.bundle, clips, args.out, data.labels)
+    elif args.recount:
+        from rehab_core.training.recognition_folds import recount_run
+
+        s = recount_run(args.out, clips, data)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)
@@ -134,6 +141,8 @@ def run_eval(args) -> int:
         "split", "folds", "clips", "window_accuracy", "video_accuracy", "count_clips",
         "count_exact", "count_within_1", "counter_exact_without_classifier", "other_clips",
         "other_dominant_unknown", "other_false_reps_per_min")}, indent=1))
+    if "corpus" in s:
+        print("corpus clips alone:", json.dumps(s["corpus"], indent=1))
     for name, m in s["per_class"].items():
         print(f"  {name:14s} clips {m['clips']:3d} sources {m['sources']:2d} "
               f"video P/R {_f(m['video_precision'])}/{_f(m['video_recall'])} "

@@ -19,6 +19,10 @@ from rehab_core.errors import ConfigError
 from rehab_core.repetition.config import ALIASES
 from rehab_core.repetition.quality import RepetitionQuality
 
+#: a repetition is vetoed when most predictions over it name another exercise at least this
+#: sure (``SessionConfig.reject_confidence``; the held-out evaluation scores goals with it)
+REJECT_CONFIDENCE = 0.6
+
 UNKNOWN = "unknown"
 
 
@@ -50,7 +54,7 @@ class SessionConfig:
     min_confidence: float = 0.0
     decision_horizon_s: float = 3.0
     count_from_skeletons: bool = False
-    reject_confidence: float = 0.6
+    reject_confidence: float = REJECT_CONFIDENCE
 
     def __post_init__(self) -> None:
         if not self.exercise.strip():

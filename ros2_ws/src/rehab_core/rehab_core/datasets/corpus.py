@@ -114,7 +114,11 @@ def load_corpus_clips(cache_dir: str | Path, corpus_root: str | Path) -> list[Co
     return clips
 
 
-def load_media_clips(cache_dir: str | Path, source: str = "shared/media") -> list[CorpusClip]:
+#: the source name of the first clip set (``../shared/media``), beside the corpus's sources
+MEDIA_SOURCE = "shared/media"
+
+
+def load_media_clips(cache_dir: str | Path, source: str = MEDIA_SOURCE) -> list[CorpusClip]:
     """The first clip set (``media/{exercise,non_exercise}``, labels from file names), cached by
     ``corpus_extract``; kept in training so the old clips keep their labels."""
     from rehab_core.datasets.exercise_clips import label_from_name

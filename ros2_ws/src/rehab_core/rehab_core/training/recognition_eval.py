@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rehab_core.datasets.corpus import CorpusClip
+from rehab_core.coaching.session_types import REJECT_CONFIDENCE
+from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
 from rehab_core.repetition.config import get_exercise_config
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
@@ -33,7 +34,8 @@ def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) ->
 
 def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
     """Repetitions of ``exercise`` over the clip (goal mode, no classifier), as live: 2-D
-    skeletons carrying the pose model's 3-D world landmarks, whose angles the counter uses."""
+    skeletons carrying the pose model's 3-D world landmarks, whose angles the counter uses;
+    the clip's end is the input's end (``RepetitionCounter.finish``, as a goal's input_ended)."""
     counter = RepetitionCounter(exercise, use_3d=use_3d)
     seen = clip.keypoints[:, :, 2].max(axis=1) > 0
     for i, (ok, stamp) in enumerate(zip(seen, clip.stamps_ns)):
@@ -45,21 +47,22 @@ def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
             skeleton = Skeleton("coco17", clip.keypoints[i], keypoints_3d=world,
                                 space_3d="model" if world is not None else "")
         counter.update(skeleton, int(stamp))
+    counter.finish()
     return counter.repetitions
 
 
-def _votes(starts_s: np.ndarray, span_s: float, labels_w: list[str], probs: np.ndarray,
-           t0: float, t1: float) -> list[tuple[str, float]]:
+def _votes(starts_s: np.ndarray, span_s: float, labels_w: list[str],
+           confidences: Sequence[float], t0: float, t1: float) -> list[tuple[str, float]]:
     """(label, confidence) of every window overlapping [t0, t1]."""
     out = []
     for k, s in enumerate(starts_s):
         if s <= t1 and s + span_s >= t0:
-            out.append((labels_w[k], float(probs[k].max())))
+            out.append((labels_w[k], float(confidences[k])))
     return out
 
 
 def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: float = 0.5,
-                  reject_confidence: float = 0.7) -> dict:
+                  reject_confidence: float = REJECT_CONFIDENCE) -> dict:
     """Everything measured on one held-out clip (JSON-ready)."""
     labels = list(data.labels)
     x, starts = eval_windows(clip, data)
@@ -71,16 +74,29 @@ def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: flo
         "windows": len(x), "window_correct": int(sum(lab == clip.label for lab in labels_w)),
         "pred_windows": [labels.index(lab) for lab in labels_w], "dominant": dominant,
         "window_confidence": [round(float(p.max()), 3) for p in probs],
+        # every class's probability: other thresholds and aggregations recomputed offline
+        "window_probs": np.round(probs, 3).tolist(),
         "window_start_s": [round(float(t), 3) for t in starts * 1e-9],
         "minutes": float((clip.stamps_ns[-1] - clip.stamps_ns[0]) * 1e-9 / 60.0)
         if len(clip.stamps_ns) > 1 else 0.0,
     }
-    starts_s = starts * 1e-9
+    add_counts(out, clip, data, starts * 1e-9, labels_w, out["window_confidence"],
+               reject_confidence)
+    return out
+
+
+def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.ndarray,
+               labels_w: list[str], confidences: Sequence[float],
+               reject_confidence: float = REJECT_CONFIDENCE) -> None:
+    """The clip's goal count (its exercise's repetitions, each judged by the windows over
+    it) and, on an ``unknown`` clip, the repetitions ``rehab run`` would wrongly count."""
     span = data.window / data.fps
+    out.pop("count", None)
+    out.pop("false_reps", None)
     cfg = get_exercise_config(clip.label)
     if clip.true_count is not None and cfg is not None and cfg.counts_reps:
         reps = count_repetitions(clip, clip.label)
-        verdicts = [judge_repetition(clip.label, _votes(starts_s, span, labels_w, probs,
+        verdicts = [judge_repetition(clip.label, _votes(starts_s, span, labels_w, confidences,
                                                         r.start_t, r.end_t), reject_confidence)
                     for r in reps]
         out["count"] = {
@@ -91,6 +107,16 @@ def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: flo
         }
     if clip.label == UNKNOWN:
         out["false_reps"] = _false_reps(clip, starts_s, span, labels_w)
+
+
+def recount(row: dict, clip: CorpusClip, data: RecognitionData) -> dict:
+    """``row`` (a ``clips.jsonl`` line) with its counts measured again from its stored
+    window labels and probabilities: a counter change scored without retraining."""
+    labels = list(data.labels)
+    labels_w = [labels[i] for i in row["pred_windows"]]
+    out = dict(row)
+    add_counts(out, clip, data, np.asarray(row["window_start_s"], np.float64), labels_w,
+               row["window_confidence"])
     return out
 
 
@@ -113,8 +139,24 @@ def _false_reps(clip: CorpusClip, starts_s: np.ndarray, span: float,
     return out
 
 
+#: the headline figures, also given for the corpus alone (without the first clip set)
+HEADLINE = ("clips", "window_accuracy", "video_accuracy", "count_clips", "count_exact",
+            "count_within_1", "other_clips", "other_dominant_unknown",
+            "other_false_reps_per_min")
+
+
 def summarize_clips(results: list[dict], labels: Sequence[str]) -> dict:
-    """The figures the issue asks for, pooled over held-out clips."""
+    """The figures the issue asks for, pooled over held-out clips; ``corpus``: the
+    headline figures over the corpus's clips alone (the issue's targets)."""
+    out = _summarize(results, labels)
+    corpus = [r for r in results if r["source"] != MEDIA_SOURCE]
+    if corpus and len(corpus) < len(results):
+        whole = _summarize(corpus, labels)
+        out["corpus"] = {k: whole[k] for k in HEADLINE}
+    return out
+
+
+def _summarize(results: list[dict], labels: Sequence[str]) -> dict:
     n_lab = len(labels)
     cm_w = np.zeros((n_lab, n_lab), np.int64)
     cm_v = np.zeros((n_lab, n_lab), np.int64)
