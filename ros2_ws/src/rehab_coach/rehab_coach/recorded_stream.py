@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
 from rehab_core.coaching import same_exercise
 from rehab_core.io.skeleton_store import SkeletonSequence
 from rehab_core.recognition.streaming import ActionPrediction
@@ -43,18 +41,14 @@ class StreamFrame:
 
 def sequence_frames(seq: SkeletonSequence, classifier: FrameClassifier | None,
                     frame_id: str = "camera") -> Iterator[StreamFrame]:
-    """Per frame: the subject's skeleton, the classifier's prediction, completed reps."""
+    """Per frame: the subject's skeleton (3-D included), the classifier's prediction,
+    completed reps."""
     counter: RepetitionCounter | None = None
-    detected = seq.detected
     for i, stamp in enumerate(seq.stamps_ns):
         stamp = int(stamp)
-        skeleton = None
-        if detected[i]:
-            kp = seq.keypoints[i]
-            seen = kp[kp[:, 2] > 0]
-            box = np.array([*seen[:, :2].min(0), *seen[:, :2].max(0)], np.float32)
-            skeleton = Skeleton(seq.layout, kp, box=box, score=float(seen[:, 2].mean()),
-                                track_id=TRACK_ID)
+        # with the file's 3-D keypoints when it has them: the classifier's fused input and
+        # the counter's 3-D angles, as live
+        skeleton = seq.skeleton(i, track_id=TRACK_ID)
         frame = StreamFrame(codecs.SkeletonsPayload(
             stamp, frame_id, seq.width, seq.height, [skeleton] if skeleton else [],
             TRACK_ID if skeleton else -1))

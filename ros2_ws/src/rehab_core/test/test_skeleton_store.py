@@ -80,15 +80,95 @@ def test_bad_files(tmp_path: Path) -> None:
         load_skeletons(future)
 
 
+def with_3d(seq: SkeletonSequence) -> SkeletonSequence:
+    """``seq`` with model-space 3-D rows (none on frame 5, like its 2-D)."""
+    rng = np.random.default_rng(1)
+    k3 = rng.uniform(-0.8, 0.8, (len(seq), 17, 4)).astype(np.float32)
+    k3[..., 3] = rng.uniform(0.2, 1.0, (len(seq), 17))
+    k3[5] = 0
+    seq.keypoints_3d, seq.space_3d = k3, "model"
+    seq._check_3d()
+    return seq
+
+
+def test_round_trip_keeps_3d(tmp_path: Path) -> None:
+    seq = with_3d(make_sequence())
+    back = load_skeletons(save_skeletons(tmp_path / "clip3d", seq))
+    assert back.keypoints_3d is not None and back.keypoints_3d.dtype == np.float32
+    np.testing.assert_array_equal(back.keypoints_3d, seq.keypoints_3d)
+    assert back.space_3d == "model"
+    # a frame's Skeleton carries the 3-D (what replays hand the classifier and counter)
+    sk = back.skeleton(4)
+    assert sk is not None and sk.space_3d == "model" and sk.track_id == 0
+    np.testing.assert_array_equal(sk.keypoints_3d, seq.keypoints_3d[4])
+    assert back.skeleton(5) is None  # nobody found
+    # 2-D but no 3-D on a frame: the Skeleton has none (not an all-zero 3-D)
+    back.keypoints_3d[6] = 0
+    assert back.skeleton(6).keypoints_3d is None and back.skeleton(6).space_3d == ""
+    # without 3-D nothing is written, and nothing comes back
+    plain = load_skeletons(save_skeletons(tmp_path / "clip2d", make_sequence()))
+    assert plain.keypoints_3d is None and plain.space_3d == ""
+    assert plain.skeleton(4).keypoints_3d is None
+    with np.load(tmp_path / "clip2d.npz") as data:
+        assert "keypoints_3d" not in data.files
+
+
+def test_old_format_file_loads(tmp_path: Path) -> None:
+    """A file written before 3-D existed (format 1, no 3-D keys) loads unchanged."""
+    seq = make_sequence(6)
+    old = tmp_path / "old.npz"
+    np.savez_compressed(old, keypoints=seq.keypoints, stamps_ns=seq.stamps_ns,
+                        track_ids=seq.track_ids, layout=np.str_("coco17"), fps=np.float64(30.0),
+                        source=np.str_("clip"), width=np.int64(340), height=np.int64(256),
+                        pose_model=np.str_("blazepose"), format_version=np.int64(1))
+    back = load_skeletons(old)
+    np.testing.assert_array_equal(back.keypoints, seq.keypoints)
+    assert back.keypoints_3d is None and back.space_3d == "" and back.skeleton(0) is not None
+
+
+def test_3d_that_does_not_match_is_refused(tmp_path: Path) -> None:
+    seq = make_sequence(6)
+    with pytest.raises(ValueError, match="keypoints_3d must be"):
+        SkeletonSequence(seq.keypoints, seq.stamps_ns, "coco17", 30,
+                         keypoints_3d=np.zeros((5, 17, 4)), space_3d="model")
+    with pytest.raises(ValueError, match="space_3d"):
+        SkeletonSequence(seq.keypoints, seq.stamps_ns, "coco17", 30,
+                         keypoints_3d=np.zeros((6, 17, 4)), space_3d="")
+    bad = tmp_path / "bad3d.npz"
+    np.savez(bad, keypoints=seq.keypoints, stamps_ns=seq.stamps_ns, layout="coco17", fps=30.0,
+             keypoints_3d=np.zeros((6, 33, 4), np.float32), space_3d="model")
+    with pytest.raises(InputSourceError, match=r"keypoints_3d \(6, 33, 4\) do not match"):
+        load_skeletons(bad)
+    nospace = tmp_path / "nospace.npz"
+    np.savez(nospace, keypoints=seq.keypoints, stamps_ns=seq.stamps_ns, layout="coco17",
+             fps=30.0, keypoints_3d=np.zeros((6, 17, 4), np.float32))
+    with pytest.raises(InputSourceError, match="unknown space"):
+        load_skeletons(nospace)
+
+
+def test_layout_conversion_converts_3d() -> None:
+    """``to_layout`` converts the 3-D rows too: ``as_coco17(..., use_3d=True)`` reads them in
+    the Skeleton's own layout, so 2-D and 3-D must always share it."""
+    seq = with_3d(make_sequence())
+    op = seq.to_layout("openpose18")
+    assert op.keypoints_3d.shape == (20, 18, 4) and op.space_3d == "model"
+    np.testing.assert_allclose(op.keypoints_3d[:, 1, :3],
+                               seq.keypoints_3d[:, [5, 6], :3].mean(axis=1), rtol=1e-6)
+    back = op.to_layout("coco17")
+    np.testing.assert_allclose(back.keypoints_3d[:, 5], seq.keypoints_3d[:, 5], rtol=1e-6)
+    assert make_sequence().to_layout("openpose18").keypoints_3d is None
+
+
 class ScriptedPose:
     """A pose stage that finds one person on even frames and refuses frame 3."""
 
     name = "scripted"
     layout = "blazepose33"
 
-    def __init__(self) -> None:
+    def __init__(self, world_from: int | None = None) -> None:
         self.calls = 0
         self.resets = 0
+        self.world_from = world_from  # 3-D world landmarks from this frame on (None: never)
 
     def estimate(self, image: np.ndarray) -> list[Skeleton]:
         i = self.calls
@@ -100,7 +180,12 @@ class ScriptedPose:
         kp = np.full((33, 3), 0.9, np.float32)
         kp[:, 0] = np.arange(33) + i  # moves slowly: same track throughout
         kp[:, 1] = 100.0
-        return [Skeleton("blazepose33", kp, box=np.array([0, 50, 60, 150]), score=0.9)]
+        world = None
+        if self.world_from is not None and i >= self.world_from:
+            world = np.full((33, 4), 0.8, np.float32)
+            world[:, 0] = np.arange(33) * 0.01 + i
+        return [Skeleton("blazepose33", kp, box=np.array([0, 50, 60, 150]), score=0.9,
+                         keypoints_3d=world, space_3d="model" if world is not None else "")]
 
     def reset(self) -> None:
         self.resets += 1
@@ -132,6 +217,22 @@ def test_extract_streams_frames_keeps_main_subject(tmp_path: Path) -> None:
     assert np.all(seq.track_ids[~seq.detected] == -1)
     # blazepose33 converted to coco17: coco left_shoulder is blazepose landmark 11
     assert seq.keypoints[2, 5, 0] == pytest.approx(11 + 2)
+    assert seq.keypoints_3d is None and seq.space_3d == ""  # the estimator gave no 3-D
+
+
+def test_extract_keeps_the_estimators_3d(tmp_path: Path) -> None:
+    """World landmarks survive extraction, a file round trip and a replay's Skeletons."""
+    video = write_video(tmp_path / "synthetic.mp4")
+    seq = extract_skeletons(video, ScriptedPose(world_from=2))
+    assert seq.space_3d == "model" and seq.keypoints_3d.shape == (8, 17, 4)
+    with_3d = (seq.keypoints_3d[..., 3] > 0).any(axis=1)
+    np.testing.assert_array_equal(with_3d, [False, False] + [True, False] * 3)
+    assert np.all(seq.keypoints_3d[~with_3d] == 0)  # frames without 3-D: zeros, score 0
+    assert seq.keypoints_3d[2, 5, 0] == pytest.approx(0.11 + 2)  # blazepose 11 -> coco 5
+    back = load_skeletons(save_skeletons(tmp_path / "synthetic", seq))
+    assert back.skeleton(0).keypoints_3d is None  # 2-D found, no 3-D yet
+    sk = back.skeleton(4)
+    assert sk.space_3d == "model" and sk.keypoints_3d[5, 0] == pytest.approx(0.11 + 4)
 
 
 def test_extract_with_blazepose_on_an_empty_video(tmp_path: Path) -> None:
@@ -165,3 +266,8 @@ def test_extract_real_clip(shared_dir: Path) -> None:
     hips_y = seq.keypoints[seq.detected][:, [11, 12], 1].mean()
     shoulders_y = seq.keypoints[seq.detected][:, [5, 6], 1].mean()
     assert shoulders_y < hips_y
+    # BlazePose's metric world landmarks are kept (origin between the hips, y down)
+    assert seq.space_3d == "model" and seq.keypoints_3d.shape == (48, 17, 4)
+    world = seq.keypoints_3d[seq.detected]
+    assert (world[:, :, 3] > 0).any(axis=1).mean() > 0.95
+    assert world[:, [5, 6], 1].mean() < world[:, [11, 12], 1].mean() < world[:, [15, 16], 1].mean()

@@ -93,12 +93,9 @@ def from_video(args: argparse.Namespace) -> int:
 
 
 def skeletons_from_video(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from rehab_core.datasets.extract import extract_skeletons
     from rehab_core.io.skeleton_bag import SkeletonFrame, write_skeleton_bag
     from rehab_core.pose import create_pose_estimator
-    from rehab_core.types import Skeleton
 
     out = Path(args.out)
     if out.exists():
@@ -110,12 +107,9 @@ def skeletons_from_video(args: argparse.Namespace) -> int:
         estimator.close()
 
     def frames():
-        for i, (kps, stamp, track) in enumerate(zip(seq.keypoints, seq.stamps_ns, seq.track_ids)):
-            people = []
-            if track >= 0:
-                seen = kps[kps[:, 2] > 0]
-                box = np.r_[seen[:, :2].min(0), seen[:, :2].max(0)] if len(seen) else np.zeros(4)
-                people.append(Skeleton(seq.layout, kps, box, float(kps[:, 2].mean()), int(track)))
+        for i, (stamp, track) in enumerate(zip(seq.stamps_ns, seq.track_ids)):
+            main = seq.skeleton(i) if track >= 0 else None  # 3-D kept when the model gave it
+            people = [main] if main is not None else []
             yield SkeletonFrame(int(stamp), i, seq.width, seq.height, people, int(track))
 
     count = write_skeleton_bag(out, frames(), storage=args.storage)

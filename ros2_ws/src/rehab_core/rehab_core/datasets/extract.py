@@ -27,6 +27,7 @@ from rehab_core.pose import create_pose_estimator
 from rehab_core.pose.base import PoseEstimator
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.tracking import SkeletonTracker
+from rehab_core.types import Skeleton
 
 LOG = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -47,6 +48,9 @@ def extract_skeletons(
     estimator is ``reset()`` first (when it has that) and left open.
     ``on_frame(index, frame_count)`` is called after each frame (progress).
     Frames without the main subject get zero keypoints and track id -1.
+    The estimator's 3-D keypoints (BlazePose's world landmarks) are kept as
+    ``keypoints_3d`` (zeros, score 0, on frames without them); None when it
+    gave none on any frame.
     """
     target = get_layout(layout)
     own_estimator = estimator is None
@@ -59,6 +63,7 @@ def extract_skeletons(
     keypoints: list[np.ndarray] = []
     stamps: list[int] = []
     track_ids: list[int] = []
+    world = _World3D(target.num_keypoints, layout)
     empty = np.zeros((target.num_keypoints, 3), np.float32)
     try:
         with VideoSource(video_path, max_frames=max_frames) as video:
@@ -70,6 +75,7 @@ def extract_skeletons(
                     skeletons = []
                 tracker.update(skeletons, image_size=(frame.width, frame.height))
                 main = tracker.main_skeleton()
+                world.add(main)
                 if main is None:
                     keypoints.append(empty)
                     track_ids.append(-1)
@@ -94,7 +100,37 @@ def extract_skeletons(
         height=height,
         pose_model=getattr(estimator, "name", type(estimator).__name__),
         track_ids=np.asarray(track_ids, np.int32),
+        keypoints_3d=world.array(len(keypoints)),
+        space_3d=world.space,
     )
+
+
+class _World3D:
+    """Collects the main subject's 3-D keypoints frame by frame, in one space.
+
+    Why a space check: a sequence has one ``space_3d``; a frame whose 3-D is in
+    another space (an estimator that mixes depth and model 3-D) is stored as none.
+    """
+
+    def __init__(self, num_keypoints: int, layout: str) -> None:
+        self.layout = layout
+        self.empty = np.zeros((num_keypoints, 4), np.float32)
+        self.rows: list[np.ndarray] = []
+        self.space = ""
+
+    def add(self, main: Skeleton | None) -> None:
+        k3 = None if main is None else main.keypoints_3d
+        if k3 is not None and main is not None and self.space in ("", main.space_3d):
+            self.space = main.space_3d
+            self.rows.append(convert_keypoints(k3, main.layout, self.layout))
+        else:
+            self.rows.append(self.empty)
+
+    def array(self, frames: int) -> np.ndarray | None:
+        """(T, K, 4) float32, or None when no frame had 3-D."""
+        if not self.space:
+            return None
+        return np.stack(self.rows[:frames]).astype(np.float32)
 
 
 def find_videos(paths: Iterable[str | Path]) -> list[Path]:

@@ -8,13 +8,21 @@ numpy-only (no pickle: loading never executes code).
 File keys: ``keypoints`` float32 (T, K, 3) of the main subject, zeros where
 nobody was found; ``stamps_ns`` int64 (T,); ``track_ids`` int32 (T,), -1
 where missing; ``layout``, ``source``, ``pose_model`` strings; ``fps``
-float; ``width``, ``height`` ints; ``format_version``.
+float; ``width``, ``height`` ints; ``format_version``. Optional:
+``keypoints_3d`` float32 (T, K, 4) X, Y, Z metres + score in the same layout
+and ``space_3d`` ("model": the pose model's world landmarks, "camera": depth),
+only when the estimator gave 3-D; rows are zeros (score 0) on frames without
+it. Why keep them: the exercise classifier's fused input and the repetition
+counter's 3-D angles need them, so a replay answers as the live stack did.
+Files without them (older ones) load with ``keypoints_3d`` None; the format
+version stays 1 because older readers simply ignore the extra keys.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +30,7 @@ import numpy as np
 
 from rehab_core.errors import InputSourceError
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
+from rehab_core.types import SPACES_3D, Skeleton
 
 FORMAT_VERSION = 1
 _REQUIRED = ("keypoints", "stamps_ns", "layout", "fps")
@@ -40,6 +49,8 @@ class SkeletonSequence:
     height: int = 0
     pose_model: str = ""
     track_ids: np.ndarray | None = field(default=None)
+    keypoints_3d: np.ndarray | None = field(default=None)
+    space_3d: str = ""
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
@@ -58,6 +69,23 @@ class SkeletonSequence:
             raise ValueError(f"track_ids has {len(self.track_ids)} entries for {t} frames")
         self.fps = float(self.fps)
         self.width, self.height = int(self.width), int(self.height)
+        self._check_3d()
+
+    def _check_3d(self) -> None:
+        """3-D rows must match the 2-D frames one to one, in a known space."""
+        if self.keypoints_3d is None:
+            self.space_3d = ""
+            return
+        self.keypoints_3d = np.asarray(self.keypoints_3d, dtype=np.float32)
+        t, k = self.keypoints.shape[:2]
+        if self.keypoints_3d.shape != (t, k, 4):
+            raise ValueError(
+                f"keypoints_3d must be (T={t}, {k}, 4) like the 2-D keypoints "
+                f"{self.keypoints.shape}, got {self.keypoints_3d.shape}"
+            )
+        if self.space_3d not in SPACES_3D:
+            raise ValueError(f"space_3d must be one of {SPACES_3D} when keypoints_3d are "
+                             f"given, got {self.space_3d!r}")
 
     def __len__(self) -> int:
         return len(self.stamps_ns)
@@ -76,12 +104,35 @@ class SkeletonSequence:
         return float(self.stamps_ns[-1] - self.stamps_ns[0]) * 1e-9 if len(self) > 1 else 0.0
 
     def to_layout(self, layout: str) -> SkeletonSequence:
-        """The same sequence with keypoints converted to another layout."""
+        """The same sequence with keypoints (2-D and 3-D alike) converted to another layout."""
+        k3 = self.keypoints_3d
         return SkeletonSequence(
             keypoints=convert_keypoints(self.keypoints, self.layout, layout),
             stamps_ns=self.stamps_ns, layout=layout, fps=self.fps, source=self.source,
             width=self.width, height=self.height, pose_model=self.pose_model,
             track_ids=self.track_ids,
+            keypoints_3d=None if k3 is None else convert_keypoints(k3, self.layout, layout),
+            space_3d=self.space_3d,
+        )
+
+    def skeleton(self, i: int, track_id: int | None = None) -> Skeleton | None:
+        """Frame ``i`` as the ``Skeleton`` the live stack had (None: nobody found).
+
+        Box and score come from the found keypoints; ``keypoints_3d`` is attached when the
+        frame has any 3-D joint, so replays take the same 3-D paths as the live stack.
+        ``track_id`` defaults to the stored one.
+        """
+        kp = self.keypoints[i]
+        seen = kp[kp[:, 2] > 0]
+        if not len(seen):
+            return None
+        k3 = self.keypoints_3d[i] if self.keypoints_3d is not None else None
+        has_3d = k3 is not None and bool((k3[:, 3] > 0).any())
+        return Skeleton(
+            self.layout, kp, box=np.array([*seen[:, :2].min(0), *seen[:, :2].max(0)], np.float32),
+            score=float(seen[:, 2].mean()),
+            track_id=int(self.track_ids[i]) if track_id is None else track_id,
+            keypoints_3d=k3 if has_3d else None, space_3d=self.space_3d if has_3d else "",
         )
 
     def normalized(self) -> np.ndarray:
@@ -101,8 +152,13 @@ def save_skeletons(path: str | Path, sequence: SkeletonSequence) -> Path:
         path = path.with_name(path.name + ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    extra: dict[str, np.ndarray] = {}
+    if sequence.keypoints_3d is not None:
+        extra = {"keypoints_3d": sequence.keypoints_3d.astype(np.float32),
+                 "space_3d": np.str_(sequence.space_3d)}
     np.savez_compressed(
         tmp,
+        **extra,
         keypoints=sequence.keypoints.astype(np.float32),
         stamps_ns=sequence.stamps_ns.astype(np.int64),
         track_ids=np.asarray(sequence.track_ids, np.int32),
@@ -141,8 +197,10 @@ def load_skeletons(path: str | Path) -> SkeletonSequence:
             def integer(key: str) -> int:
                 return int(data[key]) if key in files else 0
 
+            keypoints, k3 = data["keypoints"], _keypoints_3d(path, data, files)
+
             return SkeletonSequence(
-                keypoints=data["keypoints"],
+                keypoints=keypoints,
                 stamps_ns=data["stamps_ns"],
                 layout=str(data["layout"]),
                 fps=float(data["fps"]),
@@ -151,8 +209,28 @@ def load_skeletons(path: str | Path) -> SkeletonSequence:
                 height=integer("height"),
                 pose_model=text("pose_model"),
                 track_ids=data["track_ids"] if "track_ids" in files else None,
+                keypoints_3d=k3,
+                space_3d=text("space_3d") if k3 is not None else "",
             )
     except InputSourceError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise InputSourceError(f"{path}: unreadable skeleton file ({err})") from err
+
+
+def _keypoints_3d(path: Path, data: Mapping[str, np.ndarray], files: set[str]) -> np.ndarray | None:
+    """The file's 3-D rows (None in files without them); a shape that does not match the
+    2-D frames, or no known space, is a damaged file (``InputSourceError`` naming both)."""
+    if "keypoints_3d" not in files:
+        return None
+    k3, k2 = data["keypoints_3d"], data["keypoints"]
+    if k3.shape != (*k2.shape[:2], 4):
+        raise InputSourceError(
+            f"{path}: keypoints_3d {k3.shape} do not match the 2-D keypoints {k2.shape} "
+            f"(expected {(*k2.shape[:2], 4)}); the file is damaged, extract it again"
+        )
+    space = str(data["space_3d"]) if "space_3d" in files else ""
+    if space not in SPACES_3D:
+        raise InputSourceError(f"{path}: keypoints_3d in unknown space {space!r} "
+                               f"(expected one of {SPACES_3D})")
+    return k3
