@@ -18,15 +18,18 @@ TRUTH = yaml.safe_load((REPO_ROOT / "test/data/repetitions_truth.yaml").read_tex
 
 @pytest.fixture(scope="module")
 def squat_skeletons(shared_dir):
-    """squat.mp4's skeletons from our pose pipeline (extracted once into .cache/)."""
+    """squat.mp4's skeletons from our pose pipeline (extracted once into .cache/; a cache
+    from before skeleton files kept the 3-D is extracted again, so the replay takes the
+    live stack's fused/3-D paths)."""
+    from rehab_core.io.skeleton_store import load_skeletons, save_skeletons
+
     assert (MODEL / "labels.txt").is_file(), f"the shipped exercise model is missing: {MODEL}"
-    if not SKELETONS.is_file():
+    if not SKELETONS.is_file() or load_skeletons(SKELETONS).keypoints_3d is None:
         from rehab_core.datasets.extract import extract_skeletons
-        from rehab_core.io.skeleton_store import save_skeletons
 
         seq = extract_skeletons(shared_dir / "media" / "exercise" / "squat.mp4")
-        SKELETONS.parent.mkdir(parents=True, exist_ok=True)
         save_skeletons(SKELETONS, seq)
+    assert load_skeletons(SKELETONS).space_3d == "model"
     return SKELETONS
 
 
