@@ -78,6 +78,29 @@ def test_run_on_the_shipped_skeleton_sample(tmp_path):
     assert not (tmp_path / "annotated.mp4").exists()
 
 
+def test_run_on_a_skeleton_file_keeps_its_3d(shared_dir, tmp_path):
+    """A skeleton file our extraction wrote (10 s of squat.mp4, BlazePose with its world
+    landmarks) replays from the tracker on, its 3-D through the graph as live."""
+    from rehab_core.datasets.extract import extract_skeletons
+    from rehab_core.io.skeleton_bag import SkeletonBagSource
+    from rehab_core.io.skeleton_store import save_skeletons
+
+    seq = extract_skeletons(shared_dir / "media" / "exercise" / "squat.mp4", max_frames=240)
+    path = save_skeletons(tmp_path / "squat.npz", seq)
+    out = tmp_path / "out"
+    done = _run(str(path), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary, _rows = _check_contract(out)
+    assert summary["frames"] == 240 and summary["input_kind"] == "skeleton_file"
+    assert [a["label"] for a in summary["actions"]] == ["squat"], summary["actions"]
+    assert summary["repetitions"] == {"squat": 2}  # truth: 2 reps end before 10 s
+    tracked = [s for f in SkeletonBagSource(out / "recording" / "outputs_bag",
+                                            topic="/tracked_skeletons") for s in f.skeletons]
+    assert tracked and all(s.keypoints_3d is not None and s.space_3d == "model"
+                           for s in tracked)
+    assert not (out / "annotated.mp4").exists()
+
+
 @pytest.mark.slow
 def test_run_on_a_real_video(shared_dir, tmp_path):
     # a clip whose person is in view from the first frame (squat2 opens without one)

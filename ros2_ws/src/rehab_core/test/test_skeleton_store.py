@@ -271,3 +271,23 @@ def test_extract_real_clip(shared_dir: Path) -> None:
     world = seq.keypoints_3d[seq.detected]
     assert (world[:, :, 3] > 0).any(axis=1).mean() > 0.95
     assert world[:, [5, 6], 1].mean() < world[:, [11, 12], 1].mean() < world[:, [15, 16], 1].mean()
+
+
+def test_a_skeleton_file_is_a_graph_input(tmp_path: Path) -> None:
+    """``.npz`` opens as a skeleton source (after the pose stage), 3-D in its Skeletons."""
+    from rehab_core.io.skeleton_store import SkeletonFileSource
+    from rehab_core.io.sources import SKELETON_KINDS, input_kind, open_frame_source
+
+    path = save_skeletons(tmp_path / "clip", with_3d(make_sequence()))
+    assert input_kind(str(path)) == "skeleton_file" in SKELETON_KINDS
+    source = open_frame_source(str(path), max_frames=7)
+    assert isinstance(source, SkeletonFileSource) and not source.is_live
+    assert (source.frame_count, source.fps) == (20, pytest.approx(29.97))
+    frames = list(source)
+    assert [f.index for f in frames] == list(range(7))
+    assert frames[5].skeletons == [] and frames[5].main_track_id == -1
+    sk = frames[4].skeletons[0]
+    assert frames[4].main_track_id == sk.track_id == 0 and sk.space_3d == "model"
+    assert (frames[4].width, frames[4].height, frames[4].stamp_ns) == (340, 256, 4 * 33_366_667)
+    with pytest.raises(InputSourceError, match="not found"):
+        open_frame_source(str(tmp_path / "missing.npz"))

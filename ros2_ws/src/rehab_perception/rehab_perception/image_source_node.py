@@ -1,7 +1,9 @@
 """Image source: a video file, camera or rosbag2 -> ``image`` (sensor_msgs/Image).
 
-A bag of ``rehab_interfaces/Skeleton2DArray`` (e.g. the shipped sample) is
-replayed on ``skeletons`` instead, for a graph that starts at the tracker.
+A bag of ``rehab_interfaces/Skeleton2DArray`` (e.g. the shipped sample) or a
+skeleton file (``.npz``, ``rehab_core.io.skeleton_store``) is replayed on
+``skeletons`` instead, for a graph that starts at the tracker (3-D keypoints
+included when the input has them).
 
 ``input: topic:/camera/image_raw`` follows a live camera driver's topic
 instead: raw ``sensor_msgs/Image`` in any encoding of the stack's table, or,
@@ -26,6 +28,7 @@ from typing import Any
 
 from rehab_core.errors import BadFrameError, ConfigError, RehabError
 from rehab_core.io.skeleton_bag import SkeletonBagSource, SkeletonFrame
+from rehab_core.io.skeleton_store import SkeletonFileSource
 from rehab_core.io.sources import FrameSource, open_frame_source
 from rehab_core.types import Frame
 from rehab_runtime import codecs
@@ -98,7 +101,7 @@ class ImageSourceNode(LifecycleComponent):
         if hasattr(self._source, "on_bad_frame"):  # a bag message that cannot be decoded
             self._source.on_bad_frame = lambda reason: self.diag.drop(f"bad frame: {reason}")
         self._frames = iter(self._source)
-        self.skeleton_input = isinstance(self._source, SkeletonBagSource)
+        self.skeleton_input = isinstance(self._source, (SkeletonBagSource, SkeletonFileSource))
         if self.skeleton_input:
             self.out_image = self.create_output("skeletons", codecs.SKELETONS)
         else:

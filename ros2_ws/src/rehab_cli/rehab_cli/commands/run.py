@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("input", help="video file, rosbag2 (dir, .mcap or .db3) or camera index")
+    parser.add_argument("input", help="video file, rosbag2 (dir, .mcap or .db3), skeleton file "
+                        "(.npz) or camera index")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument(
         "--params", default=None, help=f"stack parameters (default {DEFAULT_PARAMS})"
@@ -62,7 +63,7 @@ def _params_path(arg: str | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rehab_core.io.sources import input_kind, open_frame_source
+    from rehab_core.io.sources import SKELETON_KINDS, input_kind, open_frame_source
     from rehab_core.reporting.run_outputs import RunRecorder, frame_record
 
     max_frames = args.max_frames
@@ -78,12 +79,12 @@ def run(args: argparse.Namespace) -> int:
     from rehab_runtime import stack_config
 
     stack = stack_config.load_stack(params)
-    if kind == "skeleton_bag":
+    if kind in SKELETON_KINDS:
         _start_at_tracker(stack)
     if args.topic:
         stack_config.set_param(stack, "image_source", "bag_topic", args.topic)
     out = Path(args.out)
-    video = None if args.no_video or kind == "skeleton_bag" else out / "annotated.mp4"
+    video = None if args.no_video or kind in SKELETON_KINDS else out / "annotated.mp4"
     stack_config.set_param(stack, "overlay", "video_path", str(video) if video else "")
     stack_config.set_param(stack, "recorder", "output_dir", str(out / "recording"))
     recorder = RunRecorder(out, input_name=str(args.input), input_fps=source.fps)
@@ -139,12 +140,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: stages that need pixels; a skeleton bag enters the graph after them
+#: stages that need pixels; a skeleton bag or file enters the graph after them
 IMAGE_STAGES = ("pose_estimator", "object_detector", "reach_detector", "overlay")
 
 
 def _start_at_tracker(stack: dict) -> None:
-    """Drop the image stages from the stack (a skeleton bag replaces them)."""
+    """Drop the image stages from the stack (a skeleton bag or file replaces them)."""
     from rehab_runtime import stack_config
 
     stack_config.remove_components(stack, IMAGE_STAGES)

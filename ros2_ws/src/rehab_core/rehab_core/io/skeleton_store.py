@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rehab_core.errors import InputSourceError
+from rehab_core.io.skeleton_bag import SkeletonFrame
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.types import SPACES_3D, Skeleton
 
@@ -234,3 +235,29 @@ def _keypoints_3d(path: Path, data: Mapping[str, np.ndarray], files: set[str]) -
         raise InputSourceError(f"{path}: keypoints_3d in unknown space {space!r} "
                                f"(expected one of {SPACES_3D})")
     return k3
+
+
+class SkeletonFileSource:
+    """A skeleton file as the perception graph's input: one ``SkeletonFrame`` per frame.
+
+    Why: like a skeleton bag it enters the graph after the pose stage, so ``rehab run``
+    replays cached extractions in seconds; each frame's Skeleton carries the file's 3-D
+    (``SkeletonSequence.skeleton``), so the classifier and counter answer as they did live.
+    """
+
+    def __init__(self, path: str | Path, max_frames: int | None = None) -> None:
+        self.path = Path(path)
+        self.name = self.path.stem
+        self.sequence = load_skeletons(self.path)
+        self.max_frames = max_frames
+        self.is_live = False
+        self.fps = self.sequence.fps
+        self.frame_count = len(self.sequence)
+
+    def __iter__(self) -> Iterator[SkeletonFrame]:
+        seq = self.sequence
+        for i in range(len(seq) if self.max_frames is None else min(len(seq), self.max_frames)):
+            main = seq.skeleton(i)
+            yield SkeletonFrame(int(seq.stamps_ns[i]), i, seq.width, seq.height,
+                                [main] if main is not None else [],
+                                main.track_id if main is not None else -1)

@@ -1,9 +1,11 @@
-"""One entry point for every input the stack takes: video file, rosbag2, camera.
+"""One entry point for every input the stack takes: video file, rosbag2, camera,
+skeleton file.
 
 ``open_frame_source`` decides by the spec's shape (a digit string is a camera
-index, a directory with metadata.yaml or a .mcap/.db3 file is a bag, anything
-else a video) and fails at open time with an ``InputSourceError`` whose
-message is one line a user can act on.
+index, a directory with metadata.yaml or a .mcap/.db3 file is a bag, a .npz
+file is a skeleton file of ``skeleton_store``, anything else a video) and
+fails at open time with an ``InputSourceError`` whose message is one line a
+user can act on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Protocol
 from rehab_core.errors import InputSourceError
 from rehab_core.io.bag import BagFrameSource, is_bag
 from rehab_core.io.skeleton_bag import SkeletonBagSource, is_skeleton_bag
+from rehab_core.io.skeleton_store import SkeletonFileSource
 from rehab_core.io.video import VideoSource
 from rehab_core.types import Frame
 
@@ -31,16 +34,22 @@ class FrameSource(Protocol):
 
 
 def input_kind(spec: str | int) -> str:
-    """"camera", "skeleton_bag", "bag" or "video" for an input spec.
+    """"camera", "skeleton_bag", "skeleton_file", "bag" or "video" for an input spec.
 
-    A skeleton bag (Skeleton2DArray messages) enters the graph after the pose
-    stage; everything else yields images.
+    A skeleton bag (Skeleton2DArray messages) or skeleton file (.npz) enters the
+    graph after the pose stage (``SKELETON_KINDS``); everything else yields images.
     """
     if isinstance(spec, int) or str(spec).isdigit():
         return "camera"
     if is_bag(spec):
         return "skeleton_bag" if is_skeleton_bag(spec) else "bag"
+    if str(spec).endswith(".npz"):
+        return "skeleton_file"
     return "video"
+
+
+#: input kinds that carry skeletons instead of images (the graph starts at the tracker)
+SKELETON_KINDS = ("skeleton_bag", "skeleton_file")
 
 
 def open_frame_source(
@@ -51,7 +60,7 @@ def open_frame_source(
 ) -> FrameSource:
     """Open a video, bag or camera; raise InputSourceError with one clear line.
 
-    Image inputs yield ``Frame``; a skeleton bag yields ``SkeletonFrame``.
+    Image inputs yield ``Frame``; a skeleton bag or file yields ``SkeletonFrame``.
     """
     if spec is None or str(spec).strip() == "":
         raise InputSourceError("no input given (a video file, a camera index or a rosbag2)")
@@ -63,6 +72,8 @@ def open_frame_source(
         raise InputSourceError(f"input not found: {path}")
     if kind == "skeleton_bag":
         return SkeletonBagSource(path, topic=topic, max_frames=max_frames)
+    if kind == "skeleton_file":
+        return SkeletonFileSource(path, max_frames=max_frames)
     if kind == "bag":
         return BagFrameSource(path, topic=topic, max_frames=max_frames)
     if path.is_dir():
