@@ -151,3 +151,19 @@ def test_skeleton_bag_records_the_qos_our_publishers_offer(tmp_path):
     info = yaml.safe_load((tmp_path / "sk" / "metadata.yaml").read_text())
     qos = info["rosbag2_bagfile_information"]["topics_with_message_count"][0]
     assert "reliability: 1" in qos["topic_metadata"]["offered_qos_profiles"]  # 1 = reliable
+
+
+def test_bag_cli_skeletons_keep_the_pose_models_3d(shared_dir, tmp_path):
+    """``rehab bag skeletons`` over real footage writes BlazePose's world landmarks beside
+    the 2-D, so a replay of the bag reaches the fused classifier and 3-D angles."""
+    from rehab_cli.main import main as rehab
+
+    out = tmp_path / "squat_skeletons"
+    assert rehab(["bag", "skeletons", str(shared_dir / "media/exercise/squat.mp4"), str(out),
+                  "--max-frames", "48"]) == 0
+    frames = list(SkeletonBagSource(out))
+    people = [s for f in frames for s in f.skeletons]
+    assert len(frames) == 48 and len(people) > 40
+    assert all(s.keypoints_3d is not None and s.keypoints_3d.shape == (17, 4)
+               and s.space_3d == "model" for s in people)
+    assert all(f.main_track_id == f.skeletons[0].track_id for f in frames if f.skeletons)
