@@ -6,7 +6,8 @@ Usage::
 
 Without arguments it times the counter on a synthetic squat stream. With a
 directory of ``.npz`` skeleton files (rehab_core.io.skeleton_store format)
-and the truth YAML it prints truth / counted / error per clip as well.
+and the truth YAML it prints truth / counted / error per clip as well
+(on the files' 3-D joints where they have them, as the live counter).
 """
 
 from __future__ import annotations
@@ -18,18 +19,26 @@ from pathlib import Path
 
 import numpy as np
 
+from rehab_core.io.skeleton_store import SkeletonSequence
 from rehab_core.repetition.counter import RepetitionCounter
 
 
 def time_counter(
-    keypoints: np.ndarray, stamps_ns: np.ndarray, exercise: str | None
+    keypoints: np.ndarray | SkeletonSequence, stamps_ns: np.ndarray, exercise: str | None
 ) -> tuple[RepetitionCounter, float]:
-    """Run one stream; return the counter and the mean cost per frame in microseconds."""
+    """Run one stream; return the counter and the mean cost per frame in microseconds.
+
+    A skeleton file's sequence is fed as its Skeletons (3-D included, as a replay is).
+    """
     counter = RepetitionCounter(exercise)
-    seen = np.isfinite(keypoints).all(axis=(1, 2)) & (keypoints[:, :, 2].max(axis=1) > 0)
+    if isinstance(keypoints, SkeletonSequence):
+        frames = [keypoints.skeleton(i) for i in range(len(keypoints))]
+    else:
+        seen = np.isfinite(keypoints).all(axis=(1, 2)) & (keypoints[:, :, 2].max(axis=1) > 0)
+        frames = [kp if ok else None for kp, ok in zip(keypoints, seen)]
     t0 = time.perf_counter()
-    for kp, st, ok in zip(keypoints, stamps_ns, seen):
-        counter.update(kp if ok else None, int(st))
+    for frame, st in zip(frames, stamps_ns):
+        counter.update(frame, int(st))
     return counter, (time.perf_counter() - t0) / max(1, len(stamps_ns)) * 1e6
 
 
@@ -69,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         seq = load_skeletons(path).to_layout("coco17")
         info = truth.get(path.stem + ".mp4", {})
         label = None if args.generic else info.get("exercise")
-        counter, us = time_counter(seq.keypoints, seq.stamps_ns, label)
+        counter, us = time_counter(seq, seq.stamps_ns, label)
         exp = info.get("repetitions")
         err = "" if exp is None else f"{counter.count - exp:+d}"
         print(f"{path.stem:20s} {exp if exp is not None else '?':>5} {counter.count:5d} "
