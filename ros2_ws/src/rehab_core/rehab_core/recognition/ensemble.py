@@ -52,8 +52,10 @@ class SeedEnsemble(nn.Module):
         return self.members[0].num_nodes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        views = [x]
-        if self.flip_channels:
-            views.append(x.index_select(3, self.flip_index) * self.flip_sign)
-        probs = [torch.softmax(m(v), dim=1) for m in self.members for v in views]
-        return torch.log(torch.stack(probs).mean(dim=0).clamp_min(1e-7))
+        n = x.shape[0]
+        if self.flip_channels:  # the window and its mirror in one batch: one pass per member
+            x = torch.cat([x, x.index_select(3, self.flip_index) * self.flip_sign], dim=0)
+        probs = torch.stack([torch.softmax(m(x), dim=1) for m in self.members])
+        views = probs.shape[1] // n
+        mean = probs.reshape(len(self.members), views, n, -1).mean(dim=(0, 1))
+        return torch.log(mean.clamp_min(1e-7))
