@@ -102,6 +102,11 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
     assert again["other_false_reps_per_min"] == summary["other_false_reps_per_min"]
     rows = [json.loads(line) for line in (out / "clips.jsonl").read_text().splitlines()]
     assert all(len(r["window_probs"]) == r["windows"] for r in rows)
+    # windows labelled again from their stored probabilities: none is sure enough at 1.01
+    strict = recount_run(out, clips, data, log=lambda m: None, threshold=1.01,
+                         out_dir=tmp_path / "strict")
+    assert strict["threshold"] == 1.01 and strict["video_accuracy"] == 3 / 9  # unknown clips
+    assert (tmp_path / "strict" / "variants" / "seed1" / "summary.json").is_file()
     with pytest.raises(ConfigError, match="seeds must differ"):
         leave_sources_out(clips, data, spec, out, seeds=[1, 1], log=lambda m: None)
     model_dir = tmp_path / "bundle"

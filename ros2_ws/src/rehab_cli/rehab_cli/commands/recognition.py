@@ -68,9 +68,11 @@ def register_eval(sub) -> None:
                    help="0: one fold per source; N: N balanced groups of whole sources")
     p.add_argument("--jobs", type=int, default=1,
                    help="folds trained in parallel processes (one core each)")
-    p.add_argument("--recount", action="store_true",
-                   help="score the counts of the finished evaluation in --out again with "
-                        "today's repetition counter, from its stored window labels")
+    p.add_argument("--recount", type=Path, default=None, metavar="RUN",
+                   help="score a finished evaluation folder again (today's repetition "
+                        "counter, its stored window labels) into --out (may be RUN itself)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="with --recount: label windows again, unknown under this confidence")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -130,10 +132,10 @@ def run_eval(args) -> int:
         from rehab_core.training.recognition import evaluate_bundle_on_clips
 
         s = evaluate_bundle_on_clips(args.bundle, clips, args.out, data.labels)
-    elif args.recount:
+    elif args.recount is not None:
         from rehab_core.training.recognition_folds import recount_run
 
-        s = recount_run(args.out, clips, data)
+        s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)

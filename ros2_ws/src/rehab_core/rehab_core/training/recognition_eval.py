@@ -18,6 +18,7 @@ import numpy as np
 
 from rehab_core.coaching.session_types import REJECT_CONFIDENCE
 from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
+from rehab_core.errors import ConfigError
 from rehab_core.repetition.config import get_exercise_config
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
@@ -109,12 +110,23 @@ def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.
         out["false_reps"] = _false_reps(clip, starts_s, span, labels_w)
 
 
-def recount(row: dict, clip: CorpusClip, data: RecognitionData) -> dict:
+def recount(row: dict, clip: CorpusClip, data: RecognitionData,
+            threshold: float | None = None) -> dict:
     """``row`` (a ``clips.jsonl`` line) with its counts measured again from its stored
-    window labels and probabilities: a counter change scored without retraining."""
+    window labels: a counter change scored without retraining. With ``threshold`` the
+    windows are labelled again from their stored probabilities (``unknown`` under it)."""
     labels = list(data.labels)
-    labels_w = [labels[i] for i in row["pred_windows"]]
     out = dict(row)
+    if threshold is not None:
+        if "window_probs" not in row:
+            raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
+                              "(rerun the evaluation to score another threshold)")
+        probs = np.asarray(row["window_probs"], np.float32).reshape(-1, len(labels))
+        labels_w = window_labels(probs, labels, threshold)
+        out["pred_windows"] = [labels.index(lab) for lab in labels_w]
+        out["dominant"] = Counter(labels_w).most_common(1)[0][0] if labels_w else UNKNOWN
+        out["window_correct"] = int(sum(lab == clip.label for lab in labels_w))
+    labels_w = [labels[i] for i in out["pred_windows"]]
     add_counts(out, clip, data, np.asarray(row["window_start_s"], np.float64), labels_w,
                row["window_confidence"])
     return out

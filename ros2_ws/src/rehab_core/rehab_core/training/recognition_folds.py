@@ -207,24 +207,31 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
 
 
 def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: RecognitionData,
-                log: Callable[[str], None] = print) -> dict:
+                log: Callable[[str], None] = print, threshold: float | None = None,
+                out_dir: str | Path | None = None) -> dict:
     """Score a finished evaluation's counts again with today's counter (every variant),
-    from its stored window labels: no retraining. Rewrites its outputs in place."""
+    from its stored window labels: no retraining. With ``threshold`` the windows are
+    labelled again from their stored probabilities. Writes to ``out_dir`` (default: in
+    place)."""
     from rehab_core.training.recognition_eval import recount
 
     root = Path(run_dir)
     by_name = {c.name: c for c in clips}
     folds = json.loads((root / "folds.json").read_text())
     main: dict = {}
-    for out in [root, *sorted(p for p in (root / "variants").glob("*") if p.is_dir())]:
-        old = json.loads((out / "summary.json").read_text())
-        rows = [json.loads(line) for line in (out / "clips.jsonl").read_text().splitlines()]
+    dest = Path(out_dir) if out_dir is not None else root
+    for src in [root, *sorted(p for p in (root / "variants").glob("*") if p.is_dir())]:
+        out = dest / src.relative_to(root)
+        old = json.loads((src / "summary.json").read_text())
+        rows = [json.loads(line) for line in (src / "clips.jsonl").read_text().splitlines()]
         missing = [r["clip"] for r in rows if r["clip"] not in by_name]
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
-        results = [recount(r, by_name[r["clip"]], data) for r in rows]
+        results = [recount(r, by_name[r["clip"]], data, threshold) for r in rows]
         kept = {k: v for k, v in old.items() if k not in ("count_clips", "count_exact")}
         s = {**kept, **summarize_clips(results, list(data.labels)), "recounted": True}
+        if threshold is not None:
+            s["threshold"] = threshold
         write_outputs(out, s, results, folds)
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
             f"false reps/min on other {s['other_false_reps_per_min']:.2f}")
