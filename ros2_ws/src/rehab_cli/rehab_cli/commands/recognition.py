@@ -56,6 +56,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="train one model per seed and average their probabilities (an "
                         "ensemble: seed-to-seed luck averaged out); default: --seed alone")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="a window is unknown under this confidence (default 0.5); the "
+                        "bundle's threshold; with --recount: label the run's windows again")
     p.add_argument("--flip", action="store_true",
                    help="each model also reads the mirrored window (averaged)")
 
@@ -71,8 +74,6 @@ def register_eval(sub) -> None:
     p.add_argument("--recount", type=Path, default=None, metavar="RUN",
                    help="score a finished evaluation folder again (today's repetition "
                         "counter, its stored window labels) into --out (may be RUN itself)")
-    p.add_argument("--threshold", type=float, default=None,
-                   help="with --recount: label windows again, unknown under this confidence")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -121,6 +122,10 @@ def _load(args):
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed
+    if args.threshold is not None:
+        if not 0.0 < args.threshold <= 1.0:
+            raise ConfigError(f"--threshold must be in (0, 1], got {args.threshold}")
+        spec.threshold = args.threshold
     return clips, data, spec
 
 

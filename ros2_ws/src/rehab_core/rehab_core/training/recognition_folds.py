@@ -191,7 +191,7 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
     common = {"split": "leave-sources-out" if folds else "leave-one-source-out",
               "folds": len(groups), "optimizer": spec.train.optimizer,
               "train": spec.train.to_dict(), "data": data_dict(data),
-              "ensemble": {"seeds": seeds, "flip": flip},
+              "ensemble": {"seeds": seeds, "flip": flip}, "threshold": spec.threshold,
               "seconds": round(time.time() - t0, 1)}
     summary = {}
     for name in per_fold[0][0]:
