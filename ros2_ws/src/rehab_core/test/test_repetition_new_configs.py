@@ -1,4 +1,5 @@
-"""Counting configs of lunge, deadlift, pull-up, sit-to-stand and arm raise on synthetic bodies.
+"""Counting configs of lunge, deadlift, pull-up, sit-to-stand and arm raise on synthetic bodies
+(and the pull-up's posture condition: a hang with the arms overhead).
 
 A 3-D stick body performs N repetitions (raised-cosine excursions) and is
 filmed by virtual cameras (``multiview.project``) from several sides, so each
@@ -8,13 +9,18 @@ config is checked from the views its key signal is meant to survive.
 from __future__ import annotations
 
 import math
+import sys
+from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from rehab_core.datasets.multiview import project
+from rehab_core.errors import ConfigError
 from rehab_core.repetition import RepetitionCounter
 from rehab_core.repetition.config import EXERCISES, get_exercise_config
+from rehab_core.repetition.posture import PostureCondition, PostureGate
 
 
 def _unit(deg_from_down: float, forward: bool) -> np.ndarray:
@@ -119,3 +125,67 @@ def test_every_recognised_moving_class_has_a_valid_counting_config():
         assert cfg is not None and cfg.validate() is cfg, label
     assert get_exercise_config("pull-up") is EXERCISES["pull_up"]
     assert get_exercise_config("chair_rise") is EXERCISES["sit_to_stand"]
+
+
+def _curl(x: float) -> np.ndarray:
+    """An elbow flexion with the upper arm by the side: the elbow cycle of a pull-up, no hang."""
+    return body(arm=(15.0, 15.0 + 140.0 * x))
+
+
+def _counter(exercise, kp: np.ndarray, stamps: np.ndarray) -> RepetitionCounter:
+    counter = RepetitionCounter(exercise)
+    for frame, stamp in zip(kp, stamps):
+        counter.update(frame, int(stamp))
+    counter.finish()
+    return counter
+
+
+@pytest.mark.parametrize("yaw", [0.0, 30.0])
+def test_pull_up_needs_the_hang_an_elbow_flexion_is_not_counted(yaw, monkeypatch):
+    """Same elbow cycle: arms overhead counts 4 pull-ups; upper arm by the side none (the
+    posture condition drops them, and only it: without it the flexions count)."""
+    kp, stamps = filmed("pull_up", 4, yaw)
+    hang = _counter("pull_up", kp, stamps)
+    assert (hang.count, hang.posture_rejected) == (4, 0)
+    monkeypatch.setattr(sys.modules[__name__], "pose", lambda _ex, x: _curl(x))
+    kp, stamps = filmed("pull_up", 4, yaw)
+    curl = _counter("pull_up", kp, stamps)
+    assert (curl.count, curl.posture_rejected) == (0, 4)
+    no_posture = replace(EXERCISES["pull_up"], posture=None)
+    assert _counter(no_posture, kp, stamps).count == 4
+
+
+def test_pull_up_posture_unseen_does_not_reject(monkeypatch):
+    """Hips below min_score: no shoulder angle at all, so the elbow cycles count as before."""
+    monkeypatch.setattr(sys.modules[__name__], "pose", lambda _ex, x: _curl(x))
+    kp, stamps = filmed("pull_up", 4, 0.0)
+    kp[:, [11, 12], 2] = 0.0
+    counter = _counter("pull_up", kp, stamps)
+    assert (counter.count, counter.posture_rejected) == (4, 0)
+
+
+def test_posture_gate_holds_a_rep_until_the_hang_comes_after_it():
+    """The hang may come just after the span (a clip opening mid-pull): the rep is held back
+    and counts late; one whose margin passes without it is dropped, as at the input's end."""
+    cond = PostureCondition("shoulder_angle", 120.0, margin_s=0.5)
+    gate = PostureGate(cond, keep_s=12.0, min_score=0.3)
+    rep = SimpleNamespace(start_t=1.0, end_t=2.0)
+    for t in np.arange(0.0, 2.01, 0.1):
+        gate.update(body(arm=(60.0, 120.0)), float(t))
+    assert gate.admit(rep) is False and gate.due(2.1) == []
+    gate.update(body(arm=(160.0, 170.0)), 2.3)
+    assert gate.due(2.3) == [rep] and gate.rejected == 0
+    late = SimpleNamespace(start_t=1.0, end_t=2.3)
+    assert gate.admit(late) is True  # the hang is now within its margin
+    gone = SimpleNamespace(start_t=0.2, end_t=1.0)
+    gate.update(body(arm=(60.0, 120.0)), 2.4)
+    assert gate.admit(SimpleNamespace(start_t=3.0, end_t=3.5), final=True) is True  # unseen
+    gate.pending.append(gone)
+    assert gate.due(2.4) == [] and gate.rejected == 1 and not gate.pending
+
+
+def test_posture_condition_is_validated():
+    with pytest.raises(ConfigError, match="posture signal"):
+        replace(EXERCISES["pull_up"], posture=PostureCondition("wrist_angle", 120.0)).validate()
+    with pytest.raises(ConfigError, match="margin_s"):
+        PostureCondition("shoulder_angle", math.nan).validate("pull_up")

@@ -13,7 +13,8 @@ exercise uses the angle of the joint that moves most:
 * deadlift: hip angle (shoulder-hip-knee, about 170 deg standing, 45-110 at the bottom;
   rest "auto": a conventional deadlift starts on the floor, a Romanian one standing;
   in 2-D clearest from the side, 3-D angles hold from the front);
-* pull-up: elbow angle (about 170 deg hanging, under 90 deg at the top; front or rear);
+* pull-up: elbow angle (about 170 deg hanging, under 90 deg at the top; front or rear),
+  with a posture condition (``PULL_UP_HANG``): the arms go overhead at the hang;
 * sit-to-stand: knee angle (about 90 deg seated, 170 standing); rest "auto" since a
   set may start seated or standing;
 * arm raise (abduction, front or lateral raise, scaption): shoulder elevation, as in
@@ -31,6 +32,7 @@ from dataclasses import dataclass, replace
 
 from rehab_core.errors import ConfigError
 from rehab_core.repetition.angles import SIGNALS
+from rehab_core.repetition.posture import PostureCondition
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class ExerciseConfig:
     hold time instead. ``concentric`` is the way the signal moves while the
     muscles work ("up", "down", "" for neither): a repetition whose way out of
     rest is that phase is done at the extreme, so the end of the input closes it.
+    ``posture`` is what else the body must do around each repetition (see
+    ``posture.py``); None when the counted joint says it all.
     """
 
     name: str
@@ -61,6 +65,7 @@ class ExerciseConfig:
     min_score: float = 0.3
     counts_reps: bool = True
     concentric: str = ""
+    posture: PostureCondition | None = None
 
     def validate(self) -> ExerciseConfig:
         """Raise ConfigError naming the bad field; return self for chaining."""
@@ -87,7 +92,17 @@ class ExerciseConfig:
             raise ConfigError(f"{self.name}: max_rep_s must exceed min_rep_s")
         if not 0.0 <= self.min_score <= 1.0:
             raise ConfigError(f"{self.name}: min_score must be in [0, 1], got {self.min_score}")
+        if self.posture is not None:
+            self.posture.validate(self.name)
         return self
+
+
+# A pull-up passes through a hang: upper arm overhead, shoulder angle (hip-shoulder-elbow)
+# about 140-170 deg in the corpus's pull-ups (3-D), whereas an elbow flexion or curl keeps
+# it under about 110 (sagor_elbow_flexion: 80-106 with the arms held forward; a curl with
+# the upper arm by the side: 10-40). 120 sits between; the hang is looked for 0.5 s either
+# side of the span, where it is (only the elbows come down at the top of the pull).
+PULL_UP_HANG = PostureCondition("shoulder_angle", 120.0, at_least=True, margin_s=0.5)
 
 
 EXERCISES: dict[str, ExerciseConfig] = {
@@ -104,7 +119,7 @@ EXERCISES: dict[str, ExerciseConfig] = {
     "deadlift": ExerciseConfig("deadlift", "hip_angle", rest="auto", min_amplitude=35.0,
                                min_rep_s=0.6, concentric="up"),
     "pull_up": ExerciseConfig("pull_up", "elbow_angle", rest="high", min_amplitude=40.0,
-                              min_rep_s=0.5, concentric="down"),
+                              min_rep_s=0.5, concentric="down", posture=PULL_UP_HANG),
     "sit_to_stand": ExerciseConfig("sit_to_stand", "knee_angle", rest="auto",
                                    min_amplitude=40.0, min_rep_s=0.8, concentric="up"),
     "arm_raise": ExerciseConfig("arm_raise", "shoulder_angle", rest="low", min_amplitude=40.0,

@@ -24,6 +24,7 @@ from rehab_core.errors import ShapeMismatchError
 from rehab_core.repetition.angles import SIGNALS, compute_signal
 from rehab_core.repetition.config import ExerciseConfig, get_exercise_config
 from rehab_core.repetition.cycles import Cycle, CycleDetector, SignalFilter
+from rehab_core.repetition.posture import PostureGate, in_plank_posture
 from rehab_core.skeleton.layouts import convert_keypoints
 from rehab_core.types import Skeleton
 
@@ -146,10 +147,18 @@ class RepetitionCounter:
         # Static hold (plank): accumulated time in the hold posture.
         self.hold_s = 0.0
         self._hold_since: float | None = None
+        # The exercise's posture condition (pull-up: a hang), None when it has none.
+        self._posture = None if cfg.posture is None else PostureGate(
+            cfg.posture, cfg.max_rep_s, cfg.min_score)
 
     @property
     def count(self) -> int:
         return len(self.repetitions)
+
+    @property
+    def posture_rejected(self) -> int:
+        """Repetitions dropped because the exercise's posture was seen but never reached."""
+        return 0 if self._posture is None else self._posture.rejected
 
     @property
     def signal(self) -> str:
@@ -179,6 +188,9 @@ class RepetitionCounter:
             return []
         kp = None if skeleton is None else self._angle_keypoints(skeleton)
         done: list[Repetition] = []
+        if self._posture is not None:
+            self._posture.update(kp, t)
+            done += [self._emit(self._selected, c) for c in self._posture.due(t)]
         for name, track in self._tracks.items():
             raw = math.nan if kp is None else float(compute_signal(name, kp, self.config.min_score))
             cycle = track.update(t, raw)
@@ -186,7 +198,7 @@ class RepetitionCounter:
                 self._remember(name, t, track.value)
             if cycle is not None:
                 track.recent.append(cycle)
-                if name == self._selected and self._is_new(cycle):
+                if name == self._selected and self._is_new(cycle) and self._admit(cycle):
                     done.append(self._emit(name, cycle))
         if self.generic and t >= self._next_select:
             self._next_select = t + self.reselect_every_s
@@ -201,13 +213,16 @@ class RepetitionCounter:
 
     def finish(self) -> list[Repetition]:
         """The input is over (a goal ending on input_ended, the last frame of a clip): count
-        the repetition in progress if its movement is done (``CycleDetector.finish``)."""
+        the repetition in progress if its movement is done (``CycleDetector.finish``), and
+        those held back for their posture if it came in the last frames."""
         if not self.config.counts_reps:
             return []
+        done = [] if self._posture is None else [
+            self._emit(self._selected, c) for c in self._posture.due(math.inf, final=True)]
         cycle = self._tracks[self._selected].detector.finish()
-        if cycle is None or not self._is_new(cycle):
-            return []
-        return [self._emit(self._selected, cycle)]
+        if cycle is None or not self._is_new(cycle) or not self._admit(cycle, final=True):
+            return done
+        return [*done, self._emit(self._selected, cycle)]
 
     def _angle_keypoints(self, skeleton: Skeleton | np.ndarray) -> np.ndarray | None:
         """Keypoints in this counter's space (3-D when the first skeleton had them)."""
@@ -221,6 +236,10 @@ class RepetitionCounter:
     def _is_new(self, cycle: Cycle) -> bool:
         """False when the cycle overlaps (in time) a repetition already counted."""
         return not self.repetitions or cycle.start_t >= self.repetitions[-1].end_t
+
+    def _admit(self, cycle: Cycle, final: bool = False) -> bool:
+        """True when the cycle counts now; False: held back for its posture, or dropped."""
+        return self._posture is None or self._posture.admit(cycle, final)
 
     def _emit(self, name: str, cycle: Cycle) -> Repetition:
         rep = Repetition(
@@ -273,27 +292,6 @@ class RepetitionCounter:
             self._hold_since = t
         elif self._hold_since is not None and t - self._hold_since > self.config.max_gap_s:
             self._hold_since = None
-
-
-def in_plank_posture(
-    kp: np.ndarray, min_score: float = 0.3, min_line_deg: float = 150.0, max_tilt_deg: float = 45.0
-) -> bool:
-    """Straight shoulder-hip-ankle line with the trunk within ``max_tilt_deg`` of horizontal.
-
-    The tilt test assumes an upright image (y down); it is what separates a
-    plank from standing, which is also a straight line.
-    """
-    line = float(compute_signal("body_line_angle", kp, min_score))
-    if not math.isfinite(line) or line < min_line_deg:
-        return False
-    ok = kp[:, 2] >= min_score
-    sh = [i for i in (5, 6) if ok[i]]
-    hp = [i for i in (11, 12) if ok[i]]
-    if not sh or not hp:
-        return False
-    d = kp[sh, :2].mean(axis=0) - kp[hp, :2].mean(axis=0)
-    tilt = math.degrees(math.atan2(abs(d[1]), abs(d[0]) + 1e-9))
-    return tilt <= max_tilt_deg
 
 
 def periodicity(
