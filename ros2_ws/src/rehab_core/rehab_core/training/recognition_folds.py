@@ -98,6 +98,17 @@ def fit_rendered(spec: StgcnSpec, rendered: Sequence[ClipWindows],
     return model.eval(), history, len(x)
 
 
+def per_fold_accuracy(folds: list[dict], results: list[dict]) -> list[dict]:
+    """``folds`` with each fold's video accuracy taken from ``results`` (one variant's)."""
+    out = []
+    for fold in folds:
+        held = set(fold["held_out_sources"])
+        mine = [r for r in results if r["source"] in held]
+        acc = float(np.mean([r["dominant"] == r["label"] for r in mine])) if mine else None
+        out.append({**fold, "video_accuracy": acc})
+    return out
+
+
 def write_outputs(out: Path, summary: dict, results: list[dict], folds: list[dict]) -> None:
     """summary.json, clips.jsonl, counts.csv, folds.json, confusion PNG + JSON (videos, windows)."""
     labels = summary["labels"]
@@ -197,7 +208,8 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
     for name in per_fold[0][0]:
         results = [r for fold_results, _ in per_fold for r in fold_results[name]]
         s = {**summarize_clips(results, list(data.labels)), **common, "variant": name}
-        write_outputs(out if name == "main" else out / "variants" / name, s, results, fold_log)
+        write_outputs(out if name == "main" else out / "variants" / name, s, results,
+                      per_fold_accuracy(fold_log, results))
         if name == "main":
             summary = s
         else:
@@ -232,7 +244,7 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
         s = {**kept, **summarize_clips(results, list(data.labels)), "recounted": True}
         if threshold is not None:
             s["threshold"] = threshold
-        write_outputs(out, s, results, folds)
+        write_outputs(out, s, results, per_fold_accuracy(folds, results))
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
             f"false reps/min on other {s['other_false_reps_per_min']:.2f}")
         main = main or s
