@@ -24,6 +24,19 @@ def test_shipped_bundle_is_fused_with_a_2d_fallback_of_the_same_classes():
     assert clf.fallback is not None and clf.fallback.labels == clf.labels
 
 
+def test_shipped_models_are_three_seed_ensembles_as_their_configs_say():
+    from rehab_core.recognition.ensemble import SeedEnsemble
+    from rehab_core.recognition.model_bundle import load_torch_model
+
+    for root in (MODEL, MODEL / "fallback_2d"):
+        bundle = load_bundle(root)
+        ensemble = bundle.config["metadata"]["ensemble"]
+        model = load_torch_model(bundle.torch_path)
+        assert isinstance(model, SeedEnsemble) and len(model.members) == len(ensemble["seeds"])
+        assert ensemble["seeds"] == [0, 1, 2] and model.flip_channels == ()
+        assert bundle.config["threshold"] == 0.5
+
+
 def _labels(clf, skeletons, with_3d: bool) -> list[str]:
     out = []
     for stamp, sk in skeletons:
