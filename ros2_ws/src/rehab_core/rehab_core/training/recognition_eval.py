@@ -62,6 +62,13 @@ def _votes(starts_s: np.ndarray, span_s: float, labels_w: list[str],
     return out
 
 
+def window_fields(labels_w: list[str], labels: Sequence[str], truth: str) -> dict:
+    """A clip's per-window labels as stored: their indices, how many are right, the dominant."""
+    return {"window_correct": int(sum(lab == truth for lab in labels_w)),
+            "pred_windows": [labels.index(lab) for lab in labels_w],
+            "dominant": Counter(labels_w).most_common(1)[0][0] if labels_w else UNKNOWN}
+
+
 def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: float = 0.5,
                   reject_confidence: float = REJECT_CONFIDENCE) -> dict:
     """Everything measured on one held-out clip (JSON-ready)."""
@@ -69,11 +76,9 @@ def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: flo
     x, starts = eval_windows(clip, data)
     probs = predict_proba(model, x) if len(x) else np.zeros((0, len(labels)), np.float32)
     labels_w = window_labels(probs, labels, threshold)
-    dominant = Counter(labels_w).most_common(1)[0][0] if labels_w else UNKNOWN
     out = {
         "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
-        "windows": len(x), "window_correct": int(sum(lab == clip.label for lab in labels_w)),
-        "pred_windows": [labels.index(lab) for lab in labels_w], "dominant": dominant,
+        "windows": len(x), **window_fields(labels_w, labels, clip.label),
         "window_confidence": [round(float(p.max()), 3) for p in probs],
         # every class's probability: other thresholds and aggregations recomputed offline
         "window_probs": np.round(probs, 3).tolist(),
@@ -122,10 +127,7 @@ def recount(row: dict, clip: CorpusClip, data: RecognitionData,
             raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
                               "(rerun the evaluation to score another threshold)")
         probs = np.asarray(row["window_probs"], np.float32).reshape(-1, len(labels))
-        labels_w = window_labels(probs, labels, threshold)
-        out["pred_windows"] = [labels.index(lab) for lab in labels_w]
-        out["dominant"] = Counter(labels_w).most_common(1)[0][0] if labels_w else UNKNOWN
-        out["window_correct"] = int(sum(lab == clip.label for lab in labels_w))
+        out.update(window_fields(window_labels(probs, labels, threshold), labels, clip.label))
     labels_w = [labels[i] for i in out["pred_windows"]]
     add_counts(out, clip, data, np.asarray(row["window_start_s"], np.float64), labels_w,
                row["window_confidence"])

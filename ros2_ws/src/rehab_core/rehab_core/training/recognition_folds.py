@@ -32,7 +32,7 @@ from rehab_core.training.recognition_data import (
     render_clip,
     stack,
 )
-from rehab_core.training.recognition_eval import evaluate_clip, summarize_clips
+from rehab_core.training.recognition_eval import evaluate_clip, recount, summarize_clips
 from rehab_core.training.stgcn_pipeline import StgcnSpec, build_model
 from rehab_core.training.trainer import train_classifier
 
@@ -225,8 +225,6 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
     from its stored window labels: no retraining. With ``threshold`` the windows are
     labelled again from their stored probabilities. Writes to ``out_dir`` (default: in
     place)."""
-    from rehab_core.training.recognition_eval import recount
-
     root = Path(run_dir)
     by_name = {c.name: c for c in clips}
     folds = json.loads((root / "folds.json").read_text())
@@ -240,8 +238,7 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
         results = [recount(r, by_name[r["clip"]], data, threshold) for r in rows]
-        kept = {k: v for k, v in old.items() if k not in ("count_clips", "count_exact")}
-        s = {**kept, **summarize_clips(results, list(data.labels)), "recounted": True}
+        s = {**old, **summarize_clips(results, list(data.labels)), "recounted": True}
         if threshold is not None:
             s["threshold"] = threshold
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
