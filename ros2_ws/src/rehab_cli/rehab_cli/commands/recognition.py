@@ -41,6 +41,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--views", type=int, default=2, help="virtual camera views per 3-D clip")
     p.add_argument("--uiprmd-per-class", type=int, default=15,
                    help="UI-PRMD sequences per class (0: none)")
+    p.add_argument("--procedural", type=int, default=0, metavar="N",
+                   help="N procedural (synthetic 3-D) clips per class, training only "
+                        "(default 0: none)")
     p.add_argument("--clips-per-class", type=int, default=0,
                    help="use at most N cached clips of each class (quick runs, tests)")
     p.add_argument("--media-cache", type=Path, default=None,
@@ -117,6 +120,10 @@ def _load(args):
         clips += load_media_clips(args.media_cache)
     if args.uiprmd_per_class:
         clips += load_uiprmd_sequences(args.corpus, args.uiprmd_per_class)
+    if args.procedural > 0:
+        from rehab_core.datasets.procedural import procedural_clips
+
+        clips += procedural_clips(args.procedural, seed=args.seed)
     data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
                            input=args.input)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
