@@ -80,7 +80,7 @@ def _exercise(label: str, v: str, rng: np.random.Generator, b: Body, t: np.ndarr
     sway = 0.01 * np.sin(2 * np.pi * t / u(3, 6) + u(0, 6))
     pelvis[:, 0] += sway + asym * 0.05 * s
     m = {"pelvis": pelvis, "legs": _legs(feet), "lean": rad(u(2, 8)),
-         "arms": _arms(rad(5) + 0.1 * s, rad(8), rad(12), n)}
+         "arms": _arms(rad(u(0, 15)) + 0.1 * s, rad(u(4, 14)), rad(u(5, 40)), n)}
     if label == "squat":
         if v == "sumo":
             pelvis, feet = _stand(b, n, u(0.15, 0.3))
