@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-passed=0; failed=0; failures=()
+passed=0; failed=0; failures=(); failed_tests=()
 
 tally() {  # add the counts of one pytest run (its last summary line) to the totals
   local line="$1" p f e
@@ -19,8 +19,9 @@ tally() {  # add the counts of one pytest run (its last summary line) to the tot
 
 run() {  # pytest ARGS...; prints its output, keeps its summary
   local out rc
-  out=$("$PY" -m pytest -q -p no:cacheprovider "$@" 2>&1); rc=$?
+  out=$("$PY" -m pytest -q -p no:cacheprovider -rfE "$@" 2>&1); rc=$?
   printf '%s\n' "$out" | grep -vE '^[0-9]+ (passed|failed)' | tail -n 40
+  mapfile -t -O "${#failed_tests[@]}" failed_tests < <(printf '%s\n' "$out" | grep -E '^(FAILED|ERROR) ' | cut -c1-300)
   tally "$(printf '%s\n' "$out" | grep -E '(passed|failed|error)' | tail -n 1)"
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then failures+=("$*"); fi
 }
@@ -32,6 +33,8 @@ for m in "${modules[@]}"; do
   echo "== $m"
   run -m "ros or e2e" "$m"
 done
+# the failed tests by name, last, where a log's tail shows them
+for t in "${failed_tests[@]}"; do echo "$t"; done
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "${#failures[@]}" -eq 0 ]

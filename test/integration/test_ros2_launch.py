@@ -75,6 +75,9 @@ def _launch(env, tmp: Path, mode: str, seconds: float, **manager: object) -> Lau
 def _assert_clean_exit(run: Launch, killed: int = 0) -> None:
     code = run.interrupt()
     log = run.text
+    stalls = [line for line in run.lines if "teardown stalled" in line]
+    if stalls:  # ended by TeardownWatchdog (exit 0 only once its components were down)
+        print("\n" + "\n".join(stalls))
     assert code == 0, log[-4000:]
     assert "Traceback" not in log and "sending signal 'SIGTERM'" not in log, log[-4000:]
     started = log.count("process started with pid")

@@ -34,7 +34,7 @@ from rehab_runtime.component import SUCCESS, LifecycleComponent
 from rehab_runtime.dds import use_large_data_profile
 from rehab_runtime.executor import ComponentExecutor
 from rehab_runtime.manager_support import check_num_threads
-from rehab_runtime.process import ros_session
+from rehab_runtime.process import TeardownWatchdog, ros_session
 
 GROUP = "rehab_runtime.components"
 
@@ -306,6 +306,7 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
     _check_input(stack)
     use_large_data_profile()
     stop = threading.Event()
+    watchdog: TeardownWatchdog | None = None
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -328,12 +329,18 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
                     if manager is None and exit_at_end and _input_ended(container):
                         break
             finally:
+                # stalls past this are reported and ended (process.TeardownWatchdog)
+                watchdog = TeardownWatchdog("component_container", 4.5).start()
                 if manager is not None:
                     manager.shutdown(timeout=3.0)  # reverse order over the lifecycle services
                     manager.stop()
                     manager.destroy_node()
+                watchdog.at("destroying the nodes")
                 container.shutdown()
+                watchdog.at("shutting down the ROS context")
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         # a second Ctrl-C (launch repeats the terminal's) must not become a traceback at
         # exit: from here on signals are ignored
         for sig in previous:
