@@ -136,3 +136,25 @@ def test_summary_gives_the_corpus_alone_beside_the_first_clip_set():
     assert s["video_accuracy"] == 2 / 3 and s["corpus"]["video_accuracy"] == 0.5
     assert s["corpus"]["clips"] == 2
     assert "corpus" not in summarize_clips(rows[:2], ["squat", "unknown"])
+
+
+def test_pretraining_on_procedural_clips_then_fine_tuning_on_the_real_ones():
+    from dataclasses import replace
+
+    from rehab_core.datasets.procedural import procedural_clips
+    from rehab_core.training.recognition_data import render_clip
+    from rehab_core.training.recognition_folds import fit_rendered
+
+    real = synthetic_clips()
+    made = [c for c in procedural_clips(1, seed=0) if c.label in LABELS]
+    data = RecognitionData(labels=LABELS, views=1, max_windows_per_rendering=15)
+    spec = recognition_spec(data, "adamw", epochs=1)
+    spec = replace(spec, train=replace(spec.train, pretrain_epochs=1))
+    rendered = [render_clip(c, data) for c in real + made]
+    lines: list[str] = []
+    _, history, n_train = fit_rendered(spec, rendered, lines.append, desc="t")
+    assert any("t pretrain epoch 1/1" in line for line in lines), lines
+    assert n_train == sum(len(r.x) for r in rendered[:len(real)])  # real windows only
+    assert len(history.epochs) == 1
+    with pytest.raises(ConfigError, match="needs procedural clips"):
+        fit_rendered(spec, rendered[:len(real)], lines.append)

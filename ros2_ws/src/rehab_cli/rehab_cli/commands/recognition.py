@@ -44,6 +44,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--procedural", type=int, default=0, metavar="N",
                    help="N procedural (synthetic 3-D) clips per class, training only "
                         "(default 0: none)")
+    p.add_argument("--pretrain-epochs", type=int, default=0, metavar="N",
+                   help="train N epochs on the procedural clips alone first, then on the "
+                        "real ones (default 0: mixed)")
     p.add_argument("--clips-per-class", type=int, default=0,
                    help="use at most N cached clips of each class (quick runs, tests)")
     p.add_argument("--media-cache", type=Path, default=None,
@@ -129,6 +132,9 @@ def _load(args):
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed
+    spec.train.pretrain_epochs = args.pretrain_epochs
+    if args.pretrain_epochs < 0 or (args.pretrain_epochs and not args.procedural):
+        raise ConfigError("--pretrain-epochs needs a value >= 0 and --procedural N clips")
     if args.threshold is not None:
         if not 0.0 < args.threshold <= 1.0:
             raise ConfigError(f"--threshold must be in (0, 1], got {args.threshold}")

@@ -24,6 +24,7 @@ import numpy as np
 
 from rehab_core.datasets.augment import RandomAugment
 from rehab_core.datasets.corpus import CorpusClip, source_folds
+from rehab_core.datasets.procedural import PROCEDURAL_SOURCE
 from rehab_core.errors import ConfigError
 from rehab_core.training.evaluation import plot_confusion
 from rehab_core.training.recognition_data import (
@@ -87,12 +88,22 @@ def fit_rendered(spec: StgcnSpec, rendered: Sequence[ClipWindows],
 
     3-D windows are already scaled by the torso; zooming only x and y would
     distort them, so they get flip and tilt alone."""
-    x, y = stack(list(rendered))
+    rendered = list(rendered)
     model = build_model(spec, log)
     zoom = (1.0, 1.0) if input_space == "world3d" else (0.85, 1.15)
     augment = RandomAugment(spec.layout, seed=spec.train.seed, max_rotation_deg=8.0,
                             zoom_range=zoom,
                             x_channels=(0, 3) if input_space == "fused" else (0,))
+    if spec.train.pretrain_epochs:  # synthetic first, then fine-tuned on the rest
+        synthetic = [r for r in rendered if r.source == PROCEDURAL_SOURCE]
+        if not synthetic:
+            raise ConfigError("pretrain_epochs needs procedural clips (--procedural N)")
+        x, y = stack(synthetic)
+        train_classifier(model, x, y, replace(spec.train, epochs=spec.train.pretrain_epochs,
+                                              lr_steps=(), freeze_epochs=0),
+                         len(spec.labels), augment=augment, log=log, desc=f"{desc} pretrain")
+        rendered = [r for r in rendered if r.source != PROCEDURAL_SOURCE]
+    x, y = stack(rendered)
     history = train_classifier(model, x, y, spec.train, len(spec.labels), augment=augment,
                                log=log, desc=desc)
     return model.eval(), history, len(x)

@@ -43,6 +43,9 @@ class TrainConfig:
     #: epochs after which the learning rate is multiplied by ``lr_gamma`` (step decay)
     lr_steps: tuple[int, ...] = ()
     lr_gamma: float = 0.1
+    #: recognition training: epochs on the synthetic (procedural) windows alone before the
+    #: real ones (pre-training, then fine-tuning on real data); 0: all windows mixed
+    pretrain_epochs: int = 0
 
     def __post_init__(self) -> None:
         self.lr_steps = tuple(int(s) for s in self.lr_steps)
@@ -52,6 +55,8 @@ class TrainConfig:
             raise ConfigError(f"optimizer must be adamw or sgd, got {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ConfigError("epochs, batch_size and lr must be positive")
+        if self.pretrain_epochs < 0:
+            raise ConfigError(f"pretrain_epochs must be >= 0, got {self.pretrain_epochs}")
         if not 0 <= self.freeze_epochs <= self.epochs:
             raise ConfigError("freeze_epochs must be between 0 and epochs")
 
