@@ -99,6 +99,8 @@ def register_train(sub) -> None:
 
 
 def _load(args):
+    from dataclasses import replace
+
     import torch
 
     from rehab_core.datasets.corpus import load_corpus_clips, load_uiprmd_sequences
@@ -132,9 +134,9 @@ def _load(args):
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed
-    spec.train.pretrain_epochs = args.pretrain_epochs
-    if args.pretrain_epochs < 0 or (args.pretrain_epochs and not args.procedural):
-        raise ConfigError("--pretrain-epochs needs a value >= 0 and --procedural N clips")
+    if args.pretrain_epochs and not args.procedural:  # said before any rendering
+        raise ConfigError("--pretrain-epochs needs --procedural N clips")
+    spec.train = replace(spec.train, pretrain_epochs=args.pretrain_epochs)  # validated there
     if args.threshold is not None:
         if not 0.0 < args.threshold <= 1.0:
             raise ConfigError(f"--threshold must be in (0, 1], got {args.threshold}")
