@@ -133,3 +133,36 @@ def test_latency_benchmark_prints_numbers():
         print(f"ST-GCN width {width}, 30-frame window, coco17: {result}")
         assert set(result) == {"torch_ms", "onnxruntime_ms"}
         assert all(v > 0 for v in result.values())
+
+
+def test_motion_channels_are_frame_changes_and_ignore_dropouts():
+    from rehab_core.recognition.stgcn import with_motion
+
+    x = torch.zeros(1, 2, 4, 3, 1)
+    x[0, :, :, 0, 0] = torch.tensor([[1.0, 2.0, 4.0, 7.0], [0.0, 0.0, 0.0, 0.0]])
+    x[0, 0, :, 1, 0] = torch.tensor([1.0, 0.0, 5.0, 6.0])  # joint 1 drops out at frame 1
+    step = with_motion(x)[0, :, :, :, 0]
+    assert step[0, :, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert step[0, :, 1].tolist() == [0.0, 0.0, 0.0, 1.0]  # no jump in or out of a dropout
+    assert not step[1].any() and not step[:, :, 2].any()
+
+
+def test_motion_model_keeps_the_plain_input_contract(tmp_path):
+    """A motion model takes the same (N, C, T, V) window, saves, loads and exports."""
+    ort = pytest.importorskip("onnxruntime")
+    model = STGCN(STGCNConfig(num_classes=4, in_channels=6, channels=(8, 8), strides=(1, 2),
+                              motion=True)).eval()
+    assert model.input_bn.num_features == 12 * 17
+    x = torch.randn(2, 6, 30, 17)
+    save_torch_model(model, tmp_path / "model.pt")
+    again = load_torch_model(tmp_path / "model.pt")
+    assert again.config.motion
+    torch.testing.assert_close(again(x), model(x))
+    still = x.clone()
+    still[:] = x[:, :, :1]  # a motionless window differs from a moving one with its first frame
+    assert not torch.allclose(model(still), model(x))
+    export_onnx(model, tmp_path / "model.onnx", window=30)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {"skeleton": x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).detach().numpy(), atol=1e-4)

@@ -67,6 +67,12 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "bundle's threshold; with --recount: label the run's windows again")
     p.add_argument("--flip", action="store_true",
                    help="each model also reads the mirrored window (averaged)")
+    p.add_argument("--fps", type=float, default=15.0,
+                   help="model frame rate: every clip is resampled to it (default 15)")
+    p.add_argument("--window", type=int, default=30,
+                   help="model frames per window (default 30: 2 s at 15 fps)")
+    p.add_argument("--motion", action="store_true",
+                   help="the network also reads each channel's frame-to-frame change")
 
 
 def register_eval(sub) -> None:
@@ -130,10 +136,11 @@ def _load(args):
 
         clips += procedural_clips(args.procedural, seed=args.seed)
     data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
-                           input=args.input)
+                           input=args.input, fps=args.fps, window=args.window)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed
+    spec.motion = args.motion
     if args.pretrain_epochs and not args.procedural:  # said before any rendering
         raise ConfigError("--pretrain-epochs needs --procedural N clips")
     spec.train = replace(spec.train, pretrain_epochs=args.pretrain_epochs)  # validated there

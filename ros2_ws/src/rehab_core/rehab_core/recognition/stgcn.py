@@ -10,7 +10,11 @@ block has no dropout and no residual, as in the reference.
 
 ``width`` scales every channel count (0.5 gives a 4x cheaper model that trains
 on a laptop CPU); ``extra_fc`` adds a hidden fully connected layer (e.g. 512)
-before the classifier, as in the rehab thesis variant.
+before the classifier, as in the rehab thesis variant. ``motion`` appends each
+channel's frame-to-frame change inside the network (the "motion stream" of
+two-stream skeleton models): how joints move, not only where they are, a cue
+that depends less on the person's build and the camera. The input contract
+(and the ONNX graph's input) stays the plain window.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class STGCNConfig:
     strides: tuple[int, ...] = field(default_factory=lambda: REFERENCE_STRIDES)
     extra_fc: int = 0
     classifier: str = "conv"
+    motion: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -140,9 +145,10 @@ class STGCN(nn.Module):
         k, v = graph.num_subsets, graph.num_nodes
         self.num_nodes = v
         channels = [max(1, round(c * config.width)) for c in config.channels]
-        self.input_bn = nn.BatchNorm1d(config.in_channels * v)
+        stem = config.in_channels * (2 if config.motion else 1)
+        self.input_bn = nn.BatchNorm1d(stem * v)
         blocks = []
-        prev = config.in_channels
+        prev = stem
         for i, (c, s) in enumerate(zip(channels, config.strides)):
             first = i == 0
             blocks.append(STGCNBlock(
@@ -187,6 +193,9 @@ class STGCN(nn.Module):
         if not torch.jit.is_tracing() and (c != self.config.in_channels or v != self.num_nodes):
             raise ShapeMismatchError(
                 f"expected C={self.config.in_channels}, V={self.num_nodes}, got C={c}, V={v}")
+        if self.config.motion:
+            x = torch.cat([x, with_motion(x)], dim=1)
+            c = 2 * c
         x = x.permute(0, 4, 3, 1, 2).reshape(n * m, v * c, t)
         x = self.input_bn(x)
         x = x.view(n, m, v, c, t).permute(0, 1, 3, 4, 2).reshape(n * m, c, t, v)
@@ -203,6 +212,16 @@ class STGCN(nn.Module):
         if isinstance(self.classifier, nn.Conv2d):
             return self.classifier(x[:, :, None, None]).flatten(1)
         return self.classifier(x)
+
+
+def with_motion(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, T, V, M) -> each channel's change from the previous frame (0 at the first).
+
+    A joint missing in either frame (all channels zero) moves by zero rather than by
+    its whole coordinate, so a dropout is not read as a jump."""
+    seen = (x.abs().sum(dim=1, keepdim=True) > 0).to(x.dtype)
+    step = (x[:, :, 1:] - x[:, :, :-1]) * seen[:, :, 1:] * seen[:, :, :-1]
+    return torch.cat([torch.zeros_like(x[:, :, :1]), step], dim=2)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -64,6 +64,8 @@ class StgcnSpec:
     name: str = "stgcn"
     #: input channels per joint: 3 (x, y, score or x, y, z) or 6 (2-D and 3-D together)
     in_channels: int = 3
+    #: the network also reads each channel's frame-to-frame change (``STGCNConfig.motion``)
+    motion: bool = False
 
     def model_config(self) -> STGCNConfig:
         shape = {}
@@ -72,7 +74,7 @@ class StgcnSpec:
                      "strides": tuple(self.strides or (1,) * len(self.channels))}
         return STGCNConfig(num_classes=len(self.labels), layout=self.layout, width=self.width,
                            dropout=self.dropout, extra_fc=self.extra_fc,
-                           in_channels=self.in_channels, **shape)
+                           in_channels=self.in_channels, motion=self.motion, **shape)
 
     def streaming_config(self) -> dict:
         """The settings the streaming classifier needs (config.yaml)."""
