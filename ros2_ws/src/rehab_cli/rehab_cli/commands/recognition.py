@@ -71,6 +71,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="model frame rate: every clip is resampled to it (default 15)")
     p.add_argument("--window", type=int, default=30,
                    help="model frames per window (default 30: 2 s at 15 fps)")
+    p.add_argument("--active-only", action="store_true",
+                   help="train only on windows where a counted exercise's key angle moves "
+                        "(idle stretches of exercise clips left out; fused input)")
     p.add_argument("--motion", action="store_true",
                    help="the network also reads each channel's frame-to-frame change")
 
@@ -136,7 +139,8 @@ def _load(args):
 
         clips += procedural_clips(args.procedural, seed=args.seed)
     data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
-                           input=args.input, fps=args.fps, window=args.window)
+                           input=args.input, fps=args.fps, window=args.window,
+                           active_only=args.active_only)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed

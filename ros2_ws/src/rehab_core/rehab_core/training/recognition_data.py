@@ -26,6 +26,7 @@ from rehab_core.recognition.world_input import (
     canonical_window,
     world_windows,
 )
+from rehab_core.training.active_windows import activity_rule, window_is_active
 
 # A projected joint MediaPipe placed but marked poorly visible still counts as seen.
 _MIN_PROJECTED_SCORE = 0.3
@@ -56,6 +57,8 @@ class RecognitionData:
     #: "2d": (x, y, seen) image keypoints; "world3d": (x, y, z) world landmarks in the
     #: body's frame (``world_input.py``), for pose models that give 3-D; "fused": both (6)
     input: str = "2d"
+    #: train only on windows where a counted exercise moves (``active_windows.py``)
+    active_only: bool = False
 
     def __post_init__(self) -> None:
         if "unknown" not in self.labels:
@@ -64,6 +67,8 @@ class RecognitionData:
             raise ConfigError("window >= 4, stride >= 1 and fps > 0 are required")
         if self.input not in INPUTS:
             raise ConfigError(f"input must be one of {INPUTS}, got {self.input!r}")
+        if self.active_only and self.input != "fused":
+            raise ConfigError("active_only (train on moving windows only) needs the fused input")
 
 
 @dataclass
@@ -140,9 +145,11 @@ def _render_world(clip: CorpusClip, data: RecognitionData,
 
 
 def fused_windows(kp: np.ndarray, world: np.ndarray | None, stamps: np.ndarray,
-                  data: RecognitionData, stride: int) -> tuple[np.ndarray, np.ndarray]:
+                  data: RecognitionData, stride: int, active: tuple[str, float] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 6, T, V) windows: the 2-D (x, y, seen) and the 3-D body-frame (x, y, z) of the
-    same ticks; a window without usable 3-D keeps zeros there (as a 2-D-only frame would)."""
+    same ticks; a window without usable 3-D keeps zeros there (as a 2-D-only frame would).
+    ``active`` (an ``activity_rule``) keeps only the windows where the exercise moves."""
     if world is None:
         world = np.zeros((*kp.shape[:2], 4), np.float32)
     res, ticks = resample_to_rate(kp, stamps, data.fps)
@@ -153,6 +160,8 @@ def fused_windows(kp: np.ndarray, world: np.ndarray | None, stamps: np.ndarray,
     for s in range(0, len(res) - data.window + 1, stride):
         w = res[s:s + data.window]
         if (w[:, :, 2] >= data.min_score).any(axis=1).mean() < 0.5:
+            continue
+        if active is not None and not window_is_active(active, w, wres[s:s + data.window]):
             continue
         flat = normalize_window(w, "coco17", data.normalization, data.min_score)
         if flat is None:
@@ -171,9 +180,10 @@ def _render_fused(clip: CorpusClip, data: RecognitionData,
                   rng: np.random.Generator) -> list[np.ndarray]:
     """Own 2-D + 3-D, and virtual cameras that see one body in 2-D and in 3-D alike."""
     parts = []
+    active = activity_rule(clip.label) if data.active_only else None
     if clip.keypoints is not None:
         parts.append(_cap(fused_windows(clip.keypoints, clip.world, clip.stamps_ns, data,
-                                        data.stride)[0], data, rng))
+                                        data.stride, active)[0], data, rng))
     if clip.world is None or not len(clip.world):
         return parts
     canonical = canonicalize(clip.world)
@@ -191,8 +201,8 @@ def _render_fused(clip: CorpusClip, data: RecognitionData,
         cam[np.abs(body[..., :3]).sum(axis=2) == 0] = 0.0
         speed = rng.uniform(*data.speed_range)
         stamps = clip.stamps_ns[0] + ((clip.stamps_ns - clip.stamps_ns[0]) / speed)
-        parts.append(_cap(fused_windows(kp, cam, stamps.astype(np.int64), data, stride)[0],
-                          data, rng))
+        parts.append(_cap(fused_windows(kp, cam, stamps.astype(np.int64), data, stride,
+                                        active)[0], data, rng))
     return parts
 
 
