@@ -74,6 +74,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--active-only", action="store_true",
                    help="train only on windows where a counted exercise's key angle moves "
                         "(idle stretches of exercise clips left out; fused input)")
+    p.add_argument("--max-windows-per-source", type=int, default=0, metavar="N",
+                   help="at most N training windows per class and source and seed (0: no "
+                        "cap): no single source, e.g. UI-PRMD's lab recordings, defines a class")
     p.add_argument("--motion", action="store_true",
                    help="the network also reads each channel's frame-to-frame change")
 
@@ -140,7 +143,8 @@ def _load(args):
         clips += procedural_clips(args.procedural, seed=args.seed)
     data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
                            input=args.input, fps=args.fps, window=args.window,
-                           active_only=args.active_only)
+                           active_only=args.active_only,
+                           max_windows_per_source=args.max_windows_per_source)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed

@@ -59,6 +59,9 @@ class RecognitionData:
     input: str = "2d"
     #: train only on windows where a counted exercise moves (``active_windows.py``)
     active_only: bool = False
+    #: at most this many training windows per (class, source) and seed (0: no cap), so no
+    #: one source (UI-PRMD's lab lunges, one channel's many squats) is what a class means
+    max_windows_per_source: int = 0
 
     def __post_init__(self) -> None:
         if "unknown" not in self.labels:
@@ -67,6 +70,8 @@ class RecognitionData:
             raise ConfigError("window >= 4, stride >= 1 and fps > 0 are required")
         if self.input not in INPUTS:
             raise ConfigError(f"input must be one of {INPUTS}, got {self.input!r}")
+        if self.max_windows_per_source < 0:
+            raise ConfigError("max_windows_per_source must be >= 0 (0: no cap)")
         if self.active_only and self.input != "fused":
             raise ConfigError("active_only (train on moving windows only) needs the fused input")
 
@@ -233,6 +238,28 @@ def render_clip(clip: CorpusClip, data: RecognitionData) -> ClipWindows:
     parts = [p for p in parts if len(p)]
     x = np.concatenate(parts) if parts else np.zeros((0, 3, data.window, 17), np.float32)
     return ClipWindows(clip.name, list(data.labels).index(clip.label), clip.source, clip.real, x)
+
+
+def cap_per_source(rendered: dict[str, ClipWindows], cap: int,
+                   seed: int) -> dict[str, ClipWindows]:
+    """``rendered`` with each (class, source) group cut to ``cap`` windows, the same share
+    drawn from each of its clips (at least one window per clip that had any)."""
+    if cap <= 0:
+        return rendered
+    totals: dict[tuple[int, str], int] = {}
+    for r in rendered.values():
+        totals[(r.label, r.source)] = totals.get((r.label, r.source), 0) + len(r.x)
+    out = {}
+    for name, r in rendered.items():
+        total = totals[(r.label, r.source)]
+        if total <= cap or not len(r.x):
+            out[name] = r
+            continue
+        keep = max(1, round(len(r.x) * cap / total))
+        rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        pick = np.sort(rng.choice(len(r.x), keep, replace=False))
+        out[name] = ClipWindows(r.name, r.label, r.source, r.real, r.x[pick])
+    return out
 
 
 def eval_windows(clip: CorpusClip, data: RecognitionData) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from rehab_core.training.evaluation import plot_confusion
 from rehab_core.training.recognition_data import (
     ClipWindows,
     RecognitionData,
+    cap_per_source,
     render_clip,
     stack,
 )
@@ -43,8 +44,11 @@ X_CHANNELS = {"2d": (0,), "world3d": (0,), "fused": (0, 3)}
 
 def render_seeds(clips: Sequence[CorpusClip], data: RecognitionData,
                  seeds: Sequence[int]) -> dict[int, dict[str, ClipWindows]]:
-    """Every clip's training windows once per seed (each seed its own virtual views)."""
-    return {s: {c.name: render_clip(c, replace(data, seed=s)) for c in clips} for s in seeds}
+    """Every clip's training windows once per seed (each seed its own virtual views), cut to
+    ``data.max_windows_per_source`` per (class, source): a source is never split between
+    training and held-out clips, so capping before the folds equals capping in each."""
+    return {s: cap_per_source({c.name: render_clip(c, replace(data, seed=s)) for c in clips},
+                              data.max_windows_per_source, s) for s in seeds}
 
 
 def fit_members(spec: StgcnSpec, rendered: dict[int, list[ClipWindows]], input_space: str,
