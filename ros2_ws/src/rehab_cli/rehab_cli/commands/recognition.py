@@ -120,6 +120,11 @@ def _load(args):
     from rehab_core.training.recognition_data import RecognitionData
 
     torch.set_num_threads(max(1, args.threads))
+    # the options are checked before the cache is read (minutes for the whole corpus)
+    data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
+                           input=args.input, fps=args.fps, window=args.window,
+                           active_only=args.active_only,
+                           max_windows_per_source=args.max_windows_per_source)
     clips = load_corpus_clips(args.cache, args.corpus)
     if args.clips_per_class:
         kept: dict[str, int] = {}
@@ -141,10 +146,6 @@ def _load(args):
         from rehab_core.datasets.procedural import procedural_clips
 
         clips += procedural_clips(args.procedural, seed=args.seed)
-    data = RecognitionData(views=args.views, seed=args.seed, binary_score=not args.raw_score,
-                           input=args.input, fps=args.fps, window=args.window,
-                           active_only=args.active_only,
-                           max_windows_per_source=args.max_windows_per_source)
     spec = recognition_spec(data, args.optimizer, args.epochs, name="exercise_stgcn",
                             threads=args.threads)
     spec.train.seed = args.seed
