@@ -126,6 +126,28 @@ def test_old_format_file_loads(tmp_path: Path) -> None:
     assert back.keypoints_3d is None and back.space_3d == "" and back.skeleton(0) is not None
 
 
+def test_corpus_cache_file_loads_with_its_world_landmarks(tmp_path: Path) -> None:
+    """``corpus_extract`` keeps BlazePose's 33 world landmarks as ``world33``: replaying such a
+    file (``rehab run clip.npz``) gives model-space 3-D, as the live stack had, not 2-D only."""
+    seq = make_sequence(6)
+    world = np.zeros((6, 33, 4), np.float32)
+    world[:, 25] = (0.1, 0.5, -0.05, 0.9)  # BlazePose left knee
+    world[0] = 0.0  # nobody seen in the first frame
+    cache = tmp_path / "exercise__squat.npz"
+    np.savez_compressed(cache, keypoints=seq.keypoints, stamps_ns=seq.stamps_ns,
+                        layout=np.str_("coco17"), fps=np.float64(30.0), world33=world,
+                        keypoints33=np.zeros((6, 33, 3), np.float32))
+    back = load_skeletons(cache)
+    assert back.space_3d == "model" and back.keypoints_3d.shape == (6, 17, 4)
+    np.testing.assert_allclose(back.keypoints_3d[1:, 13], np.tile([0.1, 0.5, -0.05, 0.9], (5, 1)))
+    assert not back.keypoints_3d[0].any()
+    short = tmp_path / "short.npz"
+    np.savez(short, keypoints=seq.keypoints, stamps_ns=seq.stamps_ns, layout="coco17",
+             fps=30.0, world33=world[:4])
+    with pytest.raises(InputSourceError, match=r"world33 \(4, 33, 4\) does not match"):
+        load_skeletons(short)
+
+
 def test_3d_that_does_not_match_is_refused(tmp_path: Path) -> None:
     seq = make_sequence(6)
     with pytest.raises(ValueError, match="keypoints_3d must be"):

@@ -198,7 +198,7 @@ def load_skeletons(path: str | Path) -> SkeletonSequence:
             def integer(key: str) -> int:
                 return int(data[key]) if key in files else 0
 
-            keypoints, k3 = data["keypoints"], _keypoints_3d(path, data, files)
+            keypoints, (k3, space) = data["keypoints"], _keypoints_3d(path, data, files)
 
             return SkeletonSequence(
                 keypoints=keypoints,
@@ -211,7 +211,7 @@ def load_skeletons(path: str | Path) -> SkeletonSequence:
                 pose_model=text("pose_model"),
                 track_ids=data["track_ids"] if "track_ids" in files else None,
                 keypoints_3d=k3,
-                space_3d=text("space_3d") if k3 is not None else "",
+                space_3d=space,
             )
     except InputSourceError:
         raise
@@ -219,12 +219,23 @@ def load_skeletons(path: str | Path) -> SkeletonSequence:
         raise InputSourceError(f"{path}: unreadable skeleton file ({err})") from err
 
 
-def _keypoints_3d(path: Path, data: Mapping[str, np.ndarray], files: set[str]) -> np.ndarray | None:
-    """The file's 3-D rows (None in files without them); a shape that does not match the
-    2-D frames, or no known space, is a damaged file (``InputSourceError`` naming both)."""
+def _keypoints_3d(path: Path, data: Mapping[str, np.ndarray],
+                  files: set[str]) -> tuple[np.ndarray | None, str]:
+    """The file's 3-D rows and their space ((None, "") in files without them); a shape
+    that does not match the 2-D frames, or no known space, is a damaged file
+    (``InputSourceError`` naming both). A corpus cache file (``corpus_extract``) keeps
+    BlazePose's world landmarks as ``world33``: they are read as model-space 3-D in the
+    file's layout, so replaying a cached clip answers as the live stack with 3-D did."""
+    k2 = data["keypoints"]
+    if "keypoints_3d" not in files and "world33" in files:
+        world = np.asarray(data["world33"], np.float32)
+        if world.shape != (k2.shape[0], 33, 4):
+            raise InputSourceError(f"{path}: world33 {world.shape} does not match the "
+                                   f"{k2.shape[0]} frames of keypoints (expected (T, 33, 4))")
+        return convert_keypoints(world, "blazepose33", str(data["layout"])), "model"
     if "keypoints_3d" not in files:
-        return None
-    k3, k2 = data["keypoints_3d"], data["keypoints"]
+        return None, ""
+    k3 = data["keypoints_3d"]
     if k3.shape != (*k2.shape[:2], 4):
         raise InputSourceError(
             f"{path}: keypoints_3d {k3.shape} do not match the 2-D keypoints {k2.shape} "
@@ -234,7 +245,7 @@ def _keypoints_3d(path: Path, data: Mapping[str, np.ndarray], files: set[str]) -
     if space not in SPACES_3D:
         raise InputSourceError(f"{path}: keypoints_3d in unknown space {space!r} "
                                f"(expected one of {SPACES_3D})")
-    return k3
+    return k3, space
 
 
 class SkeletonFileSource:
