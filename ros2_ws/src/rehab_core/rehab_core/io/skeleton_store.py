@@ -227,14 +227,14 @@ def _keypoints_3d(path: Path, data: Mapping[str, np.ndarray],
     BlazePose's world landmarks as ``world33``: they are read as model-space 3-D in the
     file's layout, so replaying a cached clip answers as the live stack with 3-D did."""
     k2 = data["keypoints"]
-    if "keypoints_3d" not in files and "world33" in files:
+    if "keypoints_3d" not in files:
+        if "world33" not in files:
+            return None, ""
         world = np.asarray(data["world33"], np.float32)
         if world.shape != (k2.shape[0], 33, 4):
             raise InputSourceError(f"{path}: world33 {world.shape} does not match the "
                                    f"{k2.shape[0]} frames of keypoints (expected (T, 33, 4))")
         return convert_keypoints(world, "blazepose33", str(data["layout"])), "model"
-    if "keypoints_3d" not in files:
-        return None, ""
     k3 = data["keypoints_3d"]
     if k3.shape != (*k2.shape[:2], 4):
         raise InputSourceError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rehab_core.recognition.world_input import frame_seen
 from rehab_core.repetition.angles import compute_signal
 from rehab_core.repetition.config import get_exercise_config
 
@@ -40,7 +41,7 @@ def window_is_active(rule: tuple[str, float] | None, keypoints_2d: np.ndarray,
     if rule is None:
         return True
     signal, span = rule
-    have_3d = world is not None and bool((np.abs(world[..., :3]).sum(axis=(1, 2)) > 0).all())
+    have_3d = world is not None and bool(frame_seen(world).all())
     values = compute_signal(signal, world if have_3d else keypoints_2d)
     values = values[np.isfinite(values)]
     if len(values) < _MIN_MEASURED:
