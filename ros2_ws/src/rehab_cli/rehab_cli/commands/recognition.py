@@ -79,6 +79,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "cap): no single source, e.g. UI-PRMD's lab recordings, defines a class")
     p.add_argument("--motion", action="store_true",
                    help="the network also reads each channel's frame-to-frame change")
+    p.add_argument("--repetition-evidence", action="store_true",
+                   help="a window under the threshold whose best exercise completed a "
+                        "repetition in it is that exercise (as the live classifier does with "
+                        "the bundle's repetition_evidence); with --recount: rescore the run")
 
 
 def register_eval(sub) -> None:
@@ -150,6 +154,7 @@ def _load(args):
                             threads=args.threads)
     spec.train.seed = args.seed
     spec.motion = args.motion
+    spec.repetition_evidence = args.repetition_evidence
     if args.pretrain_epochs and not args.procedural:  # said before any rendering
         raise ConfigError("--pretrain-epochs needs --procedural N clips")
     spec.train = replace(spec.train, pretrain_epochs=args.pretrain_epochs)  # validated there
@@ -171,7 +176,8 @@ def run_eval(args) -> int:
     elif args.recount is not None:
         from rehab_core.training.recognition_folds import recount_run
 
-        s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out)
+        s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out,
+                        evidence=args.repetition_evidence)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)

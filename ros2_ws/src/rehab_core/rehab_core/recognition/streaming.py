@@ -37,6 +37,8 @@ from rehab_core.recognition.preprocess import (
     pad_front,
     window_to_input,
 )
+from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
+from rehab_core.recognition.runners import OnnxRunner, TorchRunner, softmax
 from rehab_core.recognition.world_input import fused_input, skeleton_world, world_fraction
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.types import Skeleton
@@ -65,6 +67,8 @@ class StreamingConfig:
     binary_score: bool = False  # score channel = seen (1) / unseen (0), not the raw score
     input_space: str = "2d"  # "fused": 2-D and the pose model's 3-D (6 channels)
     fallback: str = ""  # a 2-D bundle (relative to this one) for windows without 3-D
+    # an unknown window whose best exercise completed a repetition is it (rep_evidence.py)
+    repetition_evidence: bool = False
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.stride < 1:
@@ -115,52 +119,6 @@ class ActionPrediction:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max()
-    e = np.exp(z)
-    return e / e.sum()
-
-
-class _TorchRunner:
-    def __init__(self, model) -> None:
-        import torch
-
-        self._torch = torch
-        self.model = model.eval()
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        with self._torch.inference_mode():
-            return self.model(self._torch.from_numpy(x)).numpy()[0]
-
-
-class _OnnxRunner:
-    """ONNX via the project's backend registry, or onnxruntime directly if absent."""
-
-    def __init__(self, path: Path) -> None:
-        self.backend = None
-        try:
-            from rehab_core.backends.registry import create_backend
-        except ImportError:
-            create_backend = None
-        if create_backend is not None:
-            self.backend = create_backend(str(path))
-            self.input_name = self.backend.inputs[0].name
-        else:
-            try:
-                import onnxruntime as ort
-            except ImportError as err:
-                from rehab_core.errors import BackendUnavailableError
-
-                raise BackendUnavailableError("onnxruntime is not installed") from err
-            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            self.input_name = self.session.get_inputs()[0].name
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.backend is not None:
-            return np.asarray(self.backend.run({self.input_name: x})[0])[0]
-        return self.session.run(None, {self.input_name: x})[0][0]
-
-
 class StreamingClassifier:
     """Sliding-window ST-GCN classifier for one tracked person.
 
@@ -178,19 +136,20 @@ class StreamingClassifier:
     ) -> None:
         if not labels:
             raise ConfigError("labels must not be empty")
-        self.run_model = runner if callable(runner) else _TorchRunner(runner)
+        self.run_model = runner if callable(runner) else TorchRunner(runner)
         self.labels = list(labels)
         self.config = config
         self.model_name = model_name
         self.layout = get_layout(config.layout)
         self._matcher = FrameRateMatcher(config.fps)
         self.fallback: StreamingClassifier | None = None
+        self.evidence = RepetitionEvidence(labels) if config.repetition_evidence else None
         self.reset()
 
     @classmethod
     def from_torch(cls, model, labels: list[str], config: StreamingConfig,
                    model_name: str = "stgcn") -> StreamingClassifier:
-        return cls(_TorchRunner(model), labels, config, model_name)
+        return cls(TorchRunner(model), labels, config, model_name)
 
     @classmethod
     def from_bundle(cls, root: str | Path, runtime: str = "auto",
@@ -205,16 +164,18 @@ class StreamingClassifier:
         if runtime == "onnx":
             if not bundle.onnx_path.is_file():
                 raise ModelLoadError(f"no ONNX model in {bundle.root}")
-            runner = _OnnxRunner(bundle.onnx_path)
+            runner = OnnxRunner(bundle.onnx_path)
         elif runtime == "torch":
             from rehab_core.recognition.model_bundle import load_torch_model
 
-            runner = _TorchRunner(load_torch_model(bundle.torch_path))
+            runner = TorchRunner(load_torch_model(bundle.torch_path))
         else:
             raise ConfigError(f"runtime must be auto, onnx or torch, got {runtime!r}")
         out = cls(runner, bundle.labels, config, model_name=bundle.name)
         if config.fallback:
             out.fallback = cls.from_bundle(bundle.root / config.fallback, runtime)
+            if out.evidence is not None:  # one set of counters: the fallback shares it
+                out.fallback.evidence = out.evidence
         return out
 
     def reset(self) -> None:
@@ -230,6 +191,8 @@ class StreamingClassifier:
         self._candidate_count = 0
         if getattr(self, "fallback", None) is not None:
             self.fallback.reset()
+        if self.evidence is not None:
+            self.evidence.reset()
 
     def _to_layout(self, skeleton: Skeleton | None) -> np.ndarray:
         if self.config.input_space == "fused":
@@ -256,6 +219,8 @@ class StreamingClassifier:
             if gap < 0 or gap > self.config.max_gap_s:
                 self.reset()
         self._last_stamp = stamp_ns
+        if self.evidence is not None:
+            self.evidence.update(skeleton, stamp_ns)
         result = None
         for tick, frame in self._matcher.push(stamp_ns, self._to_layout(skeleton)):
             self._frames.append((tick, frame))
@@ -290,7 +255,7 @@ class StreamingClassifier:
         if logits.shape[0] != len(self.labels):
             raise ModelLoadError(
                 f"model gives {logits.shape[0]} scores but there are {len(self.labels)} labels")
-        return _softmax(logits)
+        return softmax(logits)
 
     def _classify(self) -> ActionPrediction | None:
         window = pad_front(np.stack([f for _, f in self._frames]), self.config.window)
@@ -304,6 +269,11 @@ class StreamingClassifier:
         top = int(np.argmax(smoothed))
         confidence = float(smoothed[top])
         proposal = self.labels[top] if confidence >= self.config.threshold else UNKNOWN
+        if proposal == UNKNOWN and self.evidence is not None:
+            end_s = self._last_stamp * 1e-9  # the window: its span up to this frame
+            start_s = end_s - self.config.window / self.config.fps
+            proposal = rescued_label(smoothed, self.labels, lambda name: self.evidence.completed(
+                name, start_s, end_s)) or UNKNOWN
         label = self._hysteresis(proposal)
         raw_top = int(np.argmax(probs))
         return ActionPrediction(

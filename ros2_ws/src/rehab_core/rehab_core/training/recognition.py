@@ -140,7 +140,8 @@ def evaluate_bundle_on_clips(model_dir: str | Path, clips: Sequence[CorpusClip],
             return out
 
     model = _Widen().eval()
-    results = [evaluate_clip(model, c, data, float(cfg.get("threshold", 0.5)))
+    results = [evaluate_clip(model, c, data, float(cfg.get("threshold", 0.5)),
+                             evidence=bool(cfg.get("repetition_evidence", False)))
                for c in clips if c.real]
     summary = summarize_clips(results, all_labels)
     summary.update({"split": f"bundle {model_dir} (no training)", "folds": 0})

@@ -19,6 +19,7 @@ import numpy as np
 from rehab_core.coaching.session_types import REJECT_CONFIDENCE
 from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
 from rehab_core.errors import ConfigError
+from rehab_core.recognition.rep_evidence import ended_within, rescued_label
 from rehab_core.repetition.config import get_exercise_config
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
@@ -31,6 +32,31 @@ def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) ->
     """Per-window label: the top class, or ``unknown`` under ``threshold``."""
     top = probs.argmax(axis=1) if len(probs) else np.zeros(0, np.int64)
     return [labels[i] if probs[k, i] >= threshold else UNKNOWN for k, i in enumerate(top)]
+
+
+def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str],
+                   clip: CorpusClip, starts_s: np.ndarray,
+                   span_s: float) -> tuple[list[str], list[float]]:
+    """``labels_w`` with each ``unknown`` window whose best exercise completed a repetition
+    inside it relabelled, the live classifier's rule (``recognition/rep_evidence.py``),
+    and every window's confidence (a rescued window's: its exercise's own score)."""
+    ends: dict[str, list[float]] = {}
+
+    def ends_of(name: str) -> list[float]:
+        if name not in ends:
+            ends[name] = [r.end_t for r in count_repetitions(clip, name)]
+        return ends[name]
+
+    out, conf = list(labels_w), [float(p.max()) for p in probs]
+    for k, label in enumerate(labels_w):
+        if label != UNKNOWN:
+            continue
+        t0 = float(starts_s[k])
+        name = rescued_label(probs[k], labels,
+                             lambda n, t0=t0: ended_within(ends_of(n), t0, t0 + span_s))
+        if name is not None:
+            out[k], conf[k] = name, float(probs[k][labels.index(name)])
+    return out, conf
 
 
 def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
@@ -70,16 +96,21 @@ def window_fields(labels_w: list[str], labels: Sequence[str], truth: str) -> dic
 
 
 def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: float = 0.5,
-                  reject_confidence: float = REJECT_CONFIDENCE) -> dict:
-    """Everything measured on one held-out clip (JSON-ready)."""
+                  reject_confidence: float = REJECT_CONFIDENCE, evidence: bool = False) -> dict:
+    """Everything measured on one held-out clip (JSON-ready); ``evidence``: with the
+    repetition evidence rule (``rescue_windows``)."""
     labels = list(data.labels)
     x, starts = eval_windows(clip, data)
     probs = predict_proba(model, x) if len(x) else np.zeros((0, len(labels)), np.float32)
     labels_w = window_labels(probs, labels, threshold)
+    confidences = [float(p.max()) for p in probs]
+    if evidence:
+        labels_w, confidences = rescue_windows(probs, labels, labels_w, clip, starts * 1e-9,
+                                               data.window / data.fps)
     out = {
         "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
         "windows": len(x), **window_fields(labels_w, labels, clip.label),
-        "window_confidence": [round(float(p.max()), 3) for p in probs],
+        "window_confidence": [round(c, 3) for c in confidences],
         # every class's probability: other thresholds and aggregations recomputed offline
         "window_probs": np.round(probs, 3).tolist(),
         "window_start_s": [round(float(t), 3) for t in starts * 1e-9],
@@ -116,18 +147,26 @@ def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.
 
 
 def recount(row: dict, clip: CorpusClip, data: RecognitionData,
-            threshold: float | None = None) -> dict:
+            threshold: float | None = None, evidence: bool = False) -> dict:
     """``row`` (a ``clips.jsonl`` line) with its counts measured again from its stored
-    window labels: a counter change scored without retraining. With ``threshold`` the
-    windows are labelled again from their stored probabilities (``unknown`` under it)."""
+    window labels: a counter change scored without retraining. With ``threshold`` (or
+    ``evidence``) the windows are labelled again from their stored probabilities
+    (``unknown`` under the threshold, default 0.5; ``rescue_windows``)."""
     labels = list(data.labels)
     out = dict(row)
-    if threshold is not None:
+    if threshold is not None or evidence:
         if "window_probs" not in row:
             raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
-                              "(rerun the evaluation to score another threshold)")
+                              "(rerun the evaluation to label its windows again)")
         probs = np.asarray(row["window_probs"], np.float32).reshape(-1, len(labels))
-        out.update(window_fields(window_labels(probs, labels, threshold), labels, clip.label))
+        labels_w = window_labels(probs, labels, 0.5 if threshold is None else threshold)
+        conf = [float(p.max()) for p in probs]
+        if evidence:
+            labels_w, conf = rescue_windows(probs, labels, labels_w, clip,
+                                            np.asarray(row["window_start_s"], np.float64),
+                                            data.window / data.fps)
+        out.update(window_fields(labels_w, labels, clip.label))
+        out["window_confidence"] = [round(c, 3) for c in conf]
     labels_w = [labels[i] for i in out["pred_windows"]]
     add_counts(out, clip, data, np.asarray(row["window_start_s"], np.float64), labels_w,
                row["window_confidence"])

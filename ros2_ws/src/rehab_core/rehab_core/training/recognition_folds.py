@@ -171,7 +171,8 @@ def _run_fold(i: int) -> tuple[dict[str, list[dict]], dict]:
 
         torch.set_num_threads(st["threads"])
     members, n_train, loss = fit_members(spec, train, data.input, st["log"], f"fold {i + 1}")
-    results = {name: [evaluate_clip(model, c, data, spec.threshold) for c in test]
+    results = {name: [evaluate_clip(model, c, data, spec.threshold,
+                                    evidence=spec.repetition_evidence) for c in test]
                for name, model in variants(members, seeds, data.input, st["flip"]).items()}
     acc = float(np.mean([r["dominant"] == r["label"] for r in results["main"]]))
     fold = {"held_out_sources": held,
@@ -218,6 +219,7 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
               "folds": len(groups), "optimizer": spec.train.optimizer,
               "train": spec.train.to_dict(), "data": data_dict(data),
               "ensemble": {"seeds": seeds, "flip": flip}, "threshold": spec.threshold,
+              "repetition_evidence": spec.repetition_evidence,
               "seconds": round(time.time() - t0, 1)}
     summary = {}
     for name in per_fold[0][0]:
@@ -235,11 +237,11 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
 
 def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: RecognitionData,
                 log: Callable[[str], None] = print, threshold: float | None = None,
-                out_dir: str | Path | None = None) -> dict:
+                out_dir: str | Path | None = None, evidence: bool = False) -> dict:
     """Score a finished evaluation's counts again with today's counter (every variant),
-    from its stored window labels: no retraining. With ``threshold`` the windows are
-    labelled again from their stored probabilities. Writes to ``out_dir`` (default: in
-    place)."""
+    from its stored window labels: no retraining. With ``threshold`` or ``evidence`` (the
+    repetition evidence rule) the windows are labelled again from their stored
+    probabilities. Writes to ``out_dir`` (default: in place)."""
     root = Path(run_dir)
     by_name = {c.name: c for c in clips}
     folds = json.loads((root / "folds.json").read_text())
@@ -252,10 +254,13 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
         missing = [r["clip"] for r in rows if r["clip"] not in by_name]
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
-        results = [recount(r, by_name[r["clip"]], data, threshold) for r in rows]
+        level = threshold if threshold is not None or not evidence else old.get("threshold")
+        results = [recount(r, by_name[r["clip"]], data, level, evidence) for r in rows]
         s = {**old, **summarize_clips(results, list(data.labels)), "recounted": True}
-        if threshold is not None:
-            s["threshold"] = threshold
+        if level is not None:
+            s["threshold"] = level
+        if evidence:
+            s["repetition_evidence"] = True
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
             f"false reps/min on other {s['other_false_reps_per_min']:.2f}")

@@ -66,6 +66,8 @@ class StgcnSpec:
     in_channels: int = 3
     #: the network also reads each channel's frame-to-frame change (``STGCNConfig.motion``)
     motion: bool = False
+    #: an unknown window whose best exercise completed a repetition is it (``rep_evidence``)
+    repetition_evidence: bool = False
 
     def model_config(self) -> STGCNConfig:
         shape = {}
@@ -84,6 +86,7 @@ class StgcnSpec:
             "normalization": self.normalization, "min_score": self.min_score,
             "threshold": self.threshold, "smoothing": "ema", "ema_alpha": 0.5,
             "hysteresis": 2, "input": "(1, 3, window, V): x, y centred/scaled, score",
+            "repetition_evidence": self.repetition_evidence,
         }
 
 

@@ -1,0 +1,119 @@
+"""Repetition evidence: a doubtful window whose best exercise completed a repetition is it.
+
+Synthetic stick-figure squats (exact repetitions) and a stub network whose
+answer is fixed, so what changes the label is the rule alone: the same rule
+live (``StreamingClassifier``) and in the held-out evaluation (``rescue_windows``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rehab_core.datasets.corpus import CorpusClip
+from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
+from rehab_core.recognition.streaming import StreamingClassifier, StreamingConfig
+from rehab_core.repetition.counter import RepetitionCounter
+from rehab_core.training.recognition_eval import rescue_windows, window_labels
+from rehab_core.types import Skeleton
+from rehab_testing.synthetic_reps import sequence, squat_pose
+
+LABELS = ["squat", "push_up", "plank", "unknown"]
+
+
+def _probs(**scores: float) -> np.ndarray:
+    return np.array([scores.get(name, 0.0) for name in LABELS])
+
+
+def test_rescue_needs_the_best_exercise_at_least_as_likely_as_unknown_and_a_repetition():
+    doubtful = _probs(squat=0.40, push_up=0.10, plank=0.15, unknown=0.35)
+    assert rescued_label(doubtful, LABELS, lambda name: name == "squat") == "squat"
+    assert rescued_label(doubtful, LABELS, lambda name: False) is None  # no repetition
+    # the network positively prefers unknown: a repetition does not overrule it
+    assert rescued_label(_probs(squat=0.30, unknown=0.45, push_up=0.25), LABELS,
+                         lambda name: True) is None
+    # a hold (plank) counts no repetitions, so it is never a candidate
+    assert rescued_label(_probs(plank=0.45, squat=0.05, unknown=0.40), LABELS,
+                         lambda name: True) is None
+    # only the best exercise is asked: a repetition of a lower-ranked one is not enough
+    assert rescued_label(doubtful, LABELS, lambda name: name == "push_up") is None
+    assert rescued_label(doubtful, ["walk", "unknown"], lambda name: True) is None
+
+
+class _FixedNetwork:
+    """Always the same doubtful answer: squat first, under the 0.5 threshold."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.log(_probs(squat=0.40, push_up=0.10, plank=0.15, unknown=0.35))
+
+
+def _stream(frames, stamps, evidence: bool) -> list[tuple[float, str, float]]:
+    config = StreamingConfig(window=30, stride=5, fps=15.0, threshold=0.5, smoothing="none",
+                             hysteresis=1, repetition_evidence=evidence)
+    clf = StreamingClassifier(_FixedNetwork(), LABELS, config)
+    out = []
+    for kp, stamp in zip(frames, stamps):
+        sk = None if kp is None else Skeleton("coco17", kp)
+        p = clf.update(sk, int(stamp))
+        if p is not None:
+            out.append((int(stamp) * 1e-9, p.label, p.confidence))
+    return out
+
+
+def test_live_a_doubtful_window_over_a_completed_squat_is_a_squat():
+    frames, stamps, spans = sequence("squat", 5, 2.0, 30.0)
+    plain = _stream(frames, stamps, evidence=False)
+    assert {label for _, label, _ in plain} == {"unknown"}
+    found = _stream(frames, stamps, evidence=True)
+    counter = RepetitionCounter("squat")
+    for kp, stamp in zip(frames, stamps):
+        counter.update(None if kp is None else Skeleton("coco17", kp), int(stamp))
+    assert counter.count == len(spans)
+    first_end = counter.repetitions[0].end_t
+    before = [label for t, label, _ in found if t < first_end]
+    assert before and set(before) == {"unknown"}  # nothing completed yet: the doubt stands
+    squats = [(t, c) for t, label, c in found if label == "squat"]
+    assert len(squats) >= len(found) // 2
+    # the rescued label keeps its own, under-threshold score: it can never veto a goal
+    assert all(abs(c - 0.40) < 1e-6 for _, c in squats)
+
+
+def test_live_standing_still_stays_unknown():
+    still = squat_pose(175.0)
+    still[:, :2] = still[:, :2] * 200.0 + np.array([640.0, 600.0])
+    stamps = np.arange(0, int(8e9), int(1e9 / 30), dtype=np.int64)
+    found = _stream([still.astype(np.float32)] * len(stamps), stamps, evidence=True)
+    assert found and {label for _, label, _ in found} == {"unknown"}
+
+
+def test_evidence_is_fed_once_per_frame_and_a_new_stream_starts_over():
+    evidence = RepetitionEvidence(LABELS)
+    assert evidence.names == ["squat", "push_up"]
+    frames, stamps, spans = sequence("squat", 3, 2.0, 30.0)
+    for kp, stamp in zip(frames, stamps):
+        sk = None if kp is None else Skeleton("coco17", kp)
+        evidence.update(sk, int(stamp))
+        evidence.update(sk, int(stamp))  # the fallback classifier feeds the same frame
+    assert len(evidence.counters["squat"].repetitions) == 3
+    end = spans[0][1]
+    assert evidence.completed("squat", end - 2.0, end + 1.0)
+    assert not evidence.completed("push_up", 0.0, 1e9)
+    evidence.update(None, 0)  # time went back: another stream
+    assert evidence.counters["squat"].repetitions == []
+
+
+@pytest.mark.parametrize("evidence", [False, True])
+def test_evaluation_applies_the_same_rule(evidence: bool):
+    frames, stamps, _spans = sequence("squat", 4, 2.0, 30.0)
+    kp = np.stack([f if f is not None else np.zeros((17, 3), np.float32) for f in frames])
+    clip = CorpusClip("synthetic_squat", "squat", "test", kp, stamps, 30.0)
+    starts_s = np.arange(0.0, stamps[-1] * 1e-9 - 2.0, 1.0)
+    probs = np.tile(_probs(squat=0.40, push_up=0.10, plank=0.15, unknown=0.35),
+                    (len(starts_s), 1))
+    labels_w = window_labels(probs, LABELS, 0.5)
+    assert set(labels_w) == {"unknown"}
+    if evidence:
+        labels_w, conf = rescue_windows(probs, LABELS, labels_w, clip, starts_s, 2.0)
+        assert labels_w[0] == "unknown"  # the first window ends before any squat does
+        assert labels_w.count("squat") >= len(labels_w) // 2
+        assert all(abs(c - 0.40) < 1e-6 for lab, c in zip(labels_w, conf) if lab == "squat")
