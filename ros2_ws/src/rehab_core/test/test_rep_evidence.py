@@ -117,3 +117,13 @@ def test_evaluation_applies_the_same_rule(evidence: bool):
         assert labels_w[0] == "unknown"  # the first window ends before any squat does
         assert labels_w.count("squat") >= len(labels_w) // 2
         assert all(abs(c - 0.40) < 1e-6 for lab, c in zip(labels_w, conf) if lab == "squat")
+
+
+def test_a_trained_bundle_carries_the_rule_into_its_streaming_config():
+    from rehab_core.training.stgcn_pipeline import StgcnSpec
+
+    for on in (False, True):
+        settings = StgcnSpec(labels=LABELS, repetition_evidence=on).streaming_config()
+        assert settings["repetition_evidence"] is on
+        clf = StreamingClassifier(_FixedNetwork(), LABELS, StreamingConfig.from_dict(settings))
+        assert (clf.evidence is not None) is on
