@@ -17,6 +17,8 @@ REHAB = REPO_ROOT / ".venv" / "bin" / "rehab"
     ("eval", ["--active-only"], "needs the fused input"),
     ("train", ["--window", "2"], "window >= 4"),
     ("train", ["--fps", "0"], "fps > 0"),
+    ("eval", ["--mix", "runs/x"], "--mix RUN2 needs --recount RUN"),
+    ("train", ["--fallback-weight", "0.5"], "needs --fallback"),
 ])
 def test_bad_recipe_options_fail_before_any_loading(tmp_path, verb, option, message):
     missing = tmp_path / "no_cache"  # would be "no cached corpus clips" if read first

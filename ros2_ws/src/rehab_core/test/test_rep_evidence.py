@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rehab_core.datasets.corpus import CorpusClip
+from rehab_core.errors import ConfigError
 from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
 from rehab_core.recognition.streaming import StreamingClassifier, StreamingConfig
 from rehab_core.repetition.counter import RepetitionCounter
@@ -127,3 +128,33 @@ def test_a_trained_bundle_carries_the_rule_into_its_streaming_config():
         assert settings["repetition_evidence"] is on
         clf = StreamingClassifier(_FixedNetwork(), LABELS, StreamingConfig.from_dict(settings))
         assert (clf.evidence is not None) is on
+
+
+class _Network:
+    def __init__(self, **scores: float) -> None:
+        self.logits = np.log(_probs(**scores) + 1e-9)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.logits
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
+def test_with_3d_the_answer_mixes_the_fused_and_the_2d_models(weight: float):
+    """``fallback_weight``: both inputs' models read every window with 3-D; their
+    probabilities are averaged (the held-out evaluation's ``--mix``)."""
+    config = StreamingConfig(window=30, stride=5, fps=15.0, smoothing="none", hysteresis=1,
+                             input_space="fused", fallback_weight=weight)
+    clf = StreamingClassifier(_Network(squat=0.8, unknown=0.2), LABELS, config)
+    clf.fallback = StreamingClassifier(_Network(squat=0.2, unknown=0.8), LABELS,
+                                       StreamingConfig(window=30, stride=5, fps=15.0))
+    frames, stamps, _spans = sequence("squat", 2, 2.0, 30.0)
+    scores = []
+    for kp, stamp in zip(frames, stamps):
+        world = np.concatenate([kp[:, :2] / 200.0, np.zeros((17, 1)), np.ones((17, 1))], axis=1)
+        sk = Skeleton("coco17", kp, keypoints_3d=world.astype(np.float32), space_3d="model")
+        p = clf.update(sk, int(stamp))
+        if p is not None:
+            scores.append(p.scores["squat"])
+    assert scores and np.allclose(scores, 0.8 - 0.6 * weight, atol=1e-6)
+    with pytest.raises(ConfigError, match="fallback_weight"):
+        StreamingConfig(fallback_weight=1.5)

@@ -107,6 +107,17 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
                          out_dir=tmp_path / "strict")
     assert strict["threshold"] == 1.01 and strict["video_accuracy"] == 3 / 9  # unknown clips
     assert (tmp_path / "strict" / "variants" / "seed1" / "summary.json").is_file()
+    # a run averaged with itself (as with the 2-D input's run on the same folds) is itself
+    mixed = recount_run(out, clips, data, log=lambda m: None, mix=out, out_dir=tmp_path / "mix")
+    assert mixed["mixed_with"]["weight"] == 0.5
+    assert mixed["video_accuracy"] == summary["video_accuracy"]
+    assert not (tmp_path / "mix" / "variants").exists()  # the members are not mixed
+    other = tmp_path / "other_folds"
+    other.mkdir()
+    (other / "clips.jsonl").write_text((out / "clips.jsonl").read_text())
+    (other / "folds.json").write_text(json.dumps([{"held_out_sources": ["elsewhere"]}]))
+    with pytest.raises(ConfigError, match="held out other sources"):
+        recount_run(out, clips, data, log=lambda m: None, mix=other, out_dir=tmp_path / "x")
     with pytest.raises(ConfigError, match="seeds must differ"):
         leave_sources_out(clips, data, spec, out, seeds=[1, 1], log=lambda m: None)
     model_dir = tmp_path / "bundle"

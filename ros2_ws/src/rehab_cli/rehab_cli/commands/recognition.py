@@ -96,6 +96,12 @@ def register_eval(sub) -> None:
     p.add_argument("--recount", type=Path, default=None, metavar="RUN",
                    help="score a finished evaluation folder again (today's repetition "
                         "counter, its stored window labels) into --out (may be RUN itself)")
+    p.add_argument("--mix", type=Path, default=None, metavar="RUN2",
+                   help="with --recount: average RUN's window probabilities with RUN2's "
+                        "(same folds; e.g. the 2-D input's run), as the live classifier does "
+                        "with the bundle's fallback_weight")
+    p.add_argument("--mix-weight", type=float, default=0.5,
+                   help="RUN2's share with --mix (default 0.5)")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -111,6 +117,9 @@ def register_train(sub) -> None:
     p.add_argument("--fallback", type=Path, default=None,
                    help="a 2-D bundle copied into a fused bundle: it answers when the pose "
                         "model gives no 3-D")
+    p.add_argument("--fallback-weight", type=float, default=0.0, metavar="W",
+                   help="with --fallback: the 2-D model's share of the answer when a window "
+                        "has 3-D (0: only the fused model; 0.5: both alike)")
     p.set_defaults(func=run_train)
 
 
@@ -168,6 +177,8 @@ def _load(args):
 def run_eval(args) -> int:
     from rehab_core.training.recognition import leave_sources_out
 
+    if args.mix is not None and args.recount is None:
+        raise ConfigError("--mix RUN2 needs --recount RUN (it averages two finished runs)")
     clips, data, spec = _load(args)
     if args.bundle is not None:
         from rehab_core.training.recognition import evaluate_bundle_on_clips
@@ -177,7 +188,8 @@ def run_eval(args) -> int:
         from rehab_core.training.recognition_folds import recount_run
 
         s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out,
-                        evidence=args.repetition_evidence)
+                        evidence=args.repetition_evidence, mix=args.mix,
+                        mix_weight=args.mix_weight)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)
@@ -198,6 +210,8 @@ def run_eval(args) -> int:
 def run_train(args) -> int:
     from rehab_core.training.recognition import train_bundle
 
+    if not 0.0 <= args.fallback_weight <= 1.0 or (args.fallback_weight and not args.fallback):
+        raise ConfigError("--fallback-weight must be in [0, 1] and needs --fallback")
     clips, data, spec = _load(args)
     evaluation = None
     if args.eval is not None:
@@ -206,6 +220,7 @@ def run_train(args) -> int:
             raise ConfigError(f"no evaluation summary at {path}")
         evaluation = json.loads(path.read_text())
     train_bundle(clips, data, spec, args.out, evaluation, fallback=args.fallback,
+                 fallback_weight=args.fallback_weight,
                  seeds=args.seeds, flip=args.flip)
     return 0
 

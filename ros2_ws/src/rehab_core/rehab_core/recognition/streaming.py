@@ -69,6 +69,8 @@ class StreamingConfig:
     fallback: str = ""  # a 2-D bundle (relative to this one) for windows without 3-D
     # an unknown window whose best exercise completed a repetition is it (rep_evidence.py)
     repetition_evidence: bool = False
+    # with 3-D, the answer is (1 - w) x this model's + w x the 2-D fallback's probabilities
+    fallback_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.stride < 1:
@@ -87,6 +89,8 @@ class StreamingConfig:
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.hysteresis < 1 or self.majority_k < 1:
             raise ConfigError("hysteresis and majority_k must be >= 1")
+        if not 0.0 <= self.fallback_weight <= 1.0:
+            raise ConfigError(f"fallback_weight must be in [0, 1], got {self.fallback_weight}")
         if self.input_space not in ("2d", "fused"):
             raise ConfigError(f"input_space must be 2d or fused, got {self.input_space!r}")
         get_layout(self.layout)
@@ -174,6 +178,9 @@ class StreamingClassifier:
         out = cls(runner, bundle.labels, config, model_name=bundle.name)
         if config.fallback:
             out.fallback = cls.from_bundle(bundle.root / config.fallback, runtime)
+            if out.fallback.labels != out.labels:
+                raise ModelLoadError(f"the fallback {config.fallback} has other classes: "
+                                     f"{out.fallback.labels} against {out.labels}")
             if out.evidence is not None:  # one set of counters: the fallback shares it
                 out.fallback.evidence = out.evidence
         return out
@@ -265,6 +272,11 @@ class StreamingClassifier:
         probs = self.classify_window(window)
         if probs is None:
             return None
+        w = self.config.fallback_weight
+        if w > 0 and self.fallback is not None:  # two inputs' views of one window
+            flat = self.fallback.classify_window(window[..., :3])
+            if flat is not None:
+                probs = (1.0 - w) * probs + w * flat
         smoothed = self._smooth(probs)
         top = int(np.argmax(smoothed))
         confidence = float(smoothed[top])

@@ -62,15 +62,19 @@ FALLBACK_DIR = "fallback_2d"
 def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: StgcnSpec,
                  out_dir: str | Path, evaluation: dict | None = None,
                  log: Callable[[str], None] = print, fallback: str | Path | None = None,
-                 seeds: Sequence[int] | None = None, flip: bool = False) -> dict:
+                 seeds: Sequence[int] | None = None, flip: bool = False,
+                 fallback_weight: float = 0.0) -> dict:
     """Train on every clip and write the bundle (weights, labels, config, metadata).
 
     A ``fused`` model needs 3-D the 2-D-only estimators do not give: ``fallback``
-    (a 2-D bundle) is copied into the bundle and answers for windows without 3-D.
+    (a 2-D bundle) is copied into the bundle and answers for windows without 3-D;
+    with 3-D its probabilities weigh ``fallback_weight`` in the answer.
     Several ``seeds`` (and ``flip``) make the bundle's model a ``SeedEnsemble``."""
     if data.input == "fused" and fallback is None:
         raise ConfigError("a fused (2-D + 3-D) bundle needs a 2-D fallback bundle for pose "
                           "models without 3-D (--fallback DIR)")
+    if fallback_weight and fallback is None:
+        raise ConfigError("a fallback weight needs a fallback bundle (--fallback DIR)")
     t0 = time.time()
     seeds = list(seeds) if seeds else [spec.train.seed]
     rendered = {s: list(by_name.values())
@@ -93,6 +97,7 @@ def train_bundle(clips: Sequence[CorpusClip], data: RecognitionData, spec: Stgcn
     if fallback is not None:
         _copy_fallback(Path(fallback), Path(out_dir) / FALLBACK_DIR)
         extra["fallback"] = FALLBACK_DIR
+        extra["fallback_weight"] = fallback_weight
     write_bundle(Path(out_dir), replace(spec, stride=data.stride), model, extra)
     log(f"wrote {out_dir}: {meta['parameters']} parameters, {n_train} windows")
     return meta

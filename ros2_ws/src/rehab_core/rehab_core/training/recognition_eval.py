@@ -173,6 +173,18 @@ def recount(row: dict, clip: CorpusClip, data: RecognitionData,
     return out
 
 
+def mix_row(row: dict, other: dict | None, weight: float) -> dict:
+    """``row`` with its window probabilities (1 - weight) x its own + weight x ``other``'s:
+    the same clip's windows scored by another run's held-out models (``fallback_weight``)."""
+    if other is None or other["window_start_s"] != row["window_start_s"]:
+        raise ConfigError(f"{row['clip']}: the two runs did not score the same windows")
+    if "window_probs" not in row or "window_probs" not in other:
+        raise ConfigError(f"{row['clip']}: a run kept no window probabilities")
+    a = np.asarray(row["window_probs"], np.float64)
+    b = np.asarray(other["window_probs"], np.float64)
+    return {**row, "window_probs": np.round((1.0 - weight) * a + weight * b, 3).tolist()}
+
+
 def _false_reps(clip: CorpusClip, starts_s: np.ndarray, span: float,
                 labels_w: list[str]) -> dict[str, int]:
     """Repetitions a counted class would add inside segments labelled as that class."""

@@ -34,7 +34,12 @@ from rehab_core.training.recognition_data import (
     render_clip,
     stack,
 )
-from rehab_core.training.recognition_eval import evaluate_clip, recount, summarize_clips
+from rehab_core.training.recognition_eval import (
+    evaluate_clip,
+    mix_row,
+    recount,
+    summarize_clips,
+)
 from rehab_core.training.stgcn_pipeline import StgcnSpec, build_model
 from rehab_core.training.trainer import train_classifier
 
@@ -237,32 +242,59 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
 
 def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: RecognitionData,
                 log: Callable[[str], None] = print, threshold: float | None = None,
-                out_dir: str | Path | None = None, evidence: bool = False) -> dict:
+                out_dir: str | Path | None = None, evidence: bool = False,
+                mix: str | Path | None = None, mix_weight: float = 0.5) -> dict:
     """Score a finished evaluation's counts again with today's counter (every variant),
     from its stored window labels: no retraining. With ``threshold`` or ``evidence`` (the
     repetition evidence rule) the windows are labelled again from their stored
-    probabilities. Writes to ``out_dir`` (default: in place)."""
+    probabilities; with ``mix`` (another run on the same folds, e.g. the 2-D input's)
+    from ``(1 - mix_weight)`` x this run's + ``mix_weight`` x that run's probabilities
+    (the main result only). Writes to ``out_dir`` (default: in place)."""
     root = Path(run_dir)
     by_name = {c.name: c for c in clips}
     folds = json.loads((root / "folds.json").read_text())
+    other = None
+    if mix is not None:
+        other = _mixed_run(root, Path(mix), folds)
+        if not 0.0 <= mix_weight <= 1.0:
+            raise ConfigError(f"the mix weight must be in [0, 1], got {mix_weight}")
     main: dict = {}
     dest = Path(out_dir) if out_dir is not None else root
-    for src in [root, *sorted(p for p in (root / "variants").glob("*") if p.is_dir())]:
+    variants = [] if other is not None else sorted(
+        p for p in (root / "variants").glob("*") if p.is_dir())
+    for src in [root, *variants]:
         out = dest / src.relative_to(root)
         old = json.loads((src / "summary.json").read_text())
         rows = [json.loads(line) for line in (src / "clips.jsonl").read_text().splitlines()]
         missing = [r["clip"] for r in rows if r["clip"] not in by_name]
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
-        level = threshold if threshold is not None or not evidence else old.get("threshold")
+        level = threshold
+        if level is None and (evidence or other is not None):
+            level = old.get("threshold", 0.5)
+        if other is not None:
+            rows = [mix_row(r, other.get(r["clip"]), mix_weight) for r in rows]
         results = [recount(r, by_name[r["clip"]], data, level, evidence) for r in rows]
         s = {**old, **summarize_clips(results, list(data.labels)), "recounted": True}
         if level is not None:
             s["threshold"] = level
         if evidence:
             s["repetition_evidence"] = True
+        if other is not None:
+            s["mixed_with"] = {"run": str(mix), "weight": mix_weight}
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
             f"false reps/min on other {s['other_false_reps_per_min']:.2f}")
         main = main or s
     return main
+
+
+def _mixed_run(root: Path, mix: Path, folds: list[dict]) -> dict[str, dict]:
+    """The other run's rows by clip, once its folds are checked to be this run's."""
+    theirs = json.loads((mix / "folds.json").read_text())
+    if [sorted(f["held_out_sources"]) for f in theirs] != \
+            [sorted(f["held_out_sources"]) for f in folds]:
+        raise ConfigError(f"{mix} held out other sources than {root}: the models of one "
+                          "clip would not be the same held-out fold")
+    rows = [json.loads(line) for line in (mix / "clips.jsonl").read_text().splitlines()]
+    return {r["clip"]: r for r in rows}
