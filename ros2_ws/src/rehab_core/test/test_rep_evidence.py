@@ -133,8 +133,10 @@ def test_a_trained_bundle_carries_the_rule_into_its_streaming_config():
 class _Network:
     def __init__(self, **scores: float) -> None:
         self.logits = np.log(_probs(**scores) + 1e-9)
+        self.calls = 0
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.calls += 1
         return self.logits
 
 
@@ -145,7 +147,8 @@ def test_with_3d_the_answer_mixes_the_fused_and_the_2d_models(weight: float):
     config = StreamingConfig(window=30, stride=5, fps=15.0, smoothing="none", hysteresis=1,
                              input_space="fused", fallback_weight=weight)
     clf = StreamingClassifier(_Network(squat=0.8, unknown=0.2), LABELS, config)
-    clf.fallback = StreamingClassifier(_Network(squat=0.2, unknown=0.8), LABELS,
+    flat = _Network(squat=0.2, unknown=0.8)
+    clf.fallback = StreamingClassifier(flat, LABELS,
                                        StreamingConfig(window=30, stride=5, fps=15.0))
     frames, stamps, _spans = sequence("squat", 2, 2.0, 30.0)
     scores = []
@@ -156,5 +159,7 @@ def test_with_3d_the_answer_mixes_the_fused_and_the_2d_models(weight: float):
         if p is not None:
             scores.append(p.scores["squat"])
     assert scores and np.allclose(scores, 0.8 - 0.6 * weight, atol=1e-6)
+    # the fallback's own update asks for the window the mix already classified: once
+    assert flat.calls == len(scores)
     with pytest.raises(ConfigError, match="fallback_weight"):
         StreamingConfig(fallback_weight=1.5)

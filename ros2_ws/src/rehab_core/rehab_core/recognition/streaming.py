@@ -196,6 +196,7 @@ class StreamingClassifier:
         self._current: str | None = None
         self._candidate: str | None = None
         self._candidate_count = 0
+        self._memo: tuple[bytes, np.ndarray | None] = (b"", None)
         if getattr(self, "fallback", None) is not None:
             self.fallback.reset()
         if self.evidence is not None:
@@ -249,7 +250,16 @@ class StreamingClassifier:
         return n == self.config.window or 0 < self.config.min_frames <= n
 
     def classify_window(self, window: np.ndarray) -> np.ndarray | None:
-        """Class probabilities of one raw (T, V, 3) window, or None if no body is seen."""
+        """Class probabilities of one raw (T, V, 3) window, or None if no body is seen.
+        The last answer is kept: a mixing classifier and its fallback ask for the same
+        window (the fallback's own update follows), and it is computed once."""
+        key = window.tobytes()
+        if key == self._memo[0]:
+            return self._memo[1]
+        self._memo = (key, self._classify_raw(window))
+        return self._memo[1]
+
+    def _classify_raw(self, window: np.ndarray) -> np.ndarray | None:
         normed = normalize_window(window[..., :3], self.layout, self.config.normalization,
                                   self.config.min_score)
         if normed is None:
