@@ -22,6 +22,13 @@ def test_shipped_bundle_is_fused_with_a_2d_fallback_of_the_same_classes():
     assert fallback.labels == bundle.labels and "unknown" in bundle.labels
     clf = StreamingClassifier.from_bundle(MODEL)
     assert clf.fallback is not None and clf.fallback.labels == clf.labels
+    # with 3-D both ensembles answer together; one set of repetition-evidence counters
+    assert clf.config.fallback_weight == 0.5
+    assert clf.evidence is not None and clf.fallback.evidence is clf.evidence
+    # a decision setting given at load (the action_classifier's threshold) holds for both
+    plain = StreamingClassifier.from_bundle(MODEL, threshold=0.6, repetition_evidence=False)
+    assert plain.fallback.config.threshold == 0.6 == plain.config.threshold
+    assert plain.evidence is None and plain.fallback.evidence is None
 
 
 def test_shipped_models_are_three_seed_ensembles_as_their_configs_say():

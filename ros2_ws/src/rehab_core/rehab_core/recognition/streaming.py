@@ -44,6 +44,7 @@ from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.types import Skeleton
 
 UNKNOWN = "unknown"
+_SHARED_SETTINGS = ("threshold", "repetition_evidence")  # overrides the fallback takes too
 
 
 @dataclass
@@ -177,12 +178,13 @@ class StreamingClassifier:
             raise ConfigError(f"runtime must be auto, onnx or torch, got {runtime!r}")
         out = cls(runner, bundle.labels, config, model_name=bundle.name)
         if config.fallback:
-            out.fallback = cls.from_bundle(bundle.root / config.fallback, runtime)
+            # the decision settings hold for the whole classifier, the fallback's answers too
+            shared = {k: v for k, v in overrides.items() if k in _SHARED_SETTINGS}
+            out.fallback = cls.from_bundle(bundle.root / config.fallback, runtime, **shared)
             if out.fallback.labels != out.labels:
                 raise ModelLoadError(f"the fallback {config.fallback} has other classes: "
                                      f"{out.fallback.labels} against {out.labels}")
-            if out.evidence is not None:  # one set of counters: the fallback shares it
-                out.fallback.evidence = out.evidence
+            out.fallback.evidence = out.evidence  # one set of counters (or none) for both
         return out
 
     def reset(self) -> None:
