@@ -163,3 +163,26 @@ def test_with_3d_the_answer_mixes_the_fused_and_the_2d_models(weight: float):
     assert flat.calls == len(scores)
     with pytest.raises(ConfigError, match="fallback_weight"):
         StreamingConfig(fallback_weight=1.5)
+
+
+def test_counters_sharing_a_frames_signals_count_as_alone():
+    """One dict per frame lets the counters of exercises that follow the same joint (squat,
+    lunge, sit-to-stand: the knee) compute it once; the counts must not change."""
+    from rehab_core.repetition.config import EXERCISES
+
+    names = [n for n, cfg in EXERCISES.items() if cfg.counts_reps]
+    for kind in ("squat", "jacks", "pushup"):
+        frames, stamps, _spans = sequence(kind, 4, 1.5, 30.0, noise_px=2.0, seed=3)
+        alone = {n: RepetitionCounter(n) for n in names}
+        together = {n: RepetitionCounter(n) for n in names}
+        for kp, stamp in zip(frames, stamps):
+            sk = None if kp is None else Skeleton("coco17", kp)
+            shared: dict = {}
+            for n in names:
+                alone[n].update(sk, int(stamp))
+                together[n].update(sk, int(stamp), shared)
+        for n in names:
+            assert [(r.start_t, r.end_t) for r in alone[n].repetitions] == \
+                [(r.start_t, r.end_t) for r in together[n].repetitions], (kind, n)
+        assert alone["squat" if kind == "squat" else "jumping_jacks" if kind == "jacks"
+                     else "push_up"].count == 4

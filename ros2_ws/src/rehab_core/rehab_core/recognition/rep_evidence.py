@@ -86,8 +86,9 @@ class RepetitionEvidence:
         elif self._last_ns is not None and stamp_ns == self._last_ns:
             return
         self._last_ns = stamp_ns
+        shared: dict = {}  # this frame's signals, computed once for all the counters
         for counter in self.counters.values():
-            counter.update(skeleton, stamp_ns)
+            counter.update(skeleton, stamp_ns, shared)
 
     def completed(self, name: str, start_s: float, end_s: float) -> bool:
         """Whether ``name``'s counter completed a repetition ending in [start_s, end_s]."""

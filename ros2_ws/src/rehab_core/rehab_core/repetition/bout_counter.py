@@ -85,9 +85,11 @@ class BoutCounter:
 
     def update(self, skeleton: Skeleton | None, stamp_ns: int) -> list[Repetition]:
         """Feed one frame to every counter; return the repetitions the current bout counts."""
-        found = {name: c.update(skeleton, stamp_ns) for name, c in self.counters.items()}
+        shared: dict = {}  # this frame's signals, computed once for all the counters
+        found = {name: c.update(skeleton, stamp_ns, shared) for name, c in self.counters.items()}
         if self.tracker.current is None:  # the generic counter speaks only before any label
-            return [self._record(r, r.exercise) for r in self.generic.update(skeleton, stamp_ns)]
+            return [self._record(r, r.exercise)
+                    for r in self.generic.update(skeleton, stamp_ns, shared)]
         if self.active is None:
             return []
         return [self._record(r, self.active) for r in found[self.active] if self._is_new(r)]

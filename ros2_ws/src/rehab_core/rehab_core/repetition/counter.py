@@ -174,8 +174,12 @@ class RepetitionCounter:
         """Latest filtered value of the key signal (NaN before the first valid frame)."""
         return self._tracks[self._selected].value
 
-    def update(self, skeleton: Skeleton | np.ndarray | None, stamp_ns: int) -> list[Repetition]:
-        """Feed one frame (None = nobody seen); return repetitions completed on it."""
+    def update(self, skeleton: Skeleton | np.ndarray | None, stamp_ns: int,
+               shared: dict | None = None) -> list[Repetition]:
+        """Feed one frame (None = nobody seen); return repetitions completed on it.
+        ``shared``: one dict per frame handed to every counter fed that frame, so a signal
+        several exercises follow (the knee angle of squat, lunge, sit-to-stand) is computed
+        once."""
         t = int(stamp_ns) * 1e-9
         if self._last_t is not None and t <= self._last_t:
             self.dropped_frames += 1
@@ -192,7 +196,7 @@ class RepetitionCounter:
             self._posture.update(kp, t)
             done += [self._emit(self._selected, c) for c in self._posture.due(t)]
         for name, track in self._tracks.items():
-            raw = math.nan if kp is None else float(compute_signal(name, kp, self.config.min_score))
+            raw = math.nan if kp is None else self._signal(name, kp, shared)
             cycle = track.update(t, raw)
             if self.generic and math.isfinite(track.value) and track.last_t == t:
                 self._remember(name, t, track.value)
@@ -223,6 +227,14 @@ class RepetitionCounter:
         if cycle is None or not self._is_new(cycle) or not self._admit(cycle, final=True):
             return done
         return [*done, self._emit(self._selected, cycle)]
+
+    def _signal(self, name: str, kp: np.ndarray, shared: dict | None) -> float:
+        if shared is None:
+            return float(compute_signal(name, kp, self.config.min_score))
+        key = (name, self.space, self.config.min_score)
+        if key not in shared:
+            shared[key] = float(compute_signal(name, kp, self.config.min_score))
+        return shared[key]
 
     def _angle_keypoints(self, skeleton: Skeleton | np.ndarray) -> np.ndarray | None:
         """Keypoints in this counter's space (3-D when the first skeleton had them)."""
