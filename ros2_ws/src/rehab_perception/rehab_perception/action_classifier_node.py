@@ -25,6 +25,7 @@ class ActionClassifierConfig:
     model_dir: str
     runtime: str
     threshold: float
+    repetition_evidence: bool
 
 
 _CLASSIFIER_MODULES = {
@@ -41,6 +42,9 @@ class ActionClassifierNode(LifecycleComponent):
         ParamSpec("model_dir", "models/exercise_stgcn", "model bundle folder"),
         ParamSpec("runtime", "auto", "model runtime", choices=("auto", "onnx", "torch")),
         ParamSpec("threshold", 0.5, "below this confidence the label is 'unknown'", 0.0, 1.0),
+        ParamSpec("repetition_evidence", True,
+                  "an 'unknown' window is named after the exercise the model ranks first when "
+                  "that exercise's repetition counter completed a repetition in it"),
     )
 
     def configure(self, cfg: ActionClassifierConfig) -> None:
@@ -49,7 +53,8 @@ class ActionClassifierNode(LifecycleComponent):
             raise ModelLoadError(f"action model folder not found: {cfg.model_dir}")
         module = importlib.import_module(_CLASSIFIER_MODULES[cfg.classifier])
         self.classifier = module.StreamingClassifier.from_bundle(
-            model_dir, runtime=cfg.runtime, threshold=cfg.threshold
+            model_dir, runtime=cfg.runtime, threshold=cfg.threshold,
+            repetition_evidence=cfg.repetition_evidence,
         )
         self.out_action = self.create_output("action", codecs.ACTION)
 
