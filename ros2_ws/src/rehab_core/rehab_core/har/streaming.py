@@ -13,26 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rehab_core.errors import ConfigError, ModelLoadError
 from rehab_core.har.training import HAR_PT, load_model
 from rehab_core.recognition.model_bundle import load_bundle
+from rehab_core.recognition.runners import TorchRunner
 from rehab_core.recognition.streaming import StreamingClassifier, StreamingConfig
-
-
-class _HarTorchRunner:
-    """(1, C, T, V) numpy window -> logits (C,) with a HAR torch model."""
-
-    def __init__(self, model) -> None:
-        import torch
-
-        self._torch = torch
-        self.model = model.eval()
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        with self._torch.inference_mode():
-            return self.model(self._torch.from_numpy(np.ascontiguousarray(x))).numpy()[0]
 
 
 def har_streaming_classifier(root: str | Path, runtime: str = "torch",
@@ -49,7 +34,7 @@ def har_streaming_classifier(root: str | Path, runtime: str = "torch",
     if getattr(model, "arch", "") != "lstm":
         raise ModelLoadError(f"{bundle.root}: only the skeleton LSTM streams over skeletons")
     settings = {**bundle.config.get("streaming", {}), **bundle.config, **overrides}
-    return StreamingClassifier(_HarTorchRunner(model), bundle.labels,
+    return StreamingClassifier(TorchRunner(model), bundle.labels,
                                StreamingConfig.from_dict(settings), model_name=bundle.name)
 
 

@@ -32,9 +32,9 @@ import numpy as np
 
 from rehab_core.repetition.config import EXERCISES
 from rehab_core.repetition.counter import RepetitionCounter
+from rehab_core.repetition.families import UNKNOWN
 from rehab_core.types import Skeleton
 
-UNKNOWN = "unknown"
 _RECENT = 16  # repetitions looked at per query (several windows' worth at any tempo)
 
 

@@ -18,6 +18,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class TorchRunner:
+    """A torch model (ST-GCN ensemble, HAR LSTM): (1, C, T, V) window -> logits (C,)."""
+
     def __init__(self, model) -> None:
         import torch
 
@@ -26,7 +28,7 @@ class TorchRunner:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():
-            return self.model(self._torch.from_numpy(x)).numpy()[0]
+            return self.model(self._torch.from_numpy(np.ascontiguousarray(x))).numpy()[0]
 
 
 class OnnxRunner:

@@ -59,6 +59,17 @@ def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str]
     return out, conf
 
 
+def label_windows(probs: np.ndarray, labels: Sequence[str], threshold: float,
+                  evidence_clip: CorpusClip | None = None, starts_s: np.ndarray | None = None,
+                  span_s: float = 0.0) -> tuple[list[str], list[float]]:
+    """Per-window labels and confidences (``window_labels``); with ``evidence_clip`` the
+    repetition evidence rule relabels doubtful windows over that clip (``rescue_windows``)."""
+    labels_w = window_labels(probs, labels, threshold)
+    if evidence_clip is None:
+        return labels_w, [float(p.max()) for p in probs]
+    return rescue_windows(probs, labels, labels_w, evidence_clip, starts_s, span_s)
+
+
 def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
     """Repetitions of ``exercise`` over the clip (goal mode, no classifier), as live: 2-D
     skeletons carrying the pose model's 3-D world landmarks, whose angles the counter uses;
@@ -102,11 +113,8 @@ def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: flo
     labels = list(data.labels)
     x, starts = eval_windows(clip, data)
     probs = predict_proba(model, x) if len(x) else np.zeros((0, len(labels)), np.float32)
-    labels_w = window_labels(probs, labels, threshold)
-    confidences = [float(p.max()) for p in probs]
-    if evidence:
-        labels_w, confidences = rescue_windows(probs, labels, labels_w, clip, starts * 1e-9,
-                                               data.window / data.fps)
+    labels_w, confidences = label_windows(probs, labels, threshold, clip if evidence else None,
+                                          starts * 1e-9, data.window / data.fps)
     out = {
         "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
         "windows": len(x), **window_fields(labels_w, labels, clip.label),
@@ -159,12 +167,10 @@ def recount(row: dict, clip: CorpusClip, data: RecognitionData,
             raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
                               "(rerun the evaluation to label its windows again)")
         probs = np.asarray(row["window_probs"], np.float32).reshape(-1, len(labels))
-        labels_w = window_labels(probs, labels, 0.5 if threshold is None else threshold)
-        conf = [float(p.max()) for p in probs]
-        if evidence:
-            labels_w, conf = rescue_windows(probs, labels, labels_w, clip,
-                                            np.asarray(row["window_start_s"], np.float64),
-                                            data.window / data.fps)
+        labels_w, conf = label_windows(probs, labels, 0.5 if threshold is None else threshold,
+                                       clip if evidence else None,
+                                       np.asarray(row["window_start_s"], np.float64),
+                                       data.window / data.fps)
         out.update(window_fields(labels_w, labels, clip.label))
         out["window_confidence"] = [round(c, 3) for c in conf]
     labels_w = [labels[i] for i in out["pred_windows"]]
