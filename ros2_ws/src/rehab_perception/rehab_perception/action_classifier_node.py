@@ -26,6 +26,7 @@ class ActionClassifierConfig:
     runtime: str
     threshold: float
     repetition_evidence: bool
+    stance: bool
 
 
 _CLASSIFIER_MODULES = {
@@ -45,6 +46,9 @@ class ActionClassifierNode(LifecycleComponent):
         ParamSpec("repetition_evidence", True,
                   "an 'unknown' window is named after the exercise the model ranks first when "
                   "that exercise's repetition counter completed a repetition in it"),
+        ParamSpec("stance", True,
+                  "a squat-family window is a lunge exactly when the legs are split at the "
+                  "bottom (needs the pose model's 3-D)"),
     )
 
     def configure(self, cfg: ActionClassifierConfig) -> None:
@@ -54,7 +58,7 @@ class ActionClassifierNode(LifecycleComponent):
         module = importlib.import_module(_CLASSIFIER_MODULES[cfg.classifier])
         self.classifier = module.StreamingClassifier.from_bundle(
             model_dir, runtime=cfg.runtime, threshold=cfg.threshold,
-            repetition_evidence=cfg.repetition_evidence,
+            repetition_evidence=cfg.repetition_evidence, stance=cfg.stance,
         )
         self.out_action = self.create_output("action", codecs.ACTION)
 

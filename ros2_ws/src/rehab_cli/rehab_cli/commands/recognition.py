@@ -83,6 +83,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="a window under the threshold whose best exercise completed a "
                         "repetition in it is that exercise (as the live classifier does with "
                         "the bundle's repetition_evidence); with --recount: rescore the run")
+    p.add_argument("--stance", action="store_true",
+                   help="a squat-family window is a lunge when the legs are split at the bottom "
+                        "(3-D; the live classifier's stance rule, the bundle's stance); with "
+                        "--recount: rescore the run")
 
 
 def register_eval(sub) -> None:
@@ -164,6 +168,7 @@ def _load(args):
     spec.train.seed = args.seed
     spec.motion = args.motion
     spec.repetition_evidence = args.repetition_evidence
+    spec.stance = args.stance
     if args.pretrain_epochs and not args.procedural:  # said before any rendering
         raise ConfigError("--pretrain-epochs needs --procedural N clips")
     spec.train = replace(spec.train, pretrain_epochs=args.pretrain_epochs)  # validated there
@@ -189,7 +194,7 @@ def run_eval(args) -> int:
 
         s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out,
                         evidence=args.repetition_evidence, mix=args.mix,
-                        mix_weight=args.mix_weight)
+                        mix_weight=args.mix_weight, stance=args.stance)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)

@@ -37,14 +37,15 @@ from rehab_core.recognition.preprocess import (
     pad_front,
     window_to_input,
 )
-from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
+from rehab_core.recognition.rep_evidence import RepetitionEvidence
 from rehab_core.recognition.runners import OnnxRunner, TorchRunner, softmax
+from rehab_core.recognition.stance import StanceTracker
+from rehab_core.recognition.window_rules import name_window
 from rehab_core.recognition.world_input import fused_input, skeleton_world, world_fraction
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.types import Skeleton
 
-UNKNOWN = "unknown"
-_SHARED_SETTINGS = ("threshold", "repetition_evidence")  # overrides the fallback takes too
+_SHARED_SETTINGS = ("threshold", "repetition_evidence", "stance")  # the fallback's too
 
 
 @dataclass
@@ -70,6 +71,7 @@ class StreamingConfig:
     fallback: str = ""  # a 2-D bundle (relative to this one) for windows without 3-D
     # an unknown window whose best exercise completed a repetition is it (rep_evidence.py)
     repetition_evidence: bool = False
+    stance: bool = False  # the legs' stance picks the squat family's member (stance.py)
     # with 3-D, the answer is (1 - w) x this model's + w x the 2-D fallback's probabilities
     fallback_weight: float = 0.0
 
@@ -149,6 +151,7 @@ class StreamingClassifier:
         self._matcher = FrameRateMatcher(config.fps)
         self.fallback: StreamingClassifier | None = None
         self.evidence = RepetitionEvidence(labels) if config.repetition_evidence else None
+        self.stance = StanceTracker() if config.stance else None
         self.reset()
 
     @classmethod
@@ -185,6 +188,7 @@ class StreamingClassifier:
                 raise ModelLoadError(f"the fallback {config.fallback} has other classes: "
                                      f"{out.fallback.labels} against {out.labels}")
             out.fallback.evidence = out.evidence  # one set of counters (or none) for both
+            out.fallback.stance = out.stance
         return out
 
     def reset(self) -> None:
@@ -201,8 +205,9 @@ class StreamingClassifier:
         self._memo: tuple[bytes, np.ndarray | None] = (b"", None)
         if getattr(self, "fallback", None) is not None:
             self.fallback.reset()
-        if self.evidence is not None:
-            self.evidence.reset()
+        for rule in (self.evidence, self.stance):
+            if rule is not None:
+                rule.reset()
 
     def _to_layout(self, skeleton: Skeleton | None) -> np.ndarray:
         if self.config.input_space == "fused":
@@ -229,8 +234,9 @@ class StreamingClassifier:
             if gap < 0 or gap > self.config.max_gap_s:
                 self.reset()
         self._last_stamp = stamp_ns
-        if self.evidence is not None:
-            self.evidence.update(skeleton, stamp_ns)
+        for rule in (self.evidence, self.stance):
+            if rule is not None:
+                rule.update(skeleton, stamp_ns)
         result = None
         for tick, frame in self._matcher.push(stamp_ns, self._to_layout(skeleton)):
             self._frames.append((tick, frame))
@@ -290,20 +296,17 @@ class StreamingClassifier:
             if flat is not None:
                 probs = (1.0 - w) * probs + w * flat
         smoothed = self._smooth(probs)
-        top = int(np.argmax(smoothed))
-        confidence = float(smoothed[top])
-        proposal = self.labels[top] if confidence >= self.config.threshold else UNKNOWN
-        if proposal == UNKNOWN and self.evidence is not None:
-            end_s = self._last_stamp * 1e-9  # the window: its span up to this frame
-            start_s = end_s - self.config.window / self.config.fps
-            proposal = rescued_label(smoothed, self.labels, lambda name: self.evidence.completed(
-                name, start_s, end_s)) or UNKNOWN
+        end_s = self._last_stamp * 1e-9  # the window: its span up to this frame
+        proposal, named = name_window(smoothed, self.labels, self.config.threshold, self.evidence,
+                                      self.stance, end_s - self.config.window / self.config.fps,
+                                      end_s)
         label = self._hysteresis(proposal)
         raw_top = int(np.argmax(probs))
+        score_of = named if label == proposal else label
         return ActionPrediction(
             label=label,
-            confidence=float(smoothed[self.labels.index(label)]) if label in self.labels
-            else confidence,
+            confidence=float(smoothed[self.labels.index(score_of)]) if score_of in self.labels
+            else float(smoothed.max()),
             scores={name: float(p) for name, p in zip(self.labels, smoothed)},
             window_start_ns=int(self._frames[0][0]),
             window_end_ns=int(self._frames[-1][0]),

@@ -20,6 +20,7 @@ from rehab_core.coaching.session_types import REJECT_CONFIDENCE
 from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
 from rehab_core.errors import ConfigError
 from rehab_core.recognition.rep_evidence import ended_within, rescued_label
+from rehab_core.recognition.stance import clip_verdicts, family_member
 from rehab_core.repetition.config import get_exercise_config
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
@@ -61,13 +62,28 @@ def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str]
 
 def label_windows(probs: np.ndarray, labels: Sequence[str], threshold: float,
                   evidence_clip: CorpusClip | None = None, starts_s: np.ndarray | None = None,
-                  span_s: float = 0.0) -> tuple[list[str], list[float]]:
+                  span_s: float = 0.0,
+                  stance_clip: CorpusClip | None = None) -> tuple[list[str], list[float]]:
     """Per-window labels and confidences (``window_labels``); with ``evidence_clip`` the
-    repetition evidence rule relabels doubtful windows over that clip (``rescue_windows``)."""
+    repetition evidence rule relabels doubtful windows over that clip (``rescue_windows``);
+    with ``stance_clip`` the stance picks the squat family's member (``stance_windows``)."""
     labels_w = window_labels(probs, labels, threshold)
-    if evidence_clip is None:
-        return labels_w, [float(p.max()) for p in probs]
-    return rescue_windows(probs, labels, labels_w, evidence_clip, starts_s, span_s)
+    conf = [float(p.max()) for p in probs]
+    if evidence_clip is not None:
+        labels_w, conf = rescue_windows(probs, labels, labels_w, evidence_clip, starts_s, span_s)
+    if stance_clip is not None:
+        labels_w = stance_windows(probs, labels, labels_w, stance_clip, starts_s, span_s)
+    return labels_w, conf
+
+
+def stance_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str],
+                   clip: CorpusClip, starts_s: np.ndarray, span_s: float) -> list[str]:
+    """``labels_w`` with each squat-family window's member chosen by the stance over the
+    clip's 3-D up to the window's end, the live classifier's rule (``recognition/stance.py``);
+    a relabelled window keeps its confidence (the network's for the family)."""
+    ends = [float(s) + span_s for s in starts_s]
+    verdicts = clip_verdicts(clip.world, clip.stamps_ns, ends)
+    return [family_member(lab, probs[k], labels, verdicts[k]) for k, lab in enumerate(labels_w)]
 
 
 def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
@@ -107,14 +123,16 @@ def window_fields(labels_w: list[str], labels: Sequence[str], truth: str) -> dic
 
 
 def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: float = 0.5,
-                  reject_confidence: float = REJECT_CONFIDENCE, evidence: bool = False) -> dict:
+                  reject_confidence: float = REJECT_CONFIDENCE, evidence: bool = False,
+                  stance: bool = False) -> dict:
     """Everything measured on one held-out clip (JSON-ready); ``evidence``: with the
-    repetition evidence rule (``rescue_windows``)."""
+    repetition evidence rule (``rescue_windows``); ``stance``: with the stance rule."""
     labels = list(data.labels)
     x, starts = eval_windows(clip, data)
     probs = predict_proba(model, x) if len(x) else np.zeros((0, len(labels)), np.float32)
     labels_w, confidences = label_windows(probs, labels, threshold, clip if evidence else None,
-                                          starts * 1e-9, data.window / data.fps)
+                                          starts * 1e-9, data.window / data.fps,
+                                          clip if stance else None)
     out = {
         "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
         "windows": len(x), **window_fields(labels_w, labels, clip.label),
@@ -155,14 +173,14 @@ def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.
 
 
 def recount(row: dict, clip: CorpusClip, data: RecognitionData,
-            threshold: float | None = None, evidence: bool = False) -> dict:
+            threshold: float | None = None, evidence: bool = False, stance: bool = False) -> dict:
     """``row`` (a ``clips.jsonl`` line) with its counts measured again from its stored
     window labels: a counter change scored without retraining. With ``threshold`` (or
-    ``evidence``) the windows are labelled again from their stored probabilities
-    (``unknown`` under the threshold, default 0.5; ``rescue_windows``)."""
+    ``evidence``, ``stance``) the windows are labelled again from their stored probabilities
+    (``unknown`` under the threshold, default 0.5; ``rescue_windows``; ``stance_windows``)."""
     labels = list(data.labels)
     out = dict(row)
-    if threshold is not None or evidence:
+    if threshold is not None or evidence or stance:
         if "window_probs" not in row:
             raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
                               "(rerun the evaluation to label its windows again)")
@@ -170,7 +188,7 @@ def recount(row: dict, clip: CorpusClip, data: RecognitionData,
         labels_w, conf = label_windows(probs, labels, 0.5 if threshold is None else threshold,
                                        clip if evidence else None,
                                        np.asarray(row["window_start_s"], np.float64),
-                                       data.window / data.fps)
+                                       data.window / data.fps, clip if stance else None)
         out.update(window_fields(labels_w, labels, clip.label))
         out["window_confidence"] = [round(c, 3) for c in conf]
     labels_w = [labels[i] for i in out["pred_windows"]]

@@ -68,6 +68,8 @@ class StgcnSpec:
     motion: bool = False
     #: an unknown window whose best exercise completed a repetition is it (``rep_evidence``)
     repetition_evidence: bool = False
+    #: the legs' stance picks the squat family's member, a lunge or not (``stance``)
+    stance: bool = False
 
     def model_config(self) -> STGCNConfig:
         shape = {}
@@ -86,7 +88,7 @@ class StgcnSpec:
             "normalization": self.normalization, "min_score": self.min_score,
             "threshold": self.threshold, "smoothing": "ema", "ema_alpha": 0.5,
             "hysteresis": 2, "input": "(1, 3, window, V): x, y centred/scaled, score",
-            "repetition_evidence": self.repetition_evidence,
+            "repetition_evidence": self.repetition_evidence, "stance": self.stance,
         }
 
 
