@@ -208,3 +208,12 @@ def test_evaluation_labels_windows_as_the_live_rule_does():
     assert labels_w == ["lunge", "squat", "push_up"] and conf == pytest.approx([0.8] * 3)
     assert label_windows(probs, LABELS, 0.5, starts_s=starts, span_s=2.0)[0] == \
         ["squat", "squat", "push_up"]
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_training_writes_the_stance_setting_into_the_bundle(on: bool):
+    from rehab_core.recognition.streaming import StreamingConfig
+    from rehab_core.training.stgcn_pipeline import StgcnSpec
+
+    settings = StgcnSpec(labels=LABELS, stance=on).streaming_config()
+    assert settings["stance"] is on and StreamingConfig.from_dict(settings).stance is on
