@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from rehab_core.coaching import same_exercise
 from rehab_core.io.skeleton_store import SkeletonSequence
-from rehab_core.recognition.streaming import ActionPrediction
+from rehab_core.recognition.prediction import ActionPrediction
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.quality import assess_repetition
 from rehab_core.types import Skeleton

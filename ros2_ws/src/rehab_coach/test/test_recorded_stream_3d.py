@@ -12,7 +12,8 @@ from coach_testutil import REPO_ROOT
 
 from rehab_coach.recorded_stream import sequence_frames
 from rehab_core.io.skeleton_store import SkeletonSequence, load_skeletons, save_skeletons
-from rehab_core.recognition.streaming import ActionPrediction, StreamingClassifier
+from rehab_core.recognition.prediction import ActionPrediction
+from rehab_core.recognition.streaming import StreamingClassifier
 from rehab_core.recognition.world_input import world_fraction
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.types import Skeleton

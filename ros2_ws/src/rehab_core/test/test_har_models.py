@@ -11,7 +11,8 @@ from rehab_core.har import training as har
 from rehab_core.har.cnn_lstm import CnnLSTM, CnnLstmConfig
 from rehab_core.har.skeleton_lstm import SkeletonLSTM, SkeletonLstmConfig
 from rehab_core.har.streaming import har_streaming_classifier, streaming_classifier_from_config
-from rehab_core.recognition.streaming import ActionPrediction, StreamingClassifier
+from rehab_core.recognition.prediction import ActionPrediction
+from rehab_core.recognition.streaming import StreamingClassifier
 from rehab_core.training.trainer import TrainConfig
 from rehab_core.types import Skeleton
 

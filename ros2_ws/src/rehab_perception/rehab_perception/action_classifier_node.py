@@ -27,6 +27,7 @@ class ActionClassifierConfig:
     threshold: float
     repetition_evidence: bool
     stance: bool
+    motion_check: bool
 
 
 _CLASSIFIER_MODULES = {
@@ -49,6 +50,9 @@ class ActionClassifierNode(LifecycleComponent):
         ParamSpec("stance", True,
                   "a squat-family window is a lunge exactly when the legs are split at the "
                   "bottom (needs the pose model's 3-D)"),
+        ParamSpec("motion_check", True,
+                  "a window named as an exercise whose key joint did not move through a "
+                  "repetition's range in the last 4 s is 'unknown'"),
     )
 
     def configure(self, cfg: ActionClassifierConfig) -> None:
@@ -59,6 +63,7 @@ class ActionClassifierNode(LifecycleComponent):
         self.classifier = module.StreamingClassifier.from_bundle(
             model_dir, runtime=cfg.runtime, threshold=cfg.threshold,
             repetition_evidence=cfg.repetition_evidence, stance=cfg.stance,
+            motion_check=cfg.motion_check,
         )
         self.out_action = self.create_output("action", codecs.ACTION)
 

@@ -9,7 +9,7 @@ import numpy as np
 from rclpy.executors import SingleThreadedExecutor
 from visualization_msgs.msg import Marker, MarkerArray
 
-from rehab_core.recognition.streaming import ActionPrediction
+from rehab_core.recognition.prediction import ActionPrediction
 from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Frame, Skeleton
 from rehab_perception.overlay_node import OverlayNode

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rehab_core.recognition.streaming import ActionPrediction
+from rehab_core.recognition.prediction import ActionPrediction
 from rehab_core.types import Skeleton
 from rehab_runtime import codecs
 from rehab_runtime.component import SUCCESS

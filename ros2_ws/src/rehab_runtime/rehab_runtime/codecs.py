@@ -19,7 +19,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from rehab_core.reach.state import ReachPhase, ReachState
-from rehab_core.recognition.streaming import ActionPrediction as Prediction
+from rehab_core.recognition.prediction import ActionPrediction as Prediction
 from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Detection, Frame, Skeleton
 from rehab_interfaces.msg import (

@@ -14,7 +14,7 @@ import pytest
 from sensor_msgs.msg import CompressedImage
 
 from rehab_core.reach.state import PHASES, ReachPhase, ReachState
-from rehab_core.recognition.streaming import ActionPrediction
+from rehab_core.recognition.prediction import ActionPrediction
 from rehab_core.repetition.quality import RepetitionQuality
 from rehab_core.types import Detection, Frame, Skeleton
 from rehab_runtime import codecs

@@ -87,6 +87,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="a squat-family window is a lunge when the legs are split at the bottom "
                         "(3-D; the live classifier's stance rule, the bundle's stance); with "
                         "--recount: rescore the run")
+    p.add_argument("--motion-check", action="store_true",
+                   help="a window named as a counted exercise whose key joint did not cover "
+                        "a repetition's range in the last 4 s is unknown (the live "
+                        "classifier's motion check, the bundle's motion_check); with "
+                        "--recount: rescore the run")
 
 
 def register_eval(sub) -> None:
@@ -169,6 +174,7 @@ def _load(args):
     spec.motion = args.motion
     spec.repetition_evidence = args.repetition_evidence
     spec.stance = args.stance
+    spec.motion_check = args.motion_check
     if args.pretrain_epochs and not args.procedural:  # said before any rendering
         raise ConfigError("--pretrain-epochs needs --procedural N clips")
     spec.train = replace(spec.train, pretrain_epochs=args.pretrain_epochs)  # validated there
@@ -194,7 +200,8 @@ def run_eval(args) -> int:
 
         s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out,
                         evidence=args.repetition_evidence, mix=args.mix,
-                        mix_weight=args.mix_weight, stance=args.stance)
+                        mix_weight=args.mix_weight, stance=args.stance,
+                        motion_check=args.motion_check)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)

@@ -1,6 +1,6 @@
 """Streaming HAR: the skeleton LSTM behind the ST-GCN streaming classifier.
 
-Same class, same output (``rehab_core.recognition.streaming.ActionPrediction``),
+Same class, same output (``rehab_core.recognition.prediction.ActionPrediction``),
 same windowing, frame-rate matching, smoothing and hysteresis; only the model
 differs. A bundle saved by :func:`rehab_core.har.training.save_bundle` also
 holds ``model.onnx`` with ST-GCN's (N, C, T, V) input, so

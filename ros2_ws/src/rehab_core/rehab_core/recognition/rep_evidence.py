@@ -79,14 +79,16 @@ class RepetitionEvidence:
         self.counters = {n: RepetitionCounter(n, use_3d=self.use_3d) for n in self.names}
         self._last_ns: int | None = None
 
-    def update(self, skeleton: Skeleton | None, stamp_ns: int) -> None:
+    def update(self, skeleton: Skeleton | None, stamp_ns: int,
+               shared: dict | None = None) -> None:
+        """Feed one frame; ``shared``: this frame's signals, filled for other readers."""
         stamp_ns = int(stamp_ns)
         if self._last_ns is not None and stamp_ns < self._last_ns:
             self.reset()
         elif self._last_ns is not None and stamp_ns == self._last_ns:
             return
         self._last_ns = stamp_ns
-        shared: dict = {}  # this frame's signals, computed once for all the counters
+        shared = {} if shared is None else shared  # computed once for all the counters
         for counter in self.counters.values():
             counter.update(skeleton, stamp_ns, shared)
 

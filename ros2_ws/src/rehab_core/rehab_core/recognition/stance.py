@@ -146,7 +146,8 @@ class StanceTracker:
         self._bottoms: deque[tuple[float, FrameStance]] = deque()
         self._last_s: float | None = None
 
-    def update(self, skeleton: Skeleton | None, stamp_ns: int) -> None:
+    def update(self, skeleton: Skeleton | None, stamp_ns: int, shared: dict | None = None) -> None:
+        """Feed one frame (``shared``, the frame's joint signals, is not needed here)."""
         t = int(stamp_ns) * 1e-9
         if self._last_s is not None and t == self._last_s:
             return  # fed already (a classifier and its fallback share one tracker)

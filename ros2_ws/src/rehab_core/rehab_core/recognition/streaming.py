@@ -17,12 +17,13 @@ front-padded by holding the first frame (as training pads short clips).
 
 A ``fused`` bundle also reads the pose model's 3-D (``world_input.py``); while the
 window lacks it (MoveNet, YOLO-pose) the bundle's ``fallback`` 2-D model answers.
+The decision rules after the network are in ``window_rules.py``.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ import numpy as np
 
 from rehab_core.errors import ConfigError, ModelLoadError
 from rehab_core.recognition.model_bundle import ModelBundle, load_bundle
+from rehab_core.recognition.motion_check import MotionTracker
+from rehab_core.recognition.prediction import ActionPrediction
 from rehab_core.recognition.preprocess import (
     NORMALIZATIONS,
     FrameRateMatcher,
@@ -45,7 +48,8 @@ from rehab_core.recognition.world_input import fused_input, skeleton_world, worl
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
 from rehab_core.types import Skeleton
 
-_SHARED_SETTINGS = ("threshold", "repetition_evidence", "stance")  # the fallback's too
+_SHARED_SETTINGS = ("threshold", "repetition_evidence", "stance", "motion_check")  # fallback's too
+_TRACKERS = ("evidence", "stance", "motion")  # fed every frame, shared with the fallback
 
 
 @dataclass
@@ -72,6 +76,7 @@ class StreamingConfig:
     # an unknown window whose best exercise completed a repetition is it (rep_evidence.py)
     repetition_evidence: bool = False
     stance: bool = False  # the legs' stance picks the squat family's member (stance.py)
+    motion_check: bool = False  # an exercise whose key joint is still is unknown (motion_check)
     # with 3-D, the answer is (1 - w) x this model's + w x the 2-D fallback's probabilities
     fallback_weight: float = 0.0
 
@@ -100,30 +105,7 @@ class StreamingConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StreamingConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-@dataclass
-class ActionPrediction:
-    """One classified window.
-
-    ``label``/``confidence``: the reported (smoothed, hysteresis-held) label and
-    its smoothed score ("unknown" from the threshold carries the best class's
-    too-low score unless the model has an "unknown" class); ``scores``: the
-    smoothed score of every class; ``raw_*``: this window alone, before
-    smoothing; stamps are model-clock ticks of the window's first and last frame.
-    """
-
-    label: str
-    confidence: float
-    scores: dict[str, float]
-    window_start_ns: int
-    window_end_ns: int
-    model: str
-    raw_label: str = ""
-    raw_confidence: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+        return cls(**{k: v for k, v in d.items() if k in {f.name for f in fields(cls)}})
 
 
 class StreamingClassifier:
@@ -152,6 +134,7 @@ class StreamingClassifier:
         self.fallback: StreamingClassifier | None = None
         self.evidence = RepetitionEvidence(labels) if config.repetition_evidence else None
         self.stance = StanceTracker() if config.stance else None
+        self.motion = MotionTracker(labels) if config.motion_check else None
         self.reset()
 
     @classmethod
@@ -187,8 +170,8 @@ class StreamingClassifier:
             if out.fallback.labels != out.labels:
                 raise ModelLoadError(f"the fallback {config.fallback} has other classes: "
                                      f"{out.fallback.labels} against {out.labels}")
-            out.fallback.evidence = out.evidence  # one set of counters (or none) for both
-            out.fallback.stance = out.stance
+            for name in _TRACKERS:  # one set (or none) for both
+                setattr(out.fallback, name, getattr(out, name))
         return out
 
     def reset(self) -> None:
@@ -205,9 +188,8 @@ class StreamingClassifier:
         self._memo: tuple[bytes, np.ndarray | None] = (b"", None)
         if getattr(self, "fallback", None) is not None:
             self.fallback.reset()
-        for rule in (self.evidence, self.stance):
-            if rule is not None:
-                rule.reset()
+        for rule in self._trackers():
+            rule.reset()
 
     def _to_layout(self, skeleton: Skeleton | None) -> np.ndarray:
         if self.config.input_space == "fused":
@@ -234,9 +216,9 @@ class StreamingClassifier:
             if gap < 0 or gap > self.config.max_gap_s:
                 self.reset()
         self._last_stamp = stamp_ns
-        for rule in (self.evidence, self.stance):
-            if rule is not None:
-                rule.update(skeleton, stamp_ns)
+        shared: dict = {}  # this frame's joint signals, computed once for every rule
+        for rule in self._trackers():
+            rule.update(skeleton, stamp_ns, shared)
         result = None
         for tick, frame in self._matcher.push(stamp_ns, self._to_layout(skeleton)):
             self._frames.append((tick, frame))
@@ -252,6 +234,9 @@ class StreamingClassifier:
             if world_fraction(frames) < self.config.min_seen_fraction:
                 return other  # no 3-D in this window: the 2-D model's answer
         return result
+
+    def _trackers(self) -> list:  # the rules' per-frame state
+        return [t for n in _TRACKERS if (t := getattr(self, n, None)) is not None]
 
     def _ready(self) -> bool:
         n = len(self._frames)
@@ -299,7 +284,7 @@ class StreamingClassifier:
         end_s = self._last_stamp * 1e-9  # the window: its span up to this frame
         proposal, named = name_window(smoothed, self.labels, self.config.threshold, self.evidence,
                                       self.stance, end_s - self.config.window / self.config.fps,
-                                      end_s)
+                                      end_s, self.motion)
         label = self._hysteresis(proposal)
         raw_top = int(np.argmax(probs))
         score_of = named if label == proposal else label

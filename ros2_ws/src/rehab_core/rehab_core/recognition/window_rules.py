@@ -1,4 +1,4 @@
-"""How a classified window gets its name: the threshold, the repetition evidence, the stance.
+"""How a classified window gets its name: threshold, repetition evidence, stance, motion.
 
 The live classifier's decision rules in the order it applies them, in one
 place (the held-out evaluation applies the same order to stored
@@ -8,7 +8,9 @@ probabilities: ``training/recognition_eval.label_windows``):
 2. an ``unknown`` window whose best exercise completed a repetition in it is
    that exercise (``rep_evidence``);
 3. within the squat family, the legs' stance says whether it is a lunge
-   (``stance``).
+   (``stance``);
+4. a counted exercise whose key joint did not move through a repetition's
+   range in the last seconds is ``unknown`` (``motion_check``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rehab_core.recognition.motion_check import MotionTracker
 from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
 from rehab_core.recognition.stance import StanceTracker, family_member
 from rehab_core.repetition.families import UNKNOWN
@@ -24,9 +27,11 @@ from rehab_core.repetition.families import UNKNOWN
 
 def name_window(probs: np.ndarray, labels: Sequence[str], threshold: float,
                 evidence: RepetitionEvidence | None, stance: StanceTracker | None,
-                start_s: float, end_s: float) -> tuple[str, str]:
+                start_s: float, end_s: float,
+                motion: MotionTracker | None = None) -> tuple[str, str]:
     """(the window's label, the class whose score is its confidence): a member the stance
-    picked keeps the score the network gave the member it named (the family's)."""
+    picked keeps the score the network gave the member it named (the family's); an
+    exercise the motion check refused is ``unknown`` with ``unknown``'s score."""
     top = int(np.argmax(probs))
     label = labels[top] if probs[top] >= threshold else UNKNOWN
     if label == UNKNOWN and evidence is not None:
@@ -35,4 +40,6 @@ def name_window(probs: np.ndarray, labels: Sequence[str], threshold: float,
     named = label
     if stance is not None:
         label = family_member(label, probs, labels, stance.split())
+    if motion is not None and motion.check(label) == UNKNOWN:
+        return UNKNOWN, UNKNOWN
     return label, named

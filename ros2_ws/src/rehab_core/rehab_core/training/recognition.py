@@ -147,7 +147,8 @@ def evaluate_bundle_on_clips(model_dir: str | Path, clips: Sequence[CorpusClip],
     model = _Widen().eval()
     results = [evaluate_clip(model, c, data, float(cfg.get("threshold", 0.5)),
                              evidence=bool(cfg.get("repetition_evidence", False)),
-                             stance=bool(cfg.get("stance", False)))
+                             stance=bool(cfg.get("stance", False)),
+                             motion_check=bool(cfg.get("motion_check", False)))
                for c in clips if c.real]
     summary = summarize_clips(results, all_labels)
     summary.update({"split": f"bundle {model_dir} (no training)", "folds": 0})

@@ -19,6 +19,7 @@ import numpy as np
 from rehab_core.coaching.session_types import REJECT_CONFIDENCE
 from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
 from rehab_core.errors import ConfigError
+from rehab_core.recognition.motion_check import LOOKBACK_S, checked_label, clip_signals, key_signals
 from rehab_core.recognition.rep_evidence import ended_within, rescued_label
 from rehab_core.recognition.stance import clip_verdicts, family_member
 from rehab_core.repetition.config import get_exercise_config
@@ -62,18 +63,44 @@ def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str]
 
 def label_windows(probs: np.ndarray, labels: Sequence[str], threshold: float,
                   evidence_clip: CorpusClip | None = None, starts_s: np.ndarray | None = None,
-                  span_s: float = 0.0,
-                  stance_clip: CorpusClip | None = None) -> tuple[list[str], list[float]]:
+                  span_s: float = 0.0, stance_clip: CorpusClip | None = None,
+                  motion_clip: CorpusClip | None = None) -> tuple[list[str], list[float]]:
     """Per-window labels and confidences (``window_labels``); with ``evidence_clip`` the
     repetition evidence rule relabels doubtful windows over that clip (``rescue_windows``);
-    with ``stance_clip`` the stance picks the squat family's member (``stance_windows``)."""
+    with ``stance_clip`` the stance picks the squat family's member (``stance_windows``);
+    with ``motion_clip`` an exercise whose key joint did not move is ``unknown``
+    (``motion_windows``): the live order, ``recognition/window_rules.py``."""
     labels_w = window_labels(probs, labels, threshold)
     conf = [float(p.max()) for p in probs]
     if evidence_clip is not None:
         labels_w, conf = rescue_windows(probs, labels, labels_w, evidence_clip, starts_s, span_s)
     if stance_clip is not None:
         labels_w = stance_windows(probs, labels, labels_w, stance_clip, starts_s, span_s)
+    if motion_clip is not None:
+        checked = motion_windows(labels, labels_w, motion_clip, starts_s, span_s)
+        refused = [k for k, (a, b) in enumerate(zip(labels_w, checked)) if a != b]
+        for k in refused:  # unknown's own score, as live
+            conf[k] = float(probs[k][labels.index(UNKNOWN)]) if UNKNOWN in labels else conf[k]
+        labels_w = checked
     return labels_w, conf
+
+
+def motion_windows(labels: Sequence[str], labels_w: list[str], clip: CorpusClip,
+                   starts_s: np.ndarray, span_s: float) -> list[str]:
+    """``labels_w`` with each counted exercise whose key signal did not cover its minimum
+    repetition range over the look-back before the window's end ``unknown``, the live
+    classifier's rule (``recognition/motion_check.py``)."""
+    signals = key_signals(labels)
+    if clip.keypoints is None or not signals:
+        return labels_w
+    values = clip_signals(clip.keypoints, clip.world, sorted({s for s, _ in signals.values()}))
+    t = np.asarray(clip.stamps_ns, np.float64) * 1e-9
+    out = []
+    for k, label in enumerate(labels_w):
+        end = float(starts_s[k]) + span_s
+        recent = (t >= end - LOOKBACK_S) & (t <= end)
+        out.append(checked_label(label, signals, lambda name, m=recent: values[name][m]))
+    return out
 
 
 def stance_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str],
@@ -124,15 +151,17 @@ def window_fields(labels_w: list[str], labels: Sequence[str], truth: str) -> dic
 
 def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: float = 0.5,
                   reject_confidence: float = REJECT_CONFIDENCE, evidence: bool = False,
-                  stance: bool = False) -> dict:
+                  stance: bool = False, motion_check: bool = False) -> dict:
     """Everything measured on one held-out clip (JSON-ready); ``evidence``: with the
-    repetition evidence rule (``rescue_windows``); ``stance``: with the stance rule."""
+    repetition evidence rule (``rescue_windows``); ``stance``, ``motion_check``: with
+    those rules."""
     labels = list(data.labels)
     x, starts = eval_windows(clip, data)
     probs = predict_proba(model, x) if len(x) else np.zeros((0, len(labels)), np.float32)
     labels_w, confidences = label_windows(probs, labels, threshold, clip if evidence else None,
                                           starts * 1e-9, data.window / data.fps,
-                                          clip if stance else None)
+                                          clip if stance else None,
+                                          clip if motion_check else None)
     out = {
         "clip": clip.name, "source": clip.source, "label": clip.label, "view": clip.view,
         "windows": len(x), **window_fields(labels_w, labels, clip.label),
@@ -173,14 +202,15 @@ def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.
 
 
 def recount(row: dict, clip: CorpusClip, data: RecognitionData,
-            threshold: float | None = None, evidence: bool = False, stance: bool = False) -> dict:
+            threshold: float | None = None, evidence: bool = False, stance: bool = False,
+            motion_check: bool = False) -> dict:
     """``row`` (a ``clips.jsonl`` line) with its counts measured again from its stored
     window labels: a counter change scored without retraining. With ``threshold`` (or
-    ``evidence``, ``stance``) the windows are labelled again from their stored probabilities
-    (``unknown`` under the threshold, default 0.5; ``rescue_windows``; ``stance_windows``)."""
+    ``evidence``, ``stance``, ``motion_check``) the windows are labelled again from their
+    stored probabilities (``unknown`` under the threshold, default 0.5; ``label_windows``)."""
     labels = list(data.labels)
     out = dict(row)
-    if threshold is not None or evidence or stance:
+    if threshold is not None or evidence or stance or motion_check:
         if "window_probs" not in row:
             raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
                               "(rerun the evaluation to label its windows again)")
@@ -188,7 +218,8 @@ def recount(row: dict, clip: CorpusClip, data: RecognitionData,
         labels_w, conf = label_windows(probs, labels, 0.5 if threshold is None else threshold,
                                        clip if evidence else None,
                                        np.asarray(row["window_start_s"], np.float64),
-                                       data.window / data.fps, clip if stance else None)
+                                       data.window / data.fps, clip if stance else None,
+                                       clip if motion_check else None)
         out.update(window_fields(labels_w, labels, clip.label))
         out["window_confidence"] = [round(c, 3) for c in conf]
     labels_w = [labels[i] for i in out["pred_windows"]]

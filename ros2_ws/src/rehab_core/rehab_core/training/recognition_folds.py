@@ -176,7 +176,8 @@ def _run_fold(i: int) -> tuple[dict[str, list[dict]], dict]:
 
         torch.set_num_threads(st["threads"])
     members, n_train, loss = fit_members(spec, train, data.input, st["log"], f"fold {i + 1}")
-    rules = {"evidence": spec.repetition_evidence, "stance": spec.stance}
+    rules = {"evidence": spec.repetition_evidence, "stance": spec.stance,
+             "motion_check": spec.motion_check}
     results = {name: [evaluate_clip(model, c, data, spec.threshold, **rules) for c in test]
                for name, model in variants(members, seeds, data.input, st["flip"]).items()}
     acc = float(np.mean([r["dominant"] == r["label"] for r in results["main"]]))
@@ -225,6 +226,7 @@ def leave_sources_out(clips: Sequence[CorpusClip], data: RecognitionData, spec: 
               "train": spec.train.to_dict(), "data": data_dict(data),
               "ensemble": {"seeds": seeds, "flip": flip}, "threshold": spec.threshold,
               "repetition_evidence": spec.repetition_evidence, "stance": spec.stance,
+              "motion_check": spec.motion_check,
               "seconds": round(time.time() - t0, 1)}
     summary = {}
     for name in per_fold[0][0]:
@@ -244,10 +246,10 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
                 log: Callable[[str], None] = print, threshold: float | None = None,
                 out_dir: str | Path | None = None, evidence: bool = False,
                 mix: str | Path | None = None, mix_weight: float = 0.5,
-                stance: bool = False) -> dict:
+                stance: bool = False, motion_check: bool = False) -> dict:
     """Score a finished evaluation's counts again with today's counter (every variant),
     from its stored window labels: no retraining. With ``threshold``, ``evidence`` (the
-    repetition evidence rule) or ``stance`` (the stance rule) the windows are labelled again
+    repetition evidence rule), ``stance`` or ``motion_check`` the windows are labelled again
     from their stored probabilities; with ``mix`` (another run on the same folds, e.g. the
     2-D input's) from ``(1 - mix_weight)`` x this run's + ``mix_weight`` x that run's
     probabilities (the main result only). Writes to ``out_dir`` (default: in place)."""
@@ -271,11 +273,12 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
         level = threshold
-        if level is None and (evidence or stance or other is not None):
+        if level is None and (evidence or stance or motion_check or other is not None):
             level = old.get("threshold", 0.5)
         if other is not None:
             rows = [mix_row(r, other.get(r["clip"]), mix_weight) for r in rows]
-        results = [recount(r, by_name[r["clip"]], data, level, evidence, stance) for r in rows]
+        results = [recount(r, by_name[r["clip"]], data, level, evidence, stance, motion_check)
+                   for r in rows]
         s = {**old, **summarize_clips(results, list(data.labels)), "recounted": True}
         if level is not None:
             s["threshold"] = level
@@ -283,6 +286,8 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
             s["repetition_evidence"] = True
         if stance:
             s["stance"] = True
+        if motion_check:
+            s["motion_check"] = True
         if other is not None:
             s["mixed_with"] = {"run": str(mix), "weight": mix_weight}
         write_outputs(out, s, results, per_fold_accuracy(folds, results))

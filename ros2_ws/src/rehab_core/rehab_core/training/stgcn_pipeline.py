@@ -70,6 +70,8 @@ class StgcnSpec:
     repetition_evidence: bool = False
     #: the legs' stance picks the squat family's member, a lunge or not (``stance``)
     stance: bool = False
+    #: a counted exercise whose key joint did not move is unknown (``motion_check``)
+    motion_check: bool = False
 
     def model_config(self) -> STGCNConfig:
         shape = {}
@@ -89,6 +91,7 @@ class StgcnSpec:
             "threshold": self.threshold, "smoothing": "ema", "ema_alpha": 0.5,
             "hysteresis": 2, "input": "(1, 3, window, V): x, y centred/scaled, score",
             "repetition_evidence": self.repetition_evidence, "stance": self.stance,
+            "motion_check": self.motion_check,
         }
 
 

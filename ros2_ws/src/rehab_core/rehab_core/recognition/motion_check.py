@@ -1,0 +1,133 @@
+"""Motion check: a counted exercise is named only while its own key joint moves.
+
+Why: held out by whole sources, the network named movements by posture
+alone: mountain climbers (a push-up position, the elbows straight) as
+`push_up`, a clean and jerk as `pull_up`, a front-view deadlift bent over as
+`push_up`, a shoulder abduction as `jumping_jacks`. Each counted exercise
+has a key signal its repetition counter follows (the knee angle of a squat,
+the elbow angle of a push-up, ``repetition/config.py``) and a minimum range a
+repetition must cover (``min_amplitude``). If over the last ``LOOKBACK_S``
+that signal did not cover its own minimum range (5th to 95th percentile), no
+repetition of the exercise can be under way, so the window is not that
+exercise: it is ``unknown``.
+
+``LOOKBACK_S`` is 4 s: half a repetition covers the whole range, so any
+repetition up to 8 s long shows it (the counter allows 12 s; a slower one
+is named once it has moved). The cost: a set's windows are named once the
+joint has moved, not from its first frame, and windows of a pause longer
+than 4 s within a set are ``unknown`` (no repetition is under way). Static
+holds (plank) and ``unknown`` are not checked. The signal is the pose
+model's 3-D angle where the skeleton has 3-D, the 2-D one otherwise, as the
+counter reads it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+
+from rehab_core.repetition.angles import DEFAULT_MIN_SCORE, compute_signal
+from rehab_core.repetition.config import EXERCISES
+from rehab_core.repetition.counter import as_coco17
+from rehab_core.repetition.families import UNKNOWN
+from rehab_core.types import Skeleton
+
+LOOKBACK_S = 4.0
+_MIN_SAMPLES = 3  # fewer scored frames than this in the look-back: not moving
+
+
+def key_signals(labels: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """label -> (its counter's key signal, the range a repetition must cover), for every
+    label that counts repetitions."""
+    return {lab: (EXERCISES[lab].signal, EXERCISES[lab].min_amplitude) for lab in labels
+            if lab in EXERCISES and EXERCISES[lab].counts_reps}
+
+
+def covers(values: np.ndarray, amplitude: float) -> bool:
+    """Whether the finite ``values`` span ``amplitude`` (5th to 95th percentile)."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) < _MIN_SAMPLES:
+        return False
+    lo, hi = np.percentile(v, [5.0, 95.0])
+    return bool(hi - lo >= amplitude)
+
+
+def checked_label(label: str, signals: dict[str, tuple[str, float]],
+                  values_of) -> str:
+    """``label``, or ``unknown`` when it is a counted exercise whose key signal's recent
+    ``values_of(signal)`` do not cover its minimum repetition range."""
+    if label not in signals:
+        return label
+    signal, amplitude = signals[label]
+    return label if covers(values_of(signal), amplitude) else UNKNOWN
+
+
+def frame_signals(skeleton: Skeleton, names: Sequence[str],
+                  shared: dict | None = None) -> dict[str, float]:
+    """The named signals of one skeleton, from its 3-D where it has them. ``shared``: the
+    frame's signals other readers computed, keyed as ``RepetitionCounter`` keys them
+    (name, space, min_score); what is missing is computed and added."""
+    shared = {} if shared is None else shared
+    space = "3d" if skeleton.keypoints_3d is not None else "2d"
+    kp = None
+    out = {}
+    for name in names:
+        key = (name, space, DEFAULT_MIN_SCORE)
+        if key not in shared:
+            kp = as_coco17(skeleton, use_3d=True) if kp is None else kp
+            shared[key] = float(compute_signal(name, kp, DEFAULT_MIN_SCORE))
+        out[name] = shared[key]
+    return out
+
+
+class MotionTracker:
+    """One person's key signals over the last ``lookback_s``, for ``checked_label``.
+
+    Fed every frame (a stamp fed already is skipped: a classifier and its 2-D
+    fallback share one tracker; a stamp going back starts a new stream).
+    """
+
+    def __init__(self, labels: Sequence[str], lookback_s: float = LOOKBACK_S) -> None:
+        self.signals = key_signals(labels)
+        self._names = sorted({s for s, _ in self.signals.values()})
+        self.lookback_s = float(lookback_s)
+        self.reset()
+
+    def reset(self) -> None:
+        self._frames: deque[tuple[float, dict[str, float]]] = deque()
+        self._last_s: float | None = None
+
+    def update(self, skeleton: Skeleton | None, stamp_ns: int, shared: dict | None = None) -> None:
+        """Feed one frame; ``shared``: its signals already computed (``frame_signals``)."""
+        t = int(stamp_ns) * 1e-9
+        if self._last_s is not None and t == self._last_s:
+            return
+        if self._last_s is not None and t < self._last_s:
+            self.reset()
+        self._last_s = t
+        while self._frames and self._frames[0][0] < t - self.lookback_s:
+            self._frames.popleft()
+        if skeleton is not None:
+            self._frames.append((t, frame_signals(skeleton, self._names, shared)))
+
+    def values(self, signal: str) -> np.ndarray:
+        return np.array([f[signal] for _, f in self._frames], np.float64)
+
+    def check(self, label: str) -> str:
+        """``checked_label`` over the look-back."""
+        return checked_label(label, self.signals, self.values)
+
+
+def clip_signals(keypoints: np.ndarray, world: np.ndarray | None,
+                 names: Sequence[str]) -> dict[str, np.ndarray]:
+    """A recorded clip's signals per frame, as ``MotionTracker`` reads them live: the 3-D
+    (T, 17, 4) where a frame has it, the 2-D (T, 17, 3) otherwise."""
+    out = {n: np.asarray(compute_signal(n, keypoints), np.float64) for n in names}
+    if world is not None:
+        has_3d = world[:, :, 3].max(axis=1) > 0
+        for n in names:
+            out[n] = np.where(has_3d, np.asarray(compute_signal(n, world), np.float64), out[n])
+    return out

@@ -1,0 +1,121 @@
+"""The motion check: a counted exercise is named only while its own key joint moves through a
+repetition's range (``recognition/motion_check.py``). Rule units on signals, the tracker on a
+synthetic stream, the live classifier with a stub network, the evaluation's labelling, and
+the shipped bundle's setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rehab_core.recognition.motion_check import (
+    LOOKBACK_S,
+    MotionTracker,
+    checked_label,
+    covers,
+    key_signals,
+)
+from rehab_core.types import Skeleton
+from rehab_testing.synthetic_reps import sequence
+
+LABELS = ["squat", "push_up", "plank", "jumping_jacks", "unknown"]
+MODEL = Path(__file__).resolve().parents[4] / "models" / "exercise_stgcn"
+
+
+def test_key_signals_are_the_counters_own():
+    signals = key_signals(LABELS)
+    assert signals["squat"] == ("knee_angle", 35.0) and signals["push_up"][0] == "elbow_angle"
+    assert "plank" not in signals and "unknown" not in signals  # a hold; not an exercise
+
+
+def test_covers_needs_the_range_between_the_5th_and_95th_percentile():
+    assert covers(np.linspace(90, 170, 50), 35.0)
+    assert not covers(np.full(50, 170.0), 35.0)
+    assert not covers(np.r_[np.full(60, 170.0), 90.0], 35.0)  # one glitch is no movement
+    assert not covers(np.array([90.0, 170.0, np.nan]), 35.0)  # too few samples
+    assert not covers(np.array([]), 35.0)
+
+
+def test_checked_label_refuses_only_a_still_exercise():
+    signals = key_signals(LABELS)
+    still = {"knee_angle": np.full(30, 175.0), "elbow_angle": np.full(30, 170.0)}
+    moving = {"knee_angle": np.linspace(80, 175, 30), "elbow_angle": np.full(30, 170.0)}
+    assert checked_label("squat", signals, still.get) == "unknown"
+    assert checked_label("squat", signals, moving.get) == "squat"
+    assert checked_label("push_up", signals, moving.get) == "unknown"  # elbows straight
+    assert checked_label("plank", signals, still.get) == "plank"
+    assert checked_label("unknown", signals, still.get) == "unknown"
+
+
+def _stream(exercise: str, reps: int = 4):
+    frames, stamps, _ = sequence(exercise, reps, 2.0, 30.0)
+    return [(int(t), None if f is None else Skeleton("coco17", f)) for f, t in zip(frames, stamps)]
+
+
+def test_tracker_on_squats_then_standing_still():
+    tracker = MotionTracker(LABELS)
+    stream = _stream("squat")
+    for stamp, sk in stream:
+        tracker.update(sk, stamp)
+    assert tracker.check("squat") == "squat"
+    assert tracker.check("push_up") == "unknown"  # the elbows did not bend
+    last = stream[-1][0]
+    still = next(sk for _, sk in stream if sk is not None)  # the first frame: standing
+    for k in range(1, int(LOOKBACK_S * 30) + 2):
+        tracker.update(still, last + k * 33_333_333)
+    assert tracker.check("squat") == "unknown"  # standing for the whole look-back
+    tracker.update(still, 0)  # time went back: a new stream, nothing seen yet
+    assert tracker.check("squat") == "unknown"
+
+
+def test_live_classifier_refuses_a_named_exercise_that_does_not_move():
+    """A stub network always says push_up (0.9): over real push-up motion the label stands;
+    over squats (elbows straight) the motion check makes it unknown, with unknown's score."""
+    from rehab_core.recognition.streaming import StreamingClassifier, StreamingConfig
+
+    logits = np.log(np.array([0.02, 0.9, 0.02, 0.02, 0.04]))
+    out = {}
+    for exercise in ("pushup", "squat"):
+        config = StreamingConfig(window=30, stride=5, fps=15.0, hysteresis=1,
+                                 smoothing="none", motion_check=True)
+        clf = StreamingClassifier(lambda x: logits, LABELS, config)
+        preds = [p for stamp, sk in _stream(exercise) if (p := clf.update(sk, stamp))]
+        out[exercise] = preds[-1]
+    assert out["pushup"].label == "push_up" and out["pushup"].confidence == pytest.approx(0.9)
+    assert out["squat"].label == "unknown" and out["squat"].confidence == pytest.approx(0.04)
+    assert out["squat"].raw_label == "push_up"
+
+
+def test_evaluation_labels_windows_as_the_live_rule_does():
+    from rehab_core.datasets.corpus import CorpusClip
+    from rehab_core.training.recognition_eval import label_windows
+
+    stream = _stream("squat")
+    kp = np.stack([sk.keypoints if sk is not None else np.zeros((17, 3), np.float32)
+                   for _, sk in stream])
+    stamps = np.array([t for t, _ in stream], np.int64)
+    clip = CorpusClip("synthetic_squat", "squat", "test", kp, stamps, 30.0)
+    probs = np.array([[0.8, 0.05, 0.05, 0.05, 0.05], [0.05, 0.8, 0.05, 0.05, 0.05]])
+    starts = np.array([4.0, 4.0])
+    labels_w, conf = label_windows(probs, LABELS, 0.5, starts_s=starts, span_s=2.0,
+                                   motion_clip=clip)
+    assert labels_w == ["squat", "unknown"] and conf == pytest.approx([0.8, 0.05])
+
+
+def test_shipped_bundle_and_its_fallback_share_one_motion_tracker():
+    from rehab_core.recognition.streaming import StreamingClassifier
+
+    clf = StreamingClassifier.from_bundle(MODEL)
+    assert clf.config.motion_check and clf.motion is not None
+    assert clf.fallback.motion is clf.motion
+    off = StreamingClassifier.from_bundle(MODEL, motion_check=False)
+    assert off.motion is None and off.fallback.motion is None
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_training_writes_the_motion_check_setting_into_the_bundle(on: bool):
+    from rehab_core.training.stgcn_pipeline import StgcnSpec
+
+    assert StgcnSpec(labels=LABELS, motion_check=on).streaming_config()["motion_check"] is on
