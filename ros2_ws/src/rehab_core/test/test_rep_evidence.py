@@ -26,7 +26,7 @@ def _probs(**scores: float) -> np.ndarray:
     return np.array([scores.get(name, 0.0) for name in LABELS])
 
 
-def test_rescue_needs_the_best_exercise_at_least_as_likely_as_unknown_and_a_repetition():
+def test_rescue_needs_an_exercise_at_least_as_likely_as_unknown_and_its_repetition():
     doubtful = _probs(squat=0.40, push_up=0.10, plank=0.15, unknown=0.35)
     assert rescued_label(doubtful, LABELS, lambda name: name == "squat") == "squat"
     assert rescued_label(doubtful, LABELS, lambda name: False) is None  # no repetition
@@ -36,7 +36,11 @@ def test_rescue_needs_the_best_exercise_at_least_as_likely_as_unknown_and_a_repe
     # a hold (plank) counts no repetitions, so it is never a candidate
     assert rescued_label(_probs(plank=0.45, squat=0.05, unknown=0.40), LABELS,
                          lambda name: True) is None
-    # only the best exercise is asked: a repetition of a lower-ranked one is not enough
+    # a lower-ranked exercise is asked too, if the network prefers it to unknown ...
+    ranked = _probs(squat=0.30, push_up=0.28, plank=0.17, unknown=0.25)
+    assert rescued_label(ranked, LABELS, lambda name: name == "push_up") == "push_up"
+    assert rescued_label(ranked, LABELS, lambda name: True) == "squat"  # best first
+    # ... but not one under unknown
     assert rescued_label(doubtful, LABELS, lambda name: name == "push_up") is None
     assert rescued_label(doubtful, ["walk", "unknown"], lambda name: True) is None
 

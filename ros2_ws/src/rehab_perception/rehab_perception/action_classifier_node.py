@@ -45,8 +45,8 @@ class ActionClassifierNode(LifecycleComponent):
         ParamSpec("runtime", "auto", "model runtime", choices=("auto", "onnx", "torch")),
         ParamSpec("threshold", 0.5, "below this confidence the label is 'unknown'", 0.0, 1.0),
         ParamSpec("repetition_evidence", True,
-                  "an 'unknown' window is named after the exercise the model ranks first when "
-                  "that exercise's repetition counter completed a repetition in it"),
+                  "an 'unknown' window is named after the best-ranked exercise (at least as "
+                  "likely as 'unknown') whose repetition counter completed a repetition in it"),
         ParamSpec("stance", True,
                   "a squat-family window is a lunge exactly when the legs are split at the "
                   "bottom (needs the pose model's 3-D)"),
