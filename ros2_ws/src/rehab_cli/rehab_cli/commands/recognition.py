@@ -80,9 +80,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--motion", action="store_true",
                    help="the network also reads each channel's frame-to-frame change")
     p.add_argument("--repetition-evidence", action="store_true",
-                   help="a window under the threshold whose best exercise completed a "
-                        "repetition in it is that exercise (as the live classifier does with "
-                        "the bundle's repetition_evidence); with --recount: rescore the run")
+                   help="a window under the threshold is the likeliest exercise (at least as "
+                        "likely as unknown) that completed a repetition in it (as the live "
+                        "classifier does with the bundle's repetition_evidence); with "
+                        "--recount: rescore the run")
     p.add_argument("--stance", action="store_true",
                    help="a squat-family window is a lunge when the legs are split at the bottom "
                         "(3-D; the live classifier's stance rule, the bundle's stance); with "

@@ -1,4 +1,4 @@
-"""Repetition evidence: a doubtful window whose best exercise just completed a repetition is it.
+"""Repetition evidence: a doubtful window is the likeliest exercise that just did a repetition.
 
 Why: held out by whole sources, most wrong answers were exercises called
 ``unknown`` (21 of the shipped ensemble's 26 wrong corpus clips): on a view or

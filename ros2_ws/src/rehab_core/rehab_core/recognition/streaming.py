@@ -73,7 +73,7 @@ class StreamingConfig:
     binary_score: bool = False  # score channel = seen (1) / unseen (0), not the raw score
     input_space: str = "2d"  # "fused": 2-D and the pose model's 3-D (6 channels)
     fallback: str = ""  # a 2-D bundle (relative to this one) for windows without 3-D
-    # an unknown window whose best exercise completed a repetition is it (rep_evidence.py)
+    # an unknown window is its likeliest exercise that completed a repetition (rep_evidence.py)
     repetition_evidence: bool = False
     stance: bool = False  # the legs' stance picks the squat family's member (stance.py)
     motion_check: bool = False  # an exercise whose key joint is still is unknown (motion_check)

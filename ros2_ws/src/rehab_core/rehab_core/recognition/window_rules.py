@@ -5,7 +5,7 @@ place (the held-out evaluation applies the same order to stored
 probabilities: ``training/recognition_eval.label_windows``):
 
 1. the top class, or ``unknown`` under the confidence threshold;
-2. an ``unknown`` window whose best exercise completed a repetition in it is
+2. an ``unknown`` window whose likeliest exercise completed a repetition in it is
    that exercise (``rep_evidence``);
 3. within the squat family, the legs' stance says whether it is a lunge
    (``stance``);

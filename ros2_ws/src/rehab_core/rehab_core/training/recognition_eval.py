@@ -39,8 +39,8 @@ def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) ->
 def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str],
                    clip: CorpusClip, starts_s: np.ndarray,
                    span_s: float) -> tuple[list[str], list[float]]:
-    """``labels_w`` with each ``unknown`` window whose best exercise completed a repetition
-    inside it relabelled, the live classifier's rule (``recognition/rep_evidence.py``),
+    """``labels_w`` with each ``unknown`` window relabelled as the likeliest exercise that
+    completed a repetition inside it, the live classifier's rule (``rep_evidence.py``),
     and every window's confidence (a rescued window's: its exercise's own score)."""
     ends: dict[str, list[float]] = {}
 

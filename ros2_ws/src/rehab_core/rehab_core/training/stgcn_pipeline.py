@@ -66,7 +66,7 @@ class StgcnSpec:
     in_channels: int = 3
     #: the network also reads each channel's frame-to-frame change (``STGCNConfig.motion``)
     motion: bool = False
-    #: an unknown window whose best exercise completed a repetition is it (``rep_evidence``)
+    #: an unknown window is its likeliest exercise that completed a repetition (``rep_evidence``)
     repetition_evidence: bool = False
     #: the legs' stance picks the squat family's member, a lunge or not (``stance``)
     stance: bool = False
