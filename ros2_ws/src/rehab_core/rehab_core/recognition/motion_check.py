@@ -23,14 +23,14 @@ counter reads it.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
 
+from rehab_core.recognition.recent_frames import RecentFrames
 from rehab_core.repetition.angles import DEFAULT_MIN_SCORE, compute_signal
 from rehab_core.repetition.config import EXERCISES
-from rehab_core.repetition.counter import as_coco17
+from rehab_core.repetition.counter import as_coco17, signal_key
 from rehab_core.repetition.families import UNKNOWN
 from rehab_core.types import Skeleton
 
@@ -68,14 +68,14 @@ def checked_label(label: str, signals: dict[str, tuple[str, float]],
 def frame_signals(skeleton: Skeleton, names: Sequence[str],
                   shared: dict | None = None) -> dict[str, float]:
     """The named signals of one skeleton, from its 3-D where it has them. ``shared``: the
-    frame's signals other readers computed, keyed as ``RepetitionCounter`` keys them
-    (name, space, min_score); what is missing is computed and added."""
+    frame's signals other readers computed (``signal_key``); what is missing is computed
+    and added."""
     shared = {} if shared is None else shared
     space = "3d" if skeleton.keypoints_3d is not None else "2d"
     kp = None
     out = {}
     for name in names:
-        key = (name, space, DEFAULT_MIN_SCORE)
+        key = signal_key(name, space, DEFAULT_MIN_SCORE)
         if key not in shared:
             kp = as_coco17(skeleton, use_3d=True) if kp is None else kp
             shared[key] = float(compute_signal(name, kp, DEFAULT_MIN_SCORE))
@@ -93,28 +93,19 @@ class MotionTracker:
     def __init__(self, labels: Sequence[str], lookback_s: float = LOOKBACK_S) -> None:
         self.signals = key_signals(labels)
         self._names = sorted({s for s, _ in self.signals.values()})
-        self.lookback_s = float(lookback_s)
-        self.reset()
+        self._frames: RecentFrames[dict[str, float]] = RecentFrames(lookback_s)
 
     def reset(self) -> None:
-        self._frames: deque[tuple[float, dict[str, float]]] = deque()
-        self._last_s: float | None = None
+        self._frames.clear()
 
     def update(self, skeleton: Skeleton | None, stamp_ns: int, shared: dict | None = None) -> None:
         """Feed one frame; ``shared``: its signals already computed (``frame_signals``)."""
-        t = int(stamp_ns) * 1e-9
-        if self._last_s is not None and t == self._last_s:
-            return
-        if self._last_s is not None and t < self._last_s:
-            self.reset()
-        self._last_s = t
-        while self._frames and self._frames[0][0] < t - self.lookback_s:
-            self._frames.popleft()
-        if skeleton is not None:
-            self._frames.append((t, frame_signals(skeleton, self._names, shared)))
+        t = self._frames.advance(stamp_ns)
+        if t is not None and skeleton is not None:
+            self._frames.append(t, frame_signals(skeleton, self._names, shared))
 
     def values(self, signal: str) -> np.ndarray:
-        return np.array([f[signal] for _, f in self._frames], np.float64)
+        return np.array([f[signal] for f in self._frames.values()], np.float64)
 
     def check(self, label: str) -> str:
         """``checked_label`` over the look-back."""

@@ -29,12 +29,12 @@ exercise of another family, or ``unknown``, into a lunge.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rehab_core.recognition.recent_frames import RecentFrames
 from rehab_core.repetition.counter import as_coco17
 from rehab_core.repetition.families import family_of
 from rehab_core.types import Skeleton
@@ -139,32 +139,23 @@ class StanceTracker:
     """
 
     def __init__(self, lookback_s: float = LOOKBACK_S) -> None:
-        self.lookback_s = float(lookback_s)
-        self.reset()
+        self._bottoms: RecentFrames[FrameStance] = RecentFrames(lookback_s)
 
     def reset(self) -> None:
-        self._bottoms: deque[tuple[float, FrameStance]] = deque()
-        self._last_s: float | None = None
+        self._bottoms.clear()
 
     def update(self, skeleton: Skeleton | None, stamp_ns: int, shared: dict | None = None) -> None:
         """Feed one frame (``shared``, the frame's joint signals, is not needed here)."""
-        t = int(stamp_ns) * 1e-9
-        if self._last_s is not None and t == self._last_s:
-            return  # fed already (a classifier and its fallback share one tracker)
-        if self._last_s is not None and t < self._last_s:
-            self.reset()
-        self._last_s = t
-        while self._bottoms and self._bottoms[0][0] < t - self.lookback_s:
-            self._bottoms.popleft()
-        if skeleton is None or skeleton.keypoints_3d is None:
+        t = self._bottoms.advance(stamp_ns)
+        if t is None or skeleton is None or skeleton.keypoints_3d is None:
             return
         row = frame_stance(as_coco17(skeleton, use_3d=True))
         if row is not None and row.flexion_deg >= BOTTOM_FLEXION_DEG:
-            self._bottoms.append((t, row))
+            self._bottoms.append(t, row)
 
     def split(self) -> bool | None:
-        """``is_split`` over the bottoms of the last ``lookback_s``."""
-        return is_split([row for _, row in self._bottoms])
+        """``is_split`` over the bottoms of the look-back."""
+        return is_split(self._bottoms.values())
 
 
 def clip_verdicts(world: np.ndarray | None, stamps_ns: np.ndarray, ends_s: Sequence[float],

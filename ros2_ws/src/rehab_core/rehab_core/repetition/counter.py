@@ -68,6 +68,12 @@ def as_coco17(skeleton: Skeleton | np.ndarray, layout: str = "coco17",
         raise ShapeMismatchError(str(err)) from None
 
 
+def signal_key(name: str, space: str | None, min_score: float) -> tuple:
+    """How one frame's signal is keyed in the dict its readers share (``update(..., shared)``):
+    the same signal from the same keypoints ("2d" / "3d") with the same masking."""
+    return (name, space, min_score)
+
+
 class _Track:
     """One signal followed by its own filter and cycle detector."""
 
@@ -231,7 +237,7 @@ class RepetitionCounter:
     def _signal(self, name: str, kp: np.ndarray, shared: dict | None) -> float:
         if shared is None:
             return float(compute_signal(name, kp, self.config.min_score))
-        key = (name, self.space, self.config.min_score)
+        key = signal_key(name, self.space, self.config.min_score)
         if key not in shared:
             shared[key] = float(compute_signal(name, kp, self.config.min_score))
         return shared[key]
