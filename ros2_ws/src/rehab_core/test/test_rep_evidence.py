@@ -12,7 +12,12 @@ import pytest
 
 from rehab_core.datasets.corpus import CorpusClip
 from rehab_core.errors import ConfigError
-from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
+from rehab_core.recognition.rep_evidence import (
+    RepetitionEvidence,
+    ended_within,
+    evidence_span,
+    rescued_label,
+)
 from rehab_core.recognition.streaming import StreamingClassifier, StreamingConfig
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.training.recognition_eval import rescue_windows, window_labels
@@ -89,6 +94,16 @@ def test_live_standing_still_stays_unknown():
     stamps = np.arange(0, int(8e9), int(1e9 / 30), dtype=np.int64)
     found = _stream([still.astype(np.float32)] * len(stamps), stamps, evidence=True)
     assert found and {label for _, label, _ in found} == {"unknown"}
+
+
+def test_a_repetition_in_the_last_four_seconds_vouches_for_a_window_between_repetitions():
+    # a slow set: the 2 s window [10, 12] holds no repetition's end, but one ended at 8.5 s
+    since, until = evidence_span(10.0, 12.0)
+    assert (since, until) == (8.0, 12.0)
+    assert ended_within([8.5], since, until)
+    assert not ended_within([7.5], since, until)  # a set that stopped more than 4 s ago
+    assert not ended_within([12.5], since, until)  # causal: nothing after the window's end
+    assert evidence_span(0.0, 10.0) == (0.0, 10.0)  # a longer window keeps its own span
 
 
 def test_evidence_is_fed_once_per_frame_and_a_new_stream_starts_over():

@@ -46,7 +46,8 @@ class ActionClassifierNode(LifecycleComponent):
         ParamSpec("threshold", 0.5, "below this confidence the label is 'unknown'", 0.0, 1.0),
         ParamSpec("repetition_evidence", True,
                   "an 'unknown' window is named after the best-ranked exercise (at least as "
-                  "likely as 'unknown') whose repetition counter completed a repetition in it"),
+                  "likely as 'unknown') whose repetition counter completed a repetition in "
+                  "the last 4 s"),
         ParamSpec("stance", True,
                   "a squat-family window is a lunge exactly when the legs are split at the "
                   "bottom (needs the pose model's 3-D)"),

@@ -81,8 +81,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="the network also reads each channel's frame-to-frame change")
     p.add_argument("--repetition-evidence", action="store_true",
                    help="a window under the threshold is the likeliest exercise (at least as "
-                        "likely as unknown) that completed a repetition in it (as the live "
-                        "classifier does with the bundle's repetition_evidence); with "
+                        "likely as unknown) that completed a repetition in the last 4 s "
+                        "(as the live classifier does with the bundle's repetition_evidence); with "
                         "--recount: rescore the run")
     p.add_argument("--stance", action="store_true",
                    help="a squat-family window is a lunge when the legs are split at the bottom "

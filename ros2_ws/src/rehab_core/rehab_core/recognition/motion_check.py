@@ -11,7 +11,7 @@ that signal did not cover its own minimum range (5th to 95th percentile), no
 repetition of the exercise can be under way, so the window is not that
 exercise: it is ``unknown``.
 
-``LOOKBACK_S`` is 4 s: half a repetition covers the whole range, so any
+``LOOKBACK_S`` (``recent_frames``) is 4 s: half a repetition covers the whole range, so any
 repetition up to 8 s long shows it (the counter allows 12 s; a slower one
 is named once it has moved). The cost: a set's windows are named once the
 joint has moved, not from its first frame, and windows of a pause longer
@@ -27,14 +27,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rehab_core.recognition.recent_frames import RecentFrames
+from rehab_core.recognition.recent_frames import LOOKBACK_S, RecentFrames
 from rehab_core.repetition.angles import DEFAULT_MIN_SCORE, compute_signal
 from rehab_core.repetition.config import EXERCISES
 from rehab_core.repetition.counter import as_coco17, signal_key
 from rehab_core.repetition.families import UNKNOWN
 from rehab_core.types import Skeleton
 
-LOOKBACK_S = 4.0
 _MIN_SAMPLES = 3  # fewer scored frames than this in the look-back: not moving
 
 

@@ -5,6 +5,10 @@ both follow one stream the same way, here: a stamp fed already is skipped (a
 classifier and its 2-D fallback share one tracker and both feed it), a stamp
 going back starts a new stream, and what is older than the look-back is
 dropped.
+
+``LOOKBACK_S`` is the one look-back all three rules use (stance, motion check,
+repetition evidence): 4 s holds a repetition or two at any tempo a counter
+counts, and half a repetition covers a key joint's whole range.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections import deque
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+LOOKBACK_S = 4.0
 
 
 class RecentFrames(Generic[T]):

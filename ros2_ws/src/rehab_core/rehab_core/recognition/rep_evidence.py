@@ -15,8 +15,9 @@ window's end):
 * the candidates are the counted exercises that score at least as high as
   ``unknown`` (the classifier's own preference: a window the network
   positively calls ``unknown`` stays so), best-ranked first;
-* the first candidate whose counter completed a repetition that ended inside
-  the window's span names it. (At first only the best-ranked exercise was
+* the first candidate whose counter completed a repetition that ended in the
+  last ``LOOKBACK_S`` (4 s, the look-back of the stance and motion rules) up to
+  the window's end names it (``evidence_span``). (At first only the best-ranked exercise was
   asked; when the network ranks a posture-alike first, e.g. jumping jacks
   over a prisoner squat with the hands behind the head, the exercise whose
   joint actually went through a repetition is the better answer: held out,
@@ -26,6 +27,13 @@ Then the window is that exercise, with its own (under-threshold) score as
 confidence, so a rescued label can never veto a goal's repetition
 (``SessionConfig.reject_confidence`` is above the threshold). Measured on
 stored held-out probabilities, see the exercise model's card.
+
+Why the look-back and not the window alone: a window is 2 s; a squat with a
+barbell or a pull-up takes 3-4 s a repetition, so most windows inside a slow
+set hold no repetition's end and stayed ``unknown`` between repetitions. A
+repetition in the last 4 s says the person is in a set of that exercise.
+Held out (corpus windows, no retraining): 0.745 -> 0.79 on the shipped
+networks, 0.76 -> 0.80 on a second seed set; clips and open-set unchanged.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from rehab_core.recognition.recent_frames import LOOKBACK_S
 from rehab_core.repetition.config import EXERCISES
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.families import UNKNOWN
@@ -50,7 +59,7 @@ def counted_exercises(labels: Sequence[str]) -> list[str]:
 def rescued_label(probs: np.ndarray, labels: Sequence[str],
                   completed: Callable[[str], bool]) -> str | None:
     """The exercise an ``unknown`` window is, given ``completed(name)``: whether that
-    exercise's counter completed a repetition over the window. The best-ranked counted
+    exercise's counter completed a repetition over its evidence span. The best-ranked counted
     exercise scoring at least as high as ``unknown`` that did; None when none did."""
     floor = probs[labels.index(UNKNOWN)] if UNKNOWN in labels else 0.0
     ranked = sorted(counted_exercises(labels), key=lambda name: -probs[labels.index(name)])
@@ -60,6 +69,12 @@ def rescued_label(probs: np.ndarray, labels: Sequence[str],
         if completed(name):
             return name
     return None
+
+
+def evidence_span(start_s: float, end_s: float) -> tuple[float, float]:
+    """The span a repetition's end must lie in to vouch for the window [start_s, end_s]:
+    the last ``LOOKBACK_S`` up to its end (or the whole window, were it longer)."""
+    return min(start_s, end_s - LOOKBACK_S), end_s
 
 
 def ended_within(ends_s: Sequence[float], start_s: float, end_s: float) -> bool:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rehab_core.recognition.recent_frames import RecentFrames
+from rehab_core.recognition.recent_frames import LOOKBACK_S, RecentFrames
 from rehab_core.repetition.counter import as_coco17
 from rehab_core.repetition.families import family_of
 from rehab_core.types import Skeleton
@@ -46,7 +46,6 @@ SPREAD_LEG_LENGTHS = 1.0  # ... with the feet more than a leg apart sideways (a 
 GROUNDED_LEG_LENGTHS = 0.5  # ankle heights closer than this: both feet on the floor
 BOTTOM_FLEXION_DEG = 45.0  # a knee bent this far (180 - knee angle) is at a bottom
 MIN_SCORE = 0.2  # a joint under this 3-D visibility is missing
-LOOKBACK_S = 4.0  # bottoms looked at: a repetition or two at any tempo
 
 # COCO-17 indices
 _L_HIP, _R_HIP, _L_KNEE, _R_KNEE, _L_ANKLE, _R_ANKLE = 11, 12, 13, 14, 15, 16

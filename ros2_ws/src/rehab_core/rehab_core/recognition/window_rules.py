@@ -5,8 +5,8 @@ place (the held-out evaluation applies the same order to stored
 probabilities: ``training/recognition_eval.label_windows``):
 
 1. the top class, or ``unknown`` under the confidence threshold;
-2. an ``unknown`` window whose likeliest exercise completed a repetition in it is
-   that exercise (``rep_evidence``);
+2. an ``unknown`` window whose likeliest exercise completed a repetition in the
+   last 4 s is that exercise (``rep_evidence``);
 3. within the squat family, the legs' stance says whether it is a lunge
    (``stance``);
 4. a counted exercise whose key joint did not move through a repetition's
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rehab_core.recognition.motion_check import MotionTracker
-from rehab_core.recognition.rep_evidence import RepetitionEvidence, rescued_label
+from rehab_core.recognition.rep_evidence import RepetitionEvidence, evidence_span, rescued_label
 from rehab_core.recognition.stance import StanceTracker, family_member
 from rehab_core.repetition.families import UNKNOWN
 
@@ -35,8 +35,9 @@ def name_window(probs: np.ndarray, labels: Sequence[str], threshold: float,
     top = int(np.argmax(probs))
     label = labels[top] if probs[top] >= threshold else UNKNOWN
     if label == UNKNOWN and evidence is not None:
+        since_s, until_s = evidence_span(start_s, end_s)
         label = rescued_label(probs, labels, lambda name: evidence.completed(
-            name, start_s, end_s)) or UNKNOWN
+            name, since_s, until_s)) or UNKNOWN
     named = label
     if stance is not None:
         label = family_member(label, probs, labels, stance.split())

@@ -19,8 +19,9 @@ import numpy as np
 from rehab_core.coaching.session_types import REJECT_CONFIDENCE
 from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
 from rehab_core.errors import ConfigError
-from rehab_core.recognition.motion_check import LOOKBACK_S, checked_label, clip_signals, key_signals
-from rehab_core.recognition.rep_evidence import ended_within, rescued_label
+from rehab_core.recognition.motion_check import checked_label, clip_signals, key_signals
+from rehab_core.recognition.recent_frames import LOOKBACK_S
+from rehab_core.recognition.rep_evidence import ended_within, evidence_span, rescued_label
 from rehab_core.recognition.stance import clip_verdicts, family_member
 from rehab_core.repetition.config import get_exercise_config
 from rehab_core.repetition.counter import RepetitionCounter
@@ -40,7 +41,8 @@ def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str]
                    clip: CorpusClip, starts_s: np.ndarray,
                    span_s: float) -> tuple[list[str], list[float]]:
     """``labels_w`` with each ``unknown`` window relabelled as the likeliest exercise that
-    completed a repetition inside it, the live classifier's rule (``rep_evidence.py``),
+    completed a repetition over its evidence span, the live classifier's rule
+    (``rep_evidence.py``),
     and every window's confidence (a rescued window's: its exercise's own score)."""
     ends: dict[str, list[float]] = {}
 
@@ -53,9 +55,9 @@ def rescue_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str]
     for k, label in enumerate(labels_w):
         if label != UNKNOWN:
             continue
-        t0 = float(starts_s[k])
-        name = rescued_label(probs[k], labels,
-                             lambda n, t0=t0: ended_within(ends_of(n), t0, t0 + span_s))
+        since, until = evidence_span(float(starts_s[k]), float(starts_s[k]) + span_s)
+        name = rescued_label(probs[k], labels, lambda n, since=since, until=until:
+                             ended_within(ends_of(n), since, until))
         if name is not None:
             out[k], conf[k] = name, float(probs[k][labels.index(name)])
     return out, conf
