@@ -65,6 +65,16 @@ def test_onnxruntime_runs_and_times(tiny_onnx):
     backend.close()
 
 
+def test_onnxruntime_fixed_batch_gives_the_same_answer_and_refuses_another_batch(tiny_onnx):
+    free = create_backend(tiny_onnx)
+    fixed = create_backend(tiny_onnx, batch_size=1)
+    assert free.inputs[0].shape == ("batch", 3) and fixed.inputs[0].shape == (1, 3)
+    x = np.array([[0.5, -1.0, 3.0]], np.float32)
+    assert np.array_equal(fixed.run({"x": x})[0], free.run({"x": x})[0])
+    with pytest.raises(ShapeMismatchError, match="shape"):
+        fixed.run({"x": np.zeros((2, 3), np.float32)})  # a clear error, not a wrong answer
+
+
 @pytest.mark.parametrize(
     ("feeds", "match"),
     [

@@ -41,7 +41,8 @@ class OnnxRunner:
         except ImportError:
             create_backend = None
         if create_backend is not None:
-            self.backend = create_backend(str(path))
+            # one window a call: a fixed batch lets the runtime fold the shape arithmetic
+            self.backend = create_backend(str(path), batch_size=1)
             self.input_name = self.backend.inputs[0].name
         else:
             try:
