@@ -173,6 +173,24 @@ def test_angles_mask_low_scores_and_normalise_scale():
     assert bilateral_angle(seq, "knee").shape == (len(seq),)
 
 
+@pytest.mark.parametrize("joint", ["knee", "hip", "elbow", "shoulder", "body_line"])
+def test_one_frame_angle_equals_the_batched_one_masks_included(joint):
+    # the counters take one frame at a time through a plain-float path: it must agree
+    frames, _, _ = sequence("squat", 2, 2.0, 15, noise_px=2.0, seed=1)
+    seq = np.stack([f for f in frames if f is not None]).astype(np.float64)
+    seq[3, 13, 2] = 0.1  # one knee below min_score
+    seq[5, 11, 0] = np.nan  # a hip with no coordinate
+    seq[7, :, 2] = 0.0  # nobody seen
+    seq[9, 14] = seq[9, 16]  # a degenerate (zero-length) limb
+    world = np.concatenate([seq[..., :2], seq[..., :1] * 0.3, seq[..., 2:]], axis=-1)
+    for kp in (seq, world):  # 2-D and 3-D
+        batched = bilateral_angle(kp, joint)
+        single = np.array([bilateral_angle(frame, joint) for frame in kp])
+        assert np.array_equal(np.isnan(single), np.isnan(batched))
+        assert np.allclose(single, batched, equal_nan=True, atol=1e-9)
+    assert np.isnan(bilateral_angle(seq[7], joint))
+
+
 # -- the input's edges: a stream that opens inside a repetition, one that ends inside it ---
 
 FPS = 30.0

@@ -22,6 +22,7 @@ views, where the far side is often guessed by the pose model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -94,19 +95,50 @@ def _triplet_score(kp: np.ndarray, names: tuple[str, str, str]) -> np.ndarray:
     return np.min(kp[..., [J[n] for n in names], -1], axis=-1)
 
 
+def _frame_angle(kp: list[list[float]], names: tuple[str, str, str],
+                 min_score: float) -> tuple[float, float]:
+    """(angle deg, weight) of one triplet of one frame; weight 0 when masked or degenerate."""
+    a, b, c = (kp[J[n]] for n in names)
+    if not all(p[-1] >= min_score for p in (a, b, c)) or not all(
+            math.isfinite(v) for p in (a, b, c) for v in p[:-1]):
+        return math.nan, 0.0
+    v1 = [p - q for p, q in zip(a[:-1], b[:-1])]
+    v2 = [p - q for p, q in zip(c[:-1], b[:-1])]
+    n1, n2 = math.sqrt(sum(v * v for v in v1)), math.sqrt(sum(v * v for v in v2))
+    if n1 <= 1e-9 or n2 <= 1e-9:
+        return math.nan, 0.0
+    cos = sum(p * q for p, q in zip(v1, v2)) / (n1 * n2)
+    return math.degrees(math.acos(min(1.0, max(-1.0, cos)))), min(a[-1], b[-1], c[-1])
+
+
+def _frame_bilateral(kp: np.ndarray, joint: str, min_score: float) -> np.ndarray:
+    """``bilateral_angle`` of one frame in plain floats: the counters call it every frame
+    for every exercise, where numpy's per-call overhead was most of the cost."""
+    rows = kp.tolist()
+    num = den = 0.0
+    for side in ("left", "right"):
+        ang, w = _frame_angle(rows, ANGLE_TRIPLETS[f"{side}_{joint}"], min_score)
+        if w > 0:
+            num += ang * w
+            den += w
+    return np.float64(num / den if den > 0 else math.nan)
+
+
 def bilateral_angle(
     keypoints: np.ndarray, joint: str, min_score: float = DEFAULT_MIN_SCORE
 ) -> np.ndarray:
     """Score-weighted mean of the left and right ``joint`` angle (NaN if both masked)."""
     kp = _check(keypoints)
+    if f"left_{joint}" not in ANGLE_TRIPLETS:
+        known = "knee, hip, elbow, shoulder, body_line"
+        raise ValueError(f"unknown joint {joint!r}; known: {known}")
+    if kp.ndim == 2:
+        return _frame_bilateral(kp, joint, min_score)
     ok = _valid(kp, min_score)
     num = np.zeros(kp.shape[:-2])
     den = np.zeros(kp.shape[:-2])
     for side in ("left", "right"):
         name = f"{side}_{joint}"
-        if name not in ANGLE_TRIPLETS:
-            known = "knee, hip, elbow, shoulder, body_line"
-            raise ValueError(f"unknown joint {joint!r}; known: {known}")
         ang = _angle_of(kp, ok, name)
         w = np.where(np.isfinite(ang), _triplet_score(kp, ANGLE_TRIPLETS[name]), 0.0)
         num = num + np.nan_to_num(ang) * w

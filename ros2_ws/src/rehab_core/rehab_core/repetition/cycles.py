@@ -14,6 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def _median(values: list[float]) -> float:
+    """``np.median`` of a few floats (NaN if any is NaN), without numpy's per-call cost:
+    the filter takes one every frame for every exercise's counter."""
+    if any(v != v for v in values):
+        return math.nan
+    s = sorted(values)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2.0
+
+
 class SignalFilter:
     """Running median (kills single-frame pose glitches) then a one-pole low-pass.
 
@@ -43,7 +53,7 @@ class SignalFilter:
         self._window.append((t, x))
         while self._window and self._window[0][0] < t - self.median_s:
             self._window.popleft()
-        med = float(np.median([v for _, v in self._window])) if len(self._window) > 2 else x
+        med = _median([v for _, v in self._window]) if len(self._window) > 2 else x
         if self._y is None or self.tau <= 0:
             self._y = med
         else:
