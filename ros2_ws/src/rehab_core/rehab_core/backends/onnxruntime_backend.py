@@ -70,7 +70,7 @@ class OnnxRuntimeBackend:
         exported with a free batch keeps its shape arithmetic (Shape, Gather,
         Concat before each Reshape) as nodes it runs every call; fixed, ORT folds
         it at load. The action classifier runs one window at a time: its
-        ensemble went from 806 nodes to 185, 3.1 to 2.7 ms a window on 2 cores.
+        ensemble went from 806 nodes to 185, 3.3 to 2.8 ms a window on 2 cores.
         """
         ort = import_runtime("onnxruntime", "onnxruntime (or onnxruntime-gpu)", self.name)
         path = require_model_file(model_path)
@@ -84,12 +84,13 @@ class OnnxRuntimeBackend:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.providers = choose_providers(ort.get_available_providers(), providers)
         self.session = self._load(ort, options)
-        free = {i.shape[0] for i in self.session.get_inputs() if i.shape and isinstance(
-            i.shape[0], str)}
-        if batch_size > 0 and free:
+        if batch_size > 0:  # the symbolic names are known once loaded: load again, fixed
+            free = {i.shape[0] for i in self.session.get_inputs()
+                    if i.shape and isinstance(i.shape[0], str)}
             for name in free:
                 options.add_free_dimension_override_by_name(name, int(batch_size))
-            self.session = self._load(ort, options)
+            if free:
+                self.session = self._load(ort, options)
         self._inputs = [self._spec(i) for i in self.session.get_inputs()]
         self._outputs = [self._spec(o) for o in self.session.get_outputs()]
         self._output_names = [o.name for o in self._outputs]

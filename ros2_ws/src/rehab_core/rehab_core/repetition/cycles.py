@@ -8,6 +8,7 @@ seconds, so the same parameters work at 10, 24, 30 or 60 fps.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -17,11 +18,7 @@ import numpy as np
 def _median(values: list[float]) -> float:
     """``np.median`` of a few floats (NaN if any is NaN), without numpy's per-call cost:
     the filter takes one every frame for every exercise's counter."""
-    if any(v != v for v in values):
-        return math.nan
-    s = sorted(values)
-    k = len(s) // 2
-    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2.0
+    return math.nan if any(v != v for v in values) else statistics.median(values)
 
 
 class SignalFilter:
