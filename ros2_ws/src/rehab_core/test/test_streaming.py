@@ -63,6 +63,24 @@ def test_normalisation_handles_missing_joints_and_empty_windows():
     assert box is not None and np.isfinite(box).all()
 
 
+def test_normalisation_centres_on_the_median_of_the_frames_whose_hips_are_seen():
+    seq = synthetic_sequence("squat", seconds=1, rng=np.random.default_rng(3))
+    w = seq.keypoints[:30].copy()
+    w[::3, 11, 2] = 0.0  # the left hip unseen on every third frame
+    w[5:9, 5:7, 2] = 0.0  # shoulders unseen too: those frames have no torso length
+    both = np.ones(30, bool)
+    both[::3] = False
+    hips = (w[both, 11, :2] + w[both, 12, :2]) / 2.0
+    torso_frames = both.copy()
+    torso_frames[5:9] = False
+    shoulders = (w[torso_frames, 5, :2] + w[torso_frames, 6, :2]) / 2.0
+    torso = np.median(np.linalg.norm(
+        shoulders - (w[torso_frames, 11, :2] + w[torso_frames, 12, :2]) / 2.0, axis=1))
+    out = normalize_window(w, "coco17")
+    expected = (w[10, 0, :2] - np.median(hips, axis=0)) / torso  # the nose of a seen frame
+    np.testing.assert_allclose(out[10, 0, :2], expected, rtol=1e-5)
+
+
 class FixedRunner:
     """A stand-in model returning scripted logits, one per call."""
 
