@@ -230,6 +230,8 @@ class StreamingClassifier:
                     result = prediction
         if self.fallback is not None:
             other = self.fallback.update(skeleton, stamp_ns)
+            if result is None and other is None:
+                return None  # no window on this frame: nothing to choose between
             frames = np.stack([f for _, f in self._frames]) if self._frames else np.zeros(0)
             if world_fraction(frames) < self.config.min_seen_fraction:
                 return other  # no 3-D in this window: the 2-D model's answer
