@@ -112,6 +112,15 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
     assert mixed["mixed_with"]["weight"] == 0.5
     assert mixed["video_accuracy"] == summary["video_accuracy"]
     assert not (tmp_path / "mix" / "variants").exists()  # the members are not mixed
+    # a smaller ensemble from the stored members: the first seed alone is that member's run
+    first = recount_run(out, clips, data, log=lambda m: None, members=1, mix=out,
+                        out_dir=tmp_path / "first")
+    alone = json.loads((out / "variants" / "seed0" / "summary.json").read_text())
+    assert first["members"] == 1
+    assert first["window_accuracy"] == alone["window_accuracy"]
+    assert first["video_accuracy"] == alone["video_accuracy"]
+    with pytest.raises(ConfigError, match="stores 2 members"):
+        recount_run(out, clips, data, log=lambda m: None, members=3, out_dir=tmp_path / "y")
     other = tmp_path / "other_folds"
     other.mkdir()
     (other / "clips.jsonl").write_text((out / "clips.jsonl").read_text())

@@ -112,6 +112,10 @@ def register_eval(sub) -> None:
                         "with the bundle's fallback_weight")
     p.add_argument("--mix-weight", type=float, default=0.5,
                    help="RUN2's share with --mix (default 0.5)")
+    p.add_argument("--members", type=int, default=None, metavar="N",
+                   help="with --recount: score the ensemble of RUN's (and RUN2's) first N "
+                        "seeds, from the members' stored windows (an ensemble's size "
+                        "weighed by held-out accuracy without retraining)")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -191,6 +195,8 @@ def run_eval(args) -> int:
 
     if args.mix is not None and args.recount is None:
         raise ConfigError("--mix RUN2 needs --recount RUN (it averages two finished runs)")
+    if args.members is not None and args.recount is None:
+        raise ConfigError("--members N needs --recount RUN (it averages RUN's stored members)")
     clips, data, spec = _load(args)
     if args.bundle is not None:
         from rehab_core.training.recognition import evaluate_bundle_on_clips
@@ -202,7 +208,7 @@ def run_eval(args) -> int:
         s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out,
                         evidence=args.repetition_evidence, mix=args.mix,
                         mix_weight=args.mix_weight, stance=args.stance,
-                        motion_check=args.motion_check)
+                        motion_check=args.motion_check, members=args.members)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)

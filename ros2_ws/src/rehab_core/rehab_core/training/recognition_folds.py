@@ -246,29 +246,31 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
                 log: Callable[[str], None] = print, threshold: float | None = None,
                 out_dir: str | Path | None = None, evidence: bool = False,
                 mix: str | Path | None = None, mix_weight: float = 0.5,
-                stance: bool = False, motion_check: bool = False) -> dict:
+                stance: bool = False, motion_check: bool = False,
+                members: int | None = None) -> dict:
     """Score a finished evaluation's counts again with today's counter (every variant),
     from its stored window labels: no retraining. With ``threshold``, ``evidence`` (the
     repetition evidence rule), ``stance`` or ``motion_check`` the windows are labelled again
     from their stored probabilities; with ``mix`` (another run on the same folds, e.g. the
     2-D input's) from ``(1 - mix_weight)`` x this run's + ``mix_weight`` x that run's
-    probabilities (the main result only). Writes to ``out_dir`` (default: in place)."""
+    probabilities (the main result only); with ``members`` N the ensemble of each run's first
+    N members (``member_rows``). Writes to ``out_dir`` (default: in place)."""
     root = Path(run_dir)
     by_name = {c.name: c for c in clips}
     folds = json.loads((root / "folds.json").read_text())
     other = None
     if mix is not None:
-        other = _mixed_run(root, Path(mix), folds)
+        other = _mixed_run(root, Path(mix), folds, members)
         if not 0.0 <= mix_weight <= 1.0:
             raise ConfigError(f"the mix weight must be in [0, 1], got {mix_weight}")
     main: dict = {}
     dest = Path(out_dir) if out_dir is not None else root
-    variants = [] if other is not None else sorted(
+    variants = [] if other is not None or members else sorted(
         p for p in (root / "variants").glob("*") if p.is_dir())
     for src in [root, *variants]:
         out = dest / src.relative_to(root)
         old = json.loads((src / "summary.json").read_text())
-        rows = [json.loads(line) for line in (src / "clips.jsonl").read_text().splitlines()]
+        rows = member_rows(src, members) if members else _rows(src)
         missing = [r["clip"] for r in rows if r["clip"] not in by_name]
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
@@ -290,6 +292,8 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
             s["motion_check"] = True
         if other is not None:
             s["mixed_with"] = {"run": str(mix), "weight": mix_weight}
+        if members:
+            s["members"] = members
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
             f"false reps/min on other {s['other_false_reps_per_min']:.2f}")
@@ -297,12 +301,36 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
     return main
 
 
-def _mixed_run(root: Path, mix: Path, folds: list[dict]) -> dict[str, dict]:
+def _rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "clips.jsonl").read_text().splitlines()]
+
+
+def member_rows(run: Path, members: int) -> list[dict]:
+    """The run's rows with each window's probabilities the mean of its first ``members``
+    members' (``variants/seedN``, by seed): a smaller ensemble scored without retraining,
+    since each member was trained and scored on the same folds."""
+    seeds = sorted((p for p in (run / "variants").glob("seed*") if p.name[4:].isdigit()),
+                   key=lambda p: int(p.name[4:]))
+    if not 1 <= members <= len(seeds):
+        raise ConfigError(f"{run} stores {len(seeds)} members' windows (variants/seedN), "
+                          f"not {members}")
+    tables = [_rows(p) for p in seeds[:members]]
+    out = []
+    for rows in zip(*tables):
+        if len({(r["clip"], tuple(r["window_start_s"])) for r in rows}) != 1:
+            raise ConfigError(f"{run}: its members did not score the same windows")
+        mean = np.mean([np.asarray(r["window_probs"], np.float64) for r in rows], axis=0)
+        out.append({**rows[0], "window_probs": np.round(mean, 3).tolist()})
+    return out
+
+
+def _mixed_run(root: Path, mix: Path, folds: list[dict],
+               members: int | None = None) -> dict[str, dict]:
     """The other run's rows by clip, once its folds are checked to be this run's."""
     theirs = json.loads((mix / "folds.json").read_text())
     if [sorted(f["held_out_sources"]) for f in theirs] != \
             [sorted(f["held_out_sources"]) for f in folds]:
         raise ConfigError(f"{mix} held out other sources than {root}: the models of one "
                           "clip would not be the same held-out fold")
-    rows = [json.loads(line) for line in (mix / "clips.jsonl").read_text().splitlines()]
+    rows = member_rows(mix, members) if members else _rows(mix)
     return {r["clip"]: r for r in rows}
