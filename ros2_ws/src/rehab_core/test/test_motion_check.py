@@ -5,6 +5,7 @@ the shipped bundle's setting."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,12 @@ from rehab_core.recognition.motion_check import (
     LOOKBACK_S,
     MotionTracker,
     checked_label,
+    companion_signals,
     covers,
     key_signals,
 )
 from rehab_core.types import Skeleton
-from rehab_testing.synthetic_reps import sequence
+from rehab_testing.synthetic_reps import jack_pose, sequence
 
 LABELS = ["squat", "push_up", "plank", "jumping_jacks", "unknown"]
 MODEL = Path(__file__).resolve().parents[4] / "models" / "exercise_stgcn"
@@ -68,6 +70,71 @@ def test_tracker_on_squats_then_standing_still():
     assert tracker.check("squat") == "unknown"  # standing for the whole look-back
     tracker.update(still, 0)  # time went back: a new stream, nothing seen yet
     assert tracker.check("squat") == "unknown"
+
+
+def _jacks(feet_open: bool, with_3d: bool = True, legs_seen: bool = True, fps: float = 30.0):
+    """6 s of arm swings (1.5 s each) with or without the feet opening; 3-D as the pose model
+    gives it (x, y, z, visibility), the legs' joints unseen when ``legs_seen`` is False."""
+    out = []
+    for i in range(int(6 * fps)):
+        x = 0.5 - 0.5 * math.cos(2 * math.pi * i / fps / 1.5)
+        kp = jack_pose(15.0 + 150.0 * x, 0.1 + (0.5 * x if feet_open else 0.0))
+        if not legs_seen:
+            kp[13:17, 2] = 0.0  # knees and ankles out of the frame
+        world = np.concatenate([kp[:, :2] * [1.0, -1.0], np.zeros((17, 1)), kp[:, 2:]], axis=1)
+        kp[:, :2] = kp[:, :2] * 200.0 + 400.0
+        out.append((int(i * 1e9 / fps), Skeleton(
+            "coco17", kp, keypoints_3d=world.astype(np.float32) if with_3d else None,
+            space_3d="model" if with_3d else "")))
+    return out
+
+
+def test_jumping_jacks_also_need_the_feet_to_open_in_3d():
+    """The arms alone move as in an arm raise: a jack's feet open too (its companion signal),
+    judged on 3-D frames; unseen legs are no jack; 2-D alone (a side view hides the feet
+    apart) is not judged."""
+    assert companion_signals([*LABELS, "arm_raise"]) == {"jumping_jacks": ("ankle_spread", 0.3)}
+    cases = {"jack": _jacks(True), "arms only": _jacks(False),
+             "legs unseen": _jacks(True, legs_seen=False), "arms only, 2-D": _jacks(False, False)}
+    verdicts = {}
+    for name, stream in cases.items():
+        tracker = MotionTracker([*LABELS, "arm_raise"])
+        for stamp, sk in stream:
+            tracker.update(sk, stamp)
+        verdicts[name] = (tracker.check("jumping_jacks"), tracker.check("arm_raise"))
+    assert verdicts == {"jack": ("jumping_jacks", "arm_raise"),
+                        "arms only": ("unknown", "arm_raise"),
+                        "legs unseen": ("unknown", "arm_raise"),
+                        "arms only, 2-D": ("jumping_jacks", "arm_raise")}
+
+
+def test_evaluation_judges_the_companion_as_the_live_rule_does():
+    from rehab_core.datasets.corpus import CorpusClip
+    from rehab_core.training.recognition_eval import label_windows
+
+    probs = np.array([[0.05, 0.05, 0.05, 0.8, 0.05]])  # jumping_jacks
+    out = {}
+    for name, stream in {"arms only": _jacks(False), "arms only, 2-D": _jacks(False, False),
+                         "jack": _jacks(True)}.items():
+        kp = np.stack([sk.keypoints for _, sk in stream])
+        world = None if stream[0][1].keypoints_3d is None else \
+            np.stack([sk.keypoints_3d for _, sk in stream])
+        clip = CorpusClip(name, "jumping_jacks", "test", kp,
+                          np.array([t for t, _ in stream], np.int64), 30.0, world=world)
+        out[name] = label_windows(probs, LABELS, 0.5, starts_s=np.array([3.0]), span_s=2.0,
+                                  motion_clip=clip)[0][0]
+    assert out == {"arms only": "unknown", "arms only, 2-D": "jumping_jacks",
+                   "jack": "jumping_jacks"}
+
+
+def test_a_companion_must_be_a_known_signal_with_a_range():
+    from rehab_core.errors import ConfigError
+    from rehab_core.repetition.config import get_exercise_config
+
+    with pytest.raises(ConfigError, match="companion"):
+        get_exercise_config("jumping_jacks", companion=("ankle_width", 0.3))
+    with pytest.raises(ConfigError, match="companion"):
+        get_exercise_config("jumping_jacks", companion=("ankle_spread", 0.0))
 
 
 def test_live_classifier_refuses_a_named_exercise_that_does_not_move():

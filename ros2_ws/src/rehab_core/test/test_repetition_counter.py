@@ -19,6 +19,7 @@ from rehab_core.repetition import (
     joint_angles,
     torso_length,
 )
+from rehab_core.repetition.angles import ankle_spread
 from rehab_core.repetition.cycles import CycleDetector
 from rehab_core.types import Skeleton
 from rehab_testing.synthetic_reps import sequence
@@ -189,6 +190,24 @@ def test_one_frame_angle_equals_the_batched_one_masks_included(joint):
         assert np.array_equal(np.isnan(single), np.isnan(batched))
         assert np.allclose(single, batched, equal_nan=True, atol=1e-9)
     assert np.isnan(bilateral_angle(seq[7], joint))
+
+
+def test_one_frame_ankle_spread_equals_the_batched_one_masks_included():
+    # the motion check reads it one 3-D frame at a time through a plain-float path
+    frames, _, _ = sequence("jacks", 2, 1.0, 15, noise_px=2.0, seed=2)
+    seq = np.stack([f for f in frames if f is not None]).astype(np.float64)
+    seq[2, 15, 2] = 0.1  # one ankle below min_score
+    seq[4, 5, 2] = 0.0  # one shoulder unseen: the midpoint is the other one
+    seq[6, 11:13, 2] = 0.0  # no hips: no torso length
+    seq[8, 16, 1] = np.nan  # an ankle with no coordinate
+    seq[10, 5:7, :2] = seq[10, 11:13, :2]  # shoulders on the hips: a zero torso
+    world = np.concatenate([seq[..., :2], seq[..., :1] * 0.3, seq[..., 2:]], axis=-1)
+    for kp in (seq, world):
+        batched = ankle_spread(kp)
+        single = np.array([ankle_spread(frame) for frame in kp])
+        assert np.array_equal(np.isnan(single), np.isnan(batched))
+        assert np.allclose(single, batched, equal_nan=True, rtol=1e-12)
+    assert np.isnan(single[[2, 6, 8, 10]]).all() and np.isfinite(single[4])
 
 
 # -- the input's edges: a stream that opens inside a repetition, one that ends inside it ---

@@ -53,7 +53,8 @@ class ActionClassifierNode(LifecycleComponent):
                   "bottom (needs the pose model's 3-D)"),
         ParamSpec("motion_check", True,
                   "a window named as an exercise whose key joint did not move through a "
-                  "repetition's range in the last 4 s is 'unknown'"),
+                  "repetition's range in the last 4 s is 'unknown' (jumping jacks: the feet "
+                  "must open too, judged in 3-D)"),
     )
 
     def configure(self, cfg: ActionClassifierConfig) -> None:

@@ -90,7 +90,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "--recount: rescore the run")
     p.add_argument("--motion-check", action="store_true",
                    help="a window named as a counted exercise whose key joint did not cover "
-                        "a repetition's range in the last 4 s is unknown (the live "
+                        "a repetition's range in the last 4 s (jumping jacks: nor the "
+                        "feet in 3-D) is unknown (the live "
                         "classifier's motion check, the bundle's motion_check); with "
                         "--recount: rescore the run")
 

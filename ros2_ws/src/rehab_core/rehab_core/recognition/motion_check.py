@@ -19,6 +19,13 @@ than 4 s within a set are ``unknown`` (no repetition is under way). Static
 holds (plank) and ``unknown`` are not checked. The signal is the pose
 model's 3-D angle where the skeleton has 3-D, the 2-D one otherwise, as the
 counter reads it.
+
+An exercise with a ``companion`` signal (``repetition/config.py``) must move
+that one too, judged on the look-back's 3-D frames only: the network named a
+shoulder abduction `jumping_jacks` (the same arm signal), and a jack's feet
+open. A 3-D frame whose ankles are unseen counts as not moving (the legs are
+half of the jack); with fewer than ``_MIN_SAMPLES`` 3-D frames the companion
+is not judged, since a side view's 2-D hides the feet apart.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from rehab_core.repetition.families import UNKNOWN
 from rehab_core.types import Skeleton
 
 _MIN_SAMPLES = 3  # fewer scored frames than this in the look-back: not moving
+_IN_3D = "3d:"  # a frame's companion signals are kept under this prefix, from 3-D only
 
 
 def key_signals(labels: Sequence[str]) -> dict[str, tuple[str, float]]:
@@ -54,14 +62,34 @@ def covers(values: np.ndarray, amplitude: float) -> bool:
     return bool(hi - lo >= amplitude)
 
 
-def checked_label(label: str, signals: dict[str, tuple[str, float]],
-                  values_of) -> str:
+def judged(companion_values: np.ndarray) -> np.ndarray | None:
+    """A look-back's 3-D companion values, or None when too few frames had 3-D to judge."""
+    return companion_values if len(companion_values) >= _MIN_SAMPLES else None
+
+
+def companion_signals(labels: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """label -> (the second signal its repetitions also move, its range), where it has one."""
+    return {lab: EXERCISES[lab].companion for lab in labels
+            if lab in EXERCISES and EXERCISES[lab].companion is not None}
+
+
+def checked_label(label: str, signals: dict[str, tuple[str, float]], values_of,
+                  companions: dict[str, tuple[str, float]] | None = None,
+                  companion_values_of=None) -> str:
     """``label``, or ``unknown`` when it is a counted exercise whose key signal's recent
-    ``values_of(signal)`` do not cover its minimum repetition range."""
+    ``values_of(signal)`` do not cover its minimum repetition range, or whose companion's
+    recent 3-D ``companion_values_of(signal)`` (None: too few 3-D frames to judge) do not."""
     if label not in signals:
         return label
     signal, amplitude = signals[label]
-    return label if covers(values_of(signal), amplitude) else UNKNOWN
+    if not covers(values_of(signal), amplitude):
+        return UNKNOWN
+    if companions and label in companions and companion_values_of is not None:
+        name, amplitude = companions[label]
+        values = companion_values_of(name)
+        if values is not None and not covers(values, amplitude):
+            return UNKNOWN
+    return label
 
 
 def frame_signals(skeleton: Skeleton, names: Sequence[str],
@@ -91,7 +119,9 @@ class MotionTracker:
 
     def __init__(self, labels: Sequence[str], lookback_s: float = LOOKBACK_S) -> None:
         self.signals = key_signals(labels)
+        self.companions = companion_signals(labels)
         self._names = sorted({s for s, _ in self.signals.values()})
+        self._companion_names = sorted({s for s, _ in self.companions.values()})
         self._frames: RecentFrames[dict[str, float]] = RecentFrames(lookback_s)
 
     def reset(self) -> None:
@@ -101,14 +131,24 @@ class MotionTracker:
         """Feed one frame; ``shared``: its signals already computed (``frame_signals``)."""
         t = self._frames.advance(stamp_ns)
         if t is not None and skeleton is not None:
-            self._frames.append(t, frame_signals(skeleton, self._names, shared))
+            row = frame_signals(skeleton, self._names, shared)
+            if skeleton.keypoints_3d is not None and self._companion_names:
+                row.update({_IN_3D + name: v for name, v in frame_signals(
+                    skeleton, self._companion_names, shared).items()})
+            self._frames.append(t, row)
 
     def values(self, signal: str) -> np.ndarray:
         return np.array([f[signal] for f in self._frames.values()], np.float64)
 
+    def companion_values(self, signal: str) -> np.ndarray | None:
+        """The signal over the look-back's 3-D frames; None with too few of them."""
+        key = _IN_3D + signal
+        return judged(np.array([f[key] for f in self._frames.values() if key in f], np.float64))
+
     def check(self, label: str) -> str:
         """``checked_label`` over the look-back."""
-        return checked_label(label, self.signals, self.values)
+        return checked_label(label, self.signals, self.values, self.companions,
+                             self.companion_values)
 
 
 def clip_signals(keypoints: np.ndarray, world: np.ndarray | None,
@@ -121,3 +161,13 @@ def clip_signals(keypoints: np.ndarray, world: np.ndarray | None,
         for n in names:
             out[n] = np.where(has_3d, np.asarray(compute_signal(n, world), np.float64), out[n])
     return out
+
+
+def clip_companions(world: np.ndarray | None, names: Sequence[str],
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """A recorded clip's companion signals per frame from its (T, 17, 4) 3-D, and which frames
+    have 3-D (None: the clip has none), as ``MotionTracker`` reads them live."""
+    if world is None or not names:
+        return {}, None
+    has_3d = world[:, :, 3].max(axis=1) > 0
+    return {n: np.asarray(compute_signal(n, world), np.float64) for n in names}, has_3d

@@ -198,9 +198,34 @@ def wrist_elevation(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE)
     )
 
 
+def _frame_ankle_spread(kp: np.ndarray, min_score: float) -> np.float64:
+    """``ankle_spread`` of one frame in plain floats (the motion check reads it every 3-D
+    frame, where numpy's per-call overhead was most of the cost)."""
+    rows = kp.tolist()
+
+    def seen(i: int) -> bool:
+        return rows[i][-1] >= min_score and all(math.isfinite(v) for v in rows[i][:-1])
+
+    def midpoint(a: str, b: str) -> list[float] | None:
+        pts = [rows[J[n]][:-1] for n in (a, b) if seen(J[n])]
+        return [sum(c) / len(pts) for c in zip(*pts)] if pts else None
+
+    la, ra = J["left_ankle"], J["right_ankle"]
+    sh = midpoint("left_shoulder", "right_shoulder")
+    hp = midpoint("left_hip", "right_hip")
+    if sh is None or hp is None or not (seen(la) and seen(ra)):
+        return np.float64(math.nan)
+    torso = math.dist(sh, hp)
+    if not torso > 1e-6:
+        return np.float64(math.nan)
+    return np.float64(math.dist(rows[la][:-1], rows[ra][:-1]) / torso)
+
+
 def ankle_spread(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) -> np.ndarray:
     """Distance between the ankles in torso lengths (opens in a jumping jack)."""
     kp = _check(keypoints)
+    if kp.ndim == 2:
+        return _frame_ankle_spread(kp, min_score)
     ok = _valid(kp, min_score)
     la, ra = J["left_ankle"], J["right_ankle"]
     d = np.linalg.norm(kp[..., la, :-1] - kp[..., ra, :-1], axis=-1)

@@ -7,7 +7,9 @@ exercise uses the angle of the joint that moves most:
 * squat: knee angle (about 170 deg standing, under 100 deg at the bottom);
 * jumping jacks: shoulder elevation (hip-shoulder-elbow: about 20 deg with the
   arms down, about 160 deg overhead; visible from the front and the side,
-  unlike ankle spread, which vanishes in a side view);
+  unlike ankle spread, which vanishes in a side view's 2-D). The feet open too:
+  the classifier's motion check also asks the 3-D ankle spread to move
+  (``companion``), which is what tells a jack from an arm raise;
 * push-up: elbow angle (about 170 deg extended, under 110 deg at the bottom);
 * lunge: knee angle (both knees bend to about 90 deg; the front one shows in any view);
 * deadlift: hip angle (shoulder-hip-knee, about 170 deg standing, 45-110 at the bottom;
@@ -48,7 +50,10 @@ class ExerciseConfig:
     muscles work ("up", "down", "" for neither): a repetition whose way out of
     rest is that phase is done at the extreme, so the end of the input closes it.
     ``posture`` is what else the body must do around each repetition (see
-    ``posture.py``); None when the counted joint says it all.
+    ``posture.py``); None when the counted joint says it all. ``companion``
+    (signal, range) is a second signal every repetition also moves through that
+    range, read in 3-D only (``recognition/motion_check.py``): not counted, it
+    keeps a movement of the key joint alone from being named this exercise.
     """
 
     name: str
@@ -66,6 +71,7 @@ class ExerciseConfig:
     counts_reps: bool = True
     concentric: str = ""
     posture: PostureCondition | None = None
+    companion: tuple[str, float] | None = None
 
     def validate(self) -> ExerciseConfig:
         """Raise ConfigError naming the bad field; return self for chaining."""
@@ -94,6 +100,10 @@ class ExerciseConfig:
             raise ConfigError(f"{self.name}: min_score must be in [0, 1], got {self.min_score}")
         if self.posture is not None:
             self.posture.validate(self.name)
+        if self.companion is not None and (
+                self.companion[0] not in SIGNALS or not self.companion[1] > 0):
+            raise ConfigError(f"{self.name}: companion must be (a known signal, a range > 0), "
+                              f"got {self.companion!r}")
         return self
 
 
@@ -108,8 +118,12 @@ PULL_UP_HANG = PostureCondition("shoulder_angle", 120.0, at_least=True, margin_s
 EXERCISES: dict[str, ExerciseConfig] = {
     "squat": ExerciseConfig("squat", "knee_angle", rest="high", min_amplitude=35.0,
                             concentric="up"),
+    # The feet of a jack open to about shoulder width or more (0.8+ torso lengths); 0.3 is
+    # well inside that, and over an arm raise's standing feet (UI-PRMD's 40 abductions and
+    # scaptions: at most 0.29 over any 4 s, median 0.06; the corpus's jacks: 0.39 or more).
     "jumping_jacks": ExerciseConfig(
-        "jumping_jacks", "shoulder_angle", rest="low", min_amplitude=40.0, min_rep_s=0.25
+        "jumping_jacks", "shoulder_angle", rest="low", min_amplitude=40.0, min_rep_s=0.25,
+        companion=("ankle_spread", 0.3),
     ),
     "push_up": ExerciseConfig("push_up", "elbow_angle", rest="high", min_amplitude=30.0,
                               concentric="up"),

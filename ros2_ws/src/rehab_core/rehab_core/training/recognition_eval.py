@@ -19,7 +19,14 @@ import numpy as np
 from rehab_core.coaching.session_types import REJECT_CONFIDENCE
 from rehab_core.datasets.corpus import MEDIA_SOURCE, CorpusClip
 from rehab_core.errors import ConfigError
-from rehab_core.recognition.motion_check import checked_label, clip_signals, key_signals
+from rehab_core.recognition.motion_check import (
+    checked_label,
+    clip_companions,
+    clip_signals,
+    companion_signals,
+    judged,
+    key_signals,
+)
 from rehab_core.recognition.recent_frames import LOOKBACK_S
 from rehab_core.recognition.rep_evidence import ended_within, evidence_span, rescued_label
 from rehab_core.recognition.stance import clip_verdicts, family_member
@@ -96,12 +103,17 @@ def motion_windows(labels: Sequence[str], labels_w: list[str], clip: CorpusClip,
     if clip.keypoints is None or not signals:
         return labels_w
     values = clip_signals(clip.keypoints, clip.world, sorted({s for s, _ in signals.values()}))
+    companions = companion_signals(labels)
+    extra, has_3d = clip_companions(clip.world, sorted({s for s, _ in companions.values()}))
     t = np.asarray(clip.stamps_ns, np.float64) * 1e-9
     out = []
     for k, label in enumerate(labels_w):
         end = float(starts_s[k]) + span_s
         recent = (t >= end - LOOKBACK_S) & (t <= end)
-        out.append(checked_label(label, signals, lambda name, m=recent: values[name][m]))
+        in_3d = recent & has_3d if has_3d is not None else None  # None: no 3-D to judge
+        out.append(checked_label(
+            label, signals, lambda name, m=recent: values[name][m], companions,
+            lambda name, m=in_3d: None if m is None else judged(extra[name][m])))
     return out
 
 
