@@ -119,8 +119,10 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
     assert first["members"] == 1
     assert first["window_accuracy"] == alone["window_accuracy"]
     assert first["video_accuracy"] == alone["video_accuracy"]
-    with pytest.raises(ConfigError, match="stores 2 members"):
-        recount_run(out, clips, data, log=lambda m: None, members=3, out_dir=tmp_path / "y")
+    for wrong in (0, 3):
+        with pytest.raises(ConfigError, match="stores 2 members"):
+            recount_run(out, clips, data, log=lambda m: None, members=wrong,
+                        out_dir=tmp_path / "y")
     other = tmp_path / "other_folds"
     other.mkdir()
     (other / "clips.jsonl").write_text((out / "clips.jsonl").read_text())

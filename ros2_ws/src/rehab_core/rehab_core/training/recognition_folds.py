@@ -265,12 +265,12 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
             raise ConfigError(f"the mix weight must be in [0, 1], got {mix_weight}")
     main: dict = {}
     dest = Path(out_dir) if out_dir is not None else root
-    variants = [] if other is not None or members else sorted(
+    variants = [] if other is not None or members is not None else sorted(
         p for p in (root / "variants").glob("*") if p.is_dir())
     for src in [root, *variants]:
         out = dest / src.relative_to(root)
         old = json.loads((src / "summary.json").read_text())
-        rows = member_rows(src, members) if members else _rows(src)
+        rows = _rows(src) if members is None else member_rows(src, members)
         missing = [r["clip"] for r in rows if r["clip"] not in by_name]
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
@@ -292,7 +292,7 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
             s["motion_check"] = True
         if other is not None:
             s["mixed_with"] = {"run": str(mix), "weight": mix_weight}
-        if members:
+        if members is not None:
             s["members"] = members
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
@@ -315,6 +315,8 @@ def member_rows(run: Path, members: int) -> list[dict]:
         raise ConfigError(f"{run} stores {len(seeds)} members' windows (variants/seedN), "
                           f"not {members}")
     tables = [_rows(p) for p in seeds[:members]]
+    if len({len(t) for t in tables}) != 1:
+        raise ConfigError(f"{run}: its members scored different clips")
     out = []
     for rows in zip(*tables):
         if len({(r["clip"], tuple(r["window_start_s"])) for r in rows}) != 1:
@@ -332,5 +334,5 @@ def _mixed_run(root: Path, mix: Path, folds: list[dict],
             [sorted(f["held_out_sources"]) for f in folds]:
         raise ConfigError(f"{mix} held out other sources than {root}: the models of one "
                           "clip would not be the same held-out fold")
-    rows = member_rows(mix, members) if members else _rows(mix)
+    rows = _rows(mix) if members is None else member_rows(mix, members)
     return {r["clip"]: r for r in rows}
