@@ -131,10 +131,11 @@ class MotionTracker:
         """Feed one frame; ``shared``: its signals already computed (``frame_signals``)."""
         t = self._frames.advance(stamp_ns)
         if t is not None and skeleton is not None:
-            row = frame_signals(skeleton, self._names, shared)
-            if skeleton.keypoints_3d is not None and self._companion_names:
-                row.update({_IN_3D + name: v for name, v in frame_signals(
-                    skeleton, self._companion_names, shared).items()})
+            # one call, so the skeleton is converted once for key and companion signals
+            extra = self._companion_names if skeleton.keypoints_3d is not None else []
+            values = frame_signals(skeleton, self._names + extra, shared)
+            row = {name: values[name] for name in self._names}
+            row.update({_IN_3D + name: values[name] for name in extra})
             self._frames.append(t, row)
 
     def values(self, signal: str) -> np.ndarray:
@@ -157,7 +158,7 @@ def clip_signals(keypoints: np.ndarray, world: np.ndarray | None,
     (T, 17, 4) where a frame has it, the 2-D (T, 17, 3) otherwise."""
     out = {n: np.asarray(compute_signal(n, keypoints), np.float64) for n in names}
     if world is not None:
-        has_3d = world[:, :, 3].max(axis=1) > 0
+        has_3d = _frames_with_3d(world)
         for n in names:
             out[n] = np.where(has_3d, np.asarray(compute_signal(n, world), np.float64), out[n])
     return out
@@ -169,5 +170,10 @@ def clip_companions(world: np.ndarray | None, names: Sequence[str],
     have 3-D (None: the clip has none), as ``MotionTracker`` reads them live."""
     if world is None or not names:
         return {}, None
-    has_3d = world[:, :, 3].max(axis=1) > 0
-    return {n: np.asarray(compute_signal(n, world), np.float64) for n in names}, has_3d
+    return ({n: np.asarray(compute_signal(n, world), np.float64) for n in names},
+            _frames_with_3d(world))
+
+
+def _frames_with_3d(world: np.ndarray) -> np.ndarray:
+    """(T,) which frames of a clip's (T, 17, 4) 3-D hold any landmark."""
+    return world[:, :, 3].max(axis=1) > 0
