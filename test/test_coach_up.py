@@ -11,6 +11,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -64,8 +65,12 @@ def test_rehab_up_serves_the_page_and_counts_a_goal_started_from_it(tmp_path):
             "the therapist page to come up:\n" + "".join(lines[-30:]))
         base = f"http://127.0.0.1:{found.group(1)}"
         _until(lambda: _get(base + "/api/state")["server_ready"], 60, "the coach")
-        reply = _get(base + "/api/start", json.dumps(
-            {"exercise": "squat", "repetitions": 3}).encode())
+        try:
+            reply = _get(base + "/api/start", json.dumps(
+                {"exercise": "squat", "repetitions": 3}).encode())
+        except urllib.error.HTTPError as err:  # 409: not accepted; the page says why
+            raise AssertionError(f"goal not accepted: {err.read().decode()}\n"
+                                 + "".join(lines[-30:])) from err
         assert reply["accepted"], reply
         state = _until(lambda: (lambda s: s if s["status"].get("repetitions_done", 0) >= 1
                                 else None)(_get(base + "/api/state")), 120,
