@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rehab_core.recognition.model_bundle import load_bundle
+from rehab_core.recognition.runners import usable_cpus
 from rehab_core.recognition.streaming import StreamingClassifier
 from rehab_core.types import Skeleton
 
@@ -78,3 +79,31 @@ def test_shipped_bundle_on_a_real_squat_with_and_without_3d(shared_dir):
     for name, labels in (("fused", fused), ("2-D fallback", flat)):
         share = labels.count("squat") / len(labels)
         assert share > 0.6, (name, share, labels)
+    # with two CPUs the 2-D ensemble runs on a second thread while the fused one runs:
+    # every prediction (labels, every score) is the one the two give in turn
+    assert (clf._side is not None) == (usable_cpus() >= 2)
+    clf.reset()
+    beside = _predictions(clf, skeletons)
+    clf.close()
+    clf.close()  # twice is harmless
+    clf.reset()
+    assert clf._side is None and _predictions(clf, skeletons) == beside and len(beside) > 5
+
+
+def _predictions(clf, skeletons) -> list:
+    out = [clf.update(sk, stamp) for stamp, sk in skeletons]
+    return [p for p in out if p is not None]
+
+
+def test_one_cpu_runs_the_two_ensembles_in_turn(monkeypatch):
+    import rehab_core.recognition.streaming as streaming
+
+    monkeypatch.setattr(streaming, "usable_cpus", lambda: 1)
+    assert StreamingClassifier.from_bundle(MODEL)._side is None
+    monkeypatch.setattr(streaming, "usable_cpus", lambda: 2)
+    clf = StreamingClassifier.from_bundle(MODEL)
+    assert clf._side is not None
+    clf.close()
+    # a 2-D bundle alone, or a fused one that does not mix, has nothing to run beside it
+    assert StreamingClassifier.from_bundle(MODEL / "fallback_2d")._side is None
+    assert StreamingClassifier.from_bundle(MODEL, fallback_weight=0.0)._side is None

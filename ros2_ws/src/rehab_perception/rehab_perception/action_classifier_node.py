@@ -85,6 +85,8 @@ class ActionClassifierNode(LifecycleComponent):
         self.classifier.reset()
 
     def cleanup(self) -> None:
+        if self.classifier is not None:
+            self.classifier.close()  # its worker thread
         self.classifier = None
 
 

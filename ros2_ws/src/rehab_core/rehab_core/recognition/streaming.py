@@ -16,14 +16,15 @@ the first windows are classified once ``min_frames`` model frames have arrived,
 front-padded by holding the first frame (as training pads short clips).
 
 A ``fused`` bundle also reads the pose model's 3-D (``world_input.py``); while the
-window lacks it (MoveNet, YOLO-pose) the bundle's ``fallback`` 2-D model answers.
+window lacks it (MoveNet, YOLO-pose) the bundle's ``fallback`` 2-D model answers, and
+while it has it the two answer together; with two or more CPUs the 2-D network runs
+on a worker thread while the fused one runs (``runners.SideThread``).
 The decision rules after the network are in ``window_rules.py``.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +35,21 @@ from rehab_core.recognition.model_bundle import ModelBundle, load_bundle
 from rehab_core.recognition.motion_check import MotionTracker
 from rehab_core.recognition.prediction import ActionPrediction
 from rehab_core.recognition.preprocess import (
-    NORMALIZATIONS,
     FrameRateMatcher,
     normalize_window,
     pad_front,
     window_to_input,
 )
 from rehab_core.recognition.rep_evidence import RepetitionEvidence
-from rehab_core.recognition.runners import OnnxRunner, TorchRunner, softmax
+from rehab_core.recognition.runners import (
+    OnnxRunner,
+    SideThread,
+    TorchRunner,
+    softmax,
+    usable_cpus,
+)
 from rehab_core.recognition.stance import StanceTracker
+from rehab_core.recognition.streaming_config import StreamingConfig
 from rehab_core.recognition.window_rules import name_window
 from rehab_core.recognition.world_input import fused_input, skeleton_world, world_fraction
 from rehab_core.skeleton.layouts import convert_keypoints, get_layout
@@ -50,62 +57,6 @@ from rehab_core.types import Skeleton
 
 _SHARED_SETTINGS = ("threshold", "repetition_evidence", "stance", "motion_check")  # fallback's too
 _TRACKERS = ("evidence", "stance", "motion")  # fed every frame, shared with the fallback
-
-
-@dataclass
-class StreamingConfig:
-    """Settings of the streaming classifier (a bundle's config.yaml fills them)."""
-
-    layout: str = "coco17"
-    window: int = 30
-    stride: int = 5
-    fps: float = 30.0
-    normalization: str = "torso"
-    min_score: float = 0.2
-    threshold: float = 0.5
-    smoothing: str = "ema"  # "ema", "majority" or "none"
-    ema_alpha: float = 0.5
-    majority_k: int = 5
-    hysteresis: int = 2
-    max_gap_s: float = 1.0
-    min_seen_fraction: float = 0.5
-    min_frames: int = 0  # 0: classify full windows only
-    binary_score: bool = False  # score channel = seen (1) / unseen (0), not the raw score
-    input_space: str = "2d"  # "fused": 2-D and the pose model's 3-D (6 channels)
-    fallback: str = ""  # a 2-D bundle (relative to this one) for windows without 3-D
-    # an unknown window is its likeliest exercise that completed a repetition (rep_evidence.py)
-    repetition_evidence: bool = False
-    stance: bool = False  # the legs' stance picks the squat family's member (stance.py)
-    motion_check: bool = False  # an exercise whose key joint is still is unknown (motion_check)
-    # with 3-D, the answer is (1 - w) x this model's + w x the 2-D fallback's probabilities
-    fallback_weight: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.window < 1 or self.stride < 1:
-            raise ConfigError(f"window and stride must be >= 1, got {self.window}, {self.stride}")
-        if not 0 <= self.min_frames <= self.window:
-            raise ConfigError(f"min_frames must be in [0, window], got {self.min_frames}")
-        if self.fps <= 0:
-            raise ConfigError(f"fps must be > 0, got {self.fps}")
-        if self.normalization not in NORMALIZATIONS:
-            raise ConfigError(f"normalization must be one of {NORMALIZATIONS}")
-        if self.smoothing not in ("ema", "majority", "none"):
-            raise ConfigError(f"smoothing must be ema, majority or none, got {self.smoothing!r}")
-        if not 0.0 < self.ema_alpha <= 1.0:
-            raise ConfigError(f"ema_alpha must be in (0, 1], got {self.ema_alpha}")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
-        if self.hysteresis < 1 or self.majority_k < 1:
-            raise ConfigError("hysteresis and majority_k must be >= 1")
-        if not 0.0 <= self.fallback_weight <= 1.0:
-            raise ConfigError(f"fallback_weight must be in [0, 1], got {self.fallback_weight}")
-        if self.input_space not in ("2d", "fused"):
-            raise ConfigError(f"input_space must be 2d or fused, got {self.input_space!r}")
-        get_layout(self.layout)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StreamingConfig:
-        return cls(**{k: v for k, v in d.items() if k in {f.name for f in fields(cls)}})
 
 
 class StreamingClassifier:
@@ -132,6 +83,7 @@ class StreamingClassifier:
         self.layout = get_layout(config.layout)
         self._matcher = FrameRateMatcher(config.fps)
         self.fallback: StreamingClassifier | None = None
+        self._side: SideThread | None = None  # runs the fallback beside this model
         self.evidence = RepetitionEvidence(labels) if config.repetition_evidence else None
         self.stance = StanceTracker() if config.stance else None
         self.motion = MotionTracker(labels) if config.motion_check else None
@@ -172,7 +124,15 @@ class StreamingClassifier:
                                      f"{out.fallback.labels} against {out.labels}")
             for name in _TRACKERS:  # one set (or none) for both
                 setattr(out.fallback, name, getattr(out, name))
+            if config.fallback_weight > 0 and usable_cpus() >= 2:
+                out._side = SideThread("classifier-2d")
         return out
+
+    def close(self) -> None:
+        """Stop the fallback's worker thread (the classifier still works, in turn)."""
+        if self._side is not None:
+            self._side.close()
+            self._side = None
 
     def reset(self) -> None:
         """Forget the window, the smoothing state and the current label."""
@@ -255,6 +215,11 @@ class StreamingClassifier:
         return self._memo[1]
 
     def _classify_raw(self, window: np.ndarray) -> np.ndarray | None:
+        x = self._model_input(window)
+        return None if x is None else self._probabilities(self.run_model(x))
+
+    def _model_input(self, window: np.ndarray) -> np.ndarray | None:
+        """The network's (1, C, T, V) input for one raw window, None if no body is seen."""
         normed = normalize_window(window[..., :3], self.layout, self.config.normalization,
                                   self.config.min_score)
         if normed is None:
@@ -263,7 +228,10 @@ class StreamingClassifier:
             normed[..., 2] = (normed[..., 2] > 0).astype(np.float32)
         if self.config.input_space == "fused":
             normed = fused_input(normed, window[..., 3:7])
-        logits = np.asarray(self.run_model(window_to_input(normed)), np.float64).reshape(-1)
+        return window_to_input(normed)
+
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        logits = np.asarray(logits, np.float64).reshape(-1)
         if logits.shape[0] != len(self.labels):
             raise ModelLoadError(
                 f"model gives {logits.shape[0]} scores but there are {len(self.labels)} labels")
@@ -274,14 +242,12 @@ class StreamingClassifier:
         seen = (window[:, :, 2] >= self.config.min_score).any(axis=1).mean()
         if seen < self.config.min_seen_fraction:
             return None
-        probs = self.classify_window(window)
+        probs, flat = self._classify_both(window)
         if probs is None:
             return None
-        w = self.config.fallback_weight
-        if w > 0 and self.fallback is not None:  # two inputs' views of one window
-            flat = self.fallback.classify_window(window[..., :3])
-            if flat is not None:
-                probs = (1.0 - w) * probs + w * flat
+        if flat is not None:  # two inputs' views of one window
+            w = self.config.fallback_weight
+            probs = (1.0 - w) * probs + w * flat
         smoothed = self._smooth(probs)
         end_s = self._last_stamp * 1e-9  # the window: its span up to this frame
         proposal, named = name_window(smoothed, self.labels, self.config.threshold, self.evidence,
@@ -301,6 +267,27 @@ class StreamingClassifier:
             raw_label=self.labels[raw_top],
             raw_confidence=float(probs[raw_top]),
         )
+
+    def _classify_both(self, window: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """This model's and, when mixing, the 2-D fallback's probabilities of one window;
+        the fallback's network on the side thread while this one runs."""
+        if not (self.config.fallback_weight > 0 and self.fallback is not None):
+            return self.classify_window(window), None
+        flat_window = window[..., :3]
+        if self._side is None:
+            return self.classify_window(window), self.fallback.classify_window(flat_window)
+        # inputs first, then only the two networks at once: they release the GIL, the
+        # Python around them would make each thread wait for the other
+        fallback = self.fallback
+        x, flat_x = self._model_input(window), fallback._model_input(flat_window)
+        pending = None if flat_x is None else self._side.submit(fallback.run_model, flat_x)
+        try:
+            probs = None if x is None else self._probabilities(self.run_model(x))
+        finally:
+            flat_logits = None if pending is None else pending.result()
+        flat = None if flat_x is None else fallback._probabilities(flat_logits)
+        fallback._memo = (flat_window.tobytes(), flat)  # its own update asks for this window
+        return probs, flat
 
     def _smooth(self, probs: np.ndarray) -> np.ndarray:
         mode = self.config.smoothing
