@@ -18,6 +18,8 @@ REHAB = REPO_ROOT / ".venv" / "bin" / "rehab"
     ("train", ["--window", "2"], "window >= 4"),
     ("train", ["--fps", "0"], "fps > 0"),
     ("eval", ["--mix", "runs/x"], "--mix RUN2 needs --recount RUN"),
+    ("eval", ["--live-smoothing", "models/exercise_stgcn"], "--live-smoothing BUNDLE needs"),
+    ("eval", ["--recount", "runs/x", "--live-smoothing", "README.md"], "README.md"),
     ("train", ["--fallback-weight", "0.5"], "needs --fallback"),
 ])
 def test_bad_recipe_options_fail_before_any_loading(tmp_path, verb, option, message):

@@ -20,6 +20,7 @@ from rehab_core.recognition.streaming import StreamingClassifier
 from rehab_core.training.recognition import leave_sources_out, recognition_spec, train_bundle
 from rehab_core.training.recognition_data import RecognitionData
 from rehab_core.training.recognition_eval import summarize_clips
+from rehab_core.training.live_smoothing import LiveSmoothing
 from rehab_core.training.recognition_folds import recount_run
 from rehab_core.types import Skeleton
 
@@ -119,6 +120,14 @@ def test_ensemble_leave_sources_out_scores_members_beside_it_and_ships_it(tmp_pa
     assert first["members"] == 1
     assert first["window_accuracy"] == alone["window_accuracy"]
     assert first["video_accuracy"] == alone["video_accuracy"]
+    # the live smoothing emulated: with no averaging and no hold it is the plain relabel
+    plain = recount_run(out, clips, data, log=lambda m: None, threshold=0.5,
+                        out_dir=tmp_path / "plain")
+    none = recount_run(out, clips, data, log=lambda m: None, out_dir=tmp_path / "none",
+                       smoothing=LiveSmoothing(ema_alpha=1.0, hysteresis=1))
+    assert none["live_smoothing"]["ema_alpha"] == 1.0
+    assert (none["window_accuracy"], none["video_accuracy"]) == (
+        plain["window_accuracy"], plain["video_accuracy"])
     for wrong in (0, 3):
         with pytest.raises(ConfigError, match="stores 2 members"):
             recount_run(out, clips, data, log=lambda m: None, members=wrong,

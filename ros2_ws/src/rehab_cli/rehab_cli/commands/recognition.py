@@ -117,6 +117,10 @@ def register_eval(sub) -> None:
                    help="with --recount: score the ensemble of RUN's (and RUN2's) first N "
                         "seeds, from the members' stored windows (an ensemble's size "
                         "weighed by held-out accuracy without retraining)")
+    p.add_argument("--live-smoothing", type=Path, default=None, metavar="BUNDLE",
+                   help="with --recount: also smooth the windows as BUNDLE's live classifier "
+                        "does (its ema_alpha before the rules, its hysteresis after; same "
+                        "time constants on the evaluation's finer window grid)")
     p.add_argument("--bundle", type=Path, default=None,
                    help="evaluate this saved model folder on every clip instead (no training; "
                         "e.g. the previous model as the baseline)")
@@ -198,6 +202,13 @@ def run_eval(args) -> int:
         raise ConfigError("--mix RUN2 needs --recount RUN (it averages two finished runs)")
     if args.members is not None and args.recount is None:
         raise ConfigError("--members N needs --recount RUN (it averages RUN's stored members)")
+    if args.live_smoothing is not None and args.recount is None:
+        raise ConfigError("--live-smoothing BUNDLE needs --recount RUN (a finished run's "
+                          "stored window probabilities)")
+    from rehab_core.training.live_smoothing import LiveSmoothing
+
+    smoothing = None if args.live_smoothing is None else LiveSmoothing.from_bundle(
+        args.live_smoothing)  # a bad bundle fails before the cache is read
     clips, data, spec = _load(args)
     if args.bundle is not None:
         from rehab_core.training.recognition import evaluate_bundle_on_clips
@@ -209,7 +220,8 @@ def run_eval(args) -> int:
         s = recount_run(args.recount, clips, data, threshold=args.threshold, out_dir=args.out,
                         evidence=args.repetition_evidence, mix=args.mix,
                         mix_weight=args.mix_weight, stance=args.stance,
-                        motion_check=args.motion_check, members=args.members)
+                        motion_check=args.motion_check, members=args.members,
+                        smoothing=smoothing)
     else:
         s = leave_sources_out(clips, data, spec, args.out, args.folds, seeds=args.seeds,
                               flip=args.flip, jobs=args.jobs)

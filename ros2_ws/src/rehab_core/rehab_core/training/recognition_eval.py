@@ -33,6 +33,7 @@ from rehab_core.recognition.stance import clip_verdicts, family_member
 from rehab_core.repetition.config import get_exercise_config
 from rehab_core.repetition.counter import RepetitionCounter
 from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
+from rehab_core.training.live_smoothing import LiveSmoothing, hold_labels, smooth_probs
 from rehab_core.training.recognition_data import RecognitionData, eval_windows
 from rehab_core.training.trainer import predict_proba
 from rehab_core.types import Skeleton
@@ -217,23 +218,28 @@ def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.
 
 def recount(row: dict, clip: CorpusClip, data: RecognitionData,
             threshold: float | None = None, evidence: bool = False, stance: bool = False,
-            motion_check: bool = False) -> dict:
+            motion_check: bool = False, smoothing: LiveSmoothing | None = None) -> dict:
     """``row`` (a ``clips.jsonl`` line) with its counts measured again from its stored
     window labels: a counter change scored without retraining. With ``threshold`` (or
-    ``evidence``, ``stance``, ``motion_check``) the windows are labelled again from their
-    stored probabilities (``unknown`` under the threshold, default 0.5; ``label_windows``)."""
+    ``evidence``, ``stance``, ``motion_check``, ``smoothing``: the live classifier's, before
+    and after the rules) the windows are labelled again from their stored probabilities
+    (``unknown`` under the threshold, default 0.5; ``label_windows``)."""
     labels = list(data.labels)
     out = dict(row)
-    if threshold is not None or evidence or stance or motion_check:
+    if threshold is not None or evidence or stance or motion_check or smoothing is not None:
         if "window_probs" not in row:
             raise ConfigError(f"{row['clip']}: this run kept no window probabilities "
                               "(rerun the evaluation to label its windows again)")
         probs = np.asarray(row["window_probs"], np.float32).reshape(-1, len(labels))
+        starts = np.asarray(row["window_start_s"], np.float64)
+        if smoothing is not None:
+            probs = smooth_probs(probs, starts, smoothing)
         labels_w, conf = label_windows(probs, labels, 0.5 if threshold is None else threshold,
-                                       clip if evidence else None,
-                                       np.asarray(row["window_start_s"], np.float64),
+                                       clip if evidence else None, starts,
                                        data.window / data.fps, clip if stance else None,
                                        clip if motion_check else None)
+        if smoothing is not None:
+            labels_w, conf = hold_labels(labels_w, conf, probs, labels, starts, smoothing)
         out.update(window_fields(labels_w, labels, clip.label))
         out["window_confidence"] = [round(c, 3) for c in conf]
     labels_w = [labels[i] for i in out["pred_windows"]]

@@ -27,6 +27,7 @@ from rehab_core.datasets.corpus import CorpusClip, source_folds
 from rehab_core.datasets.procedural import PROCEDURAL_SOURCE
 from rehab_core.errors import ConfigError
 from rehab_core.training.evaluation import plot_confusion
+from rehab_core.training.live_smoothing import LiveSmoothing
 from rehab_core.training.recognition_data import (
     ClipWindows,
     RecognitionData,
@@ -247,14 +248,15 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
                 out_dir: str | Path | None = None, evidence: bool = False,
                 mix: str | Path | None = None, mix_weight: float = 0.5,
                 stance: bool = False, motion_check: bool = False,
-                members: int | None = None) -> dict:
+                members: int | None = None, smoothing: LiveSmoothing | None = None) -> dict:
     """Score a finished evaluation's counts again with today's counter (every variant),
     from its stored window labels: no retraining. With ``threshold``, ``evidence`` (the
     repetition evidence rule), ``stance`` or ``motion_check`` the windows are labelled again
     from their stored probabilities; with ``mix`` (another run on the same folds, e.g. the
     2-D input's) from ``(1 - mix_weight)`` x this run's + ``mix_weight`` x that run's
     probabilities (the main result only); with ``members`` N the ensemble of each run's first
-    N members (``member_rows``). Writes to ``out_dir`` (default: in place)."""
+    N members (``member_rows``); with ``smoothing`` the live classifier's, emulated
+    (``live_smoothing.py``). Writes to ``out_dir`` (default: in place)."""
     root = Path(run_dir)
     by_name = {c.name: c for c in clips}
     folds = json.loads((root / "folds.json").read_text())
@@ -275,12 +277,13 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
         if missing:
             raise ConfigError(f"{out}: clips not in the cache: {missing[:5]}")
         level = threshold
-        if level is None and (evidence or stance or motion_check or other is not None):
+        if level is None and (evidence or stance or motion_check or other is not None
+                              or smoothing is not None):
             level = old.get("threshold", 0.5)
         if other is not None:
             rows = [mix_row(r, other.get(r["clip"]), mix_weight) for r in rows]
-        results = [recount(r, by_name[r["clip"]], data, level, evidence, stance, motion_check)
-                   for r in rows]
+        results = [recount(r, by_name[r["clip"]], data, level, evidence, stance, motion_check,
+                           smoothing) for r in rows]
         s = {**old, **summarize_clips(results, list(data.labels)), "recounted": True}
         if level is not None:
             s["threshold"] = level
@@ -294,6 +297,8 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
             s["mixed_with"] = {"run": str(mix), "weight": mix_weight}
         if members is not None:
             s["members"] = members
+        if smoothing is not None:
+            s["live_smoothing"] = asdict(smoothing)
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
         log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
             f"false reps/min on other {s['other_false_reps_per_min']:.2f}")
