@@ -43,8 +43,13 @@ def test_coach_yaml_lists_the_coach_components():
     stack = yaml.safe_load(COACH.read_text())
     components = stack["rehab_container"]["ros__parameters"]["components"]
     assert {"run_exercise_server", "therapist_page", "patient_display"} <= set(components)
-    assert set(stack["lifecycle_manager"]["ros__parameters"]["node_names"]) == set(components)
+    order = stack["lifecycle_manager"]["ros__parameters"]["node_names"]
+    assert set(order) == set(components)
     assert stack["therapist_page"]["ros__parameters"]["host"] == "127.0.0.1"
+    # the page serves from its activation on: the server it sends goals to is active by
+    # then (a configured, discoverable but inactive server rejects them; a fresh-clone
+    # run once got that 409 right after the page said server_ready)
+    assert order.index("run_exercise_server") < order.index("therapist_page")
 
 
 def test_rehab_up_serves_the_page_and_counts_a_goal_started_from_it(tmp_path):
