@@ -17,10 +17,10 @@ from rehab_core.recognition.ensemble import SeedEnsemble
 from rehab_core.recognition.model_bundle import export_onnx, load_torch_model, save_torch_model
 from rehab_core.recognition.stgcn import STGCN, STGCNConfig
 from rehab_core.recognition.streaming import StreamingClassifier
+from rehab_core.training.live_smoothing import LiveSmoothing
 from rehab_core.training.recognition import leave_sources_out, recognition_spec, train_bundle
 from rehab_core.training.recognition_data import RecognitionData
 from rehab_core.training.recognition_eval import summarize_clips
-from rehab_core.training.live_smoothing import LiveSmoothing
 from rehab_core.training.recognition_folds import recount_run
 from rehab_core.types import Skeleton
 
