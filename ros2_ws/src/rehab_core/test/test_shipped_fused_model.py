@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from rehab_core.recognition.model_bundle import load_bundle
 from rehab_core.recognition.runners import usable_cpus
 from rehab_core.recognition.streaming import StreamingClassifier
@@ -102,8 +104,19 @@ def test_one_cpu_runs_the_two_ensembles_in_turn(monkeypatch):
     assert StreamingClassifier.from_bundle(MODEL)._side is None
     monkeypatch.setattr(streaming, "usable_cpus", lambda: 2)
     clf = StreamingClassifier.from_bundle(MODEL)
-    assert clf._side is not None
+    side = clf._side
+    assert side is not None
     clf.close()
+    assert side.submit(len, "ab") is None  # closed: the caller runs the call itself
+    # closed by another thread while a window is classified: that window runs in turn
+    clf._side = side
+    window = np.zeros((30, 17, 7), np.float32)
+    window[..., :2] = np.random.default_rng(0).uniform(0.3, 0.7, (30, 17, 2))
+    window[..., 2] = 1.0
+    probs, flat = clf._classify_both(window)
+    assert probs is not None and flat is not None
+    clf._side = None
+    assert np.array_equal(clf._classify_both(window)[1], flat)
     # a 2-D bundle alone, or a fused one that does not mix, has nothing to run beside it
     assert StreamingClassifier.from_bundle(MODEL / "fallback_2d")._side is None
     assert StreamingClassifier.from_bundle(MODEL, fallback_weight=0.0)._side is None

@@ -86,8 +86,12 @@ class SideThread:
     def __init__(self, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
-    def submit(self, fn, *args) -> Future:
-        return self._pool.submit(fn, *args)
+    def submit(self, fn, *args) -> Future | None:
+        """The call, started on the worker; None once closed (the caller runs it itself)."""
+        try:
+            return self._pool.submit(fn, *args)
+        except RuntimeError:  # shut down
+            return None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
