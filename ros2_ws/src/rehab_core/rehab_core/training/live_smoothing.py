@@ -25,6 +25,8 @@ from rehab_core.errors import ConfigError
 
 @dataclass(frozen=True)
 class LiveSmoothing:
+    """A bundle's live smoothing: EMA weight of the newest window, hold, window step."""
+
     ema_alpha: float = 0.5  # 1.0: no averaging
     hysteresis: int = 2
     step_s: float = 5 / 15.0  # the live stride at the model's frame rate
