@@ -33,9 +33,9 @@ def har_streaming_classifier(root: str | Path, runtime: str = "torch",
     model = load_model(bundle.root)
     if getattr(model, "arch", "") != "lstm":
         raise ModelLoadError(f"{bundle.root}: only the skeleton LSTM streams over skeletons")
-    settings = {**bundle.config.get("streaming", {}), **bundle.config, **overrides}
     return StreamingClassifier(TorchRunner(model), bundle.labels,
-                               StreamingConfig.from_dict(settings), model_name=bundle.name)
+                               StreamingConfig.from_bundle_config(bundle.config, **overrides),
+                               model_name=bundle.name)
 
 
 def streaming_classifier_from_config(model_dir: str | Path, arch: str = "auto",

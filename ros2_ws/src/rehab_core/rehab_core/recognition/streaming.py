@@ -99,9 +99,7 @@ class StreamingClassifier:
                     **overrides: Any) -> StreamingClassifier:
         """Load a bundle; runtime "onnx", "torch" or "auto" (ONNX when present)."""
         bundle: ModelBundle = load_bundle(root)
-        settings = {**bundle.config.get("streaming", {}), **bundle.config}
-        settings.update(overrides)
-        config = StreamingConfig.from_dict(settings)
+        config = StreamingConfig.from_bundle_config(bundle.config, **overrides)
         if runtime == "auto":
             runtime = "onnx" if bundle.onnx_path.is_file() else "torch"
         if runtime == "onnx":

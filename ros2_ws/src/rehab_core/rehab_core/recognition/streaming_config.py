@@ -64,3 +64,9 @@ class StreamingConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StreamingConfig:
         return cls(**{k: v for k, v in d.items() if k in {f.name for f in fields(cls)}})
+
+    @classmethod
+    def from_bundle_config(cls, config: dict[str, Any], **overrides: Any) -> StreamingConfig:
+        """A bundle's settings: its config.yaml's top level over its ``streaming`` section,
+        ``overrides`` (e.g. a node's parameters) over both."""
+        return cls.from_dict({**config.get("streaming", {}), **config, **overrides})

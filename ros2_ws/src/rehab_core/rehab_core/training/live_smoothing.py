@@ -38,16 +38,16 @@ class LiveSmoothing:
 
     @classmethod
     def from_bundle(cls, root: str | Path) -> LiveSmoothing:
-        """The settings a model folder's classifier runs with (its config.yaml)."""
+        """The settings a model folder's classifier runs with, read as it reads them."""
         from rehab_core.recognition.model_bundle import load_bundle
+        from rehab_core.recognition.streaming_config import StreamingConfig
 
-        cfg = load_bundle(root).config
-        mode = cfg.get("smoothing", "ema")
-        if mode not in ("ema", "none"):
-            raise ConfigError(f"{root}: smoothing {mode!r} is not emulated (ema or none)")
-        return cls(float(cfg.get("ema_alpha", 0.5)) if mode == "ema" else 1.0,
-                   int(cfg.get("hysteresis", 1)),
-                   float(cfg.get("stride", 5)) / float(cfg.get("fps", 15.0)))
+        cfg = StreamingConfig.from_bundle_config(load_bundle(root).config)
+        if cfg.smoothing not in ("ema", "none"):
+            raise ConfigError(f"{root}: smoothing {cfg.smoothing!r} is not emulated "
+                              "(ema or none)")
+        return cls(cfg.ema_alpha if cfg.smoothing == "ema" else 1.0, cfg.hysteresis,
+                   cfg.stride / cfg.fps)
 
 
 def smooth_probs(probs: np.ndarray, starts_s: np.ndarray, s: LiveSmoothing) -> np.ndarray:
