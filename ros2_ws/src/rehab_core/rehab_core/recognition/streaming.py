@@ -268,23 +268,22 @@ class StreamingClassifier:
 
     def _classify_both(self, window: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         """This model's and, when mixing, the 2-D fallback's probabilities of one window;
-        the fallback's network on the side thread while this one runs."""
+        the fallback's network on the side thread (if any) while this one runs."""
         if not (self.config.fallback_weight > 0 and self.fallback is not None):
             return self.classify_window(window), None
         flat_window = window[..., :3]
-        side = self._side  # read once: close() may run on another thread
-        if side is None:
-            return self.classify_window(window), self.fallback.classify_window(flat_window)
         # inputs first, then only the two networks at once: they release the GIL, the
         # Python around them would make each thread wait for the other
         fallback = self.fallback
         x, flat_x = self._model_input(window), fallback._model_input(flat_window)
-        pending = None if flat_x is None else side.submit(fallback.run_model, flat_x)
+        side = self._side  # read once: close() may run on another thread
+        pending = None if flat_x is None or side is None else side.submit(fallback.run_model,
+                                                                           flat_x)
         try:
             probs = None if x is None else self._probabilities(self.run_model(x))
         finally:
             flat_logits = None if pending is None else pending.result()
-        if flat_x is not None and pending is None:  # the worker was closed meanwhile
+        if flat_x is not None and pending is None:  # no worker (one CPU, or closed): in turn
             flat_logits = fallback.run_model(flat_x)
         flat = None if flat_x is None else fallback._probabilities(flat_logits)
         fallback._memo = (flat_window.tobytes(), flat)  # its own update asks for this window
