@@ -13,6 +13,7 @@ import pytest
 
 from rehab_core.recognition.motion_check import (
     LOOKBACK_S,
+    Companion,
     MotionTracker,
     checked_label,
     companion_signals,
@@ -91,40 +92,111 @@ def _jacks(feet_open: bool, with_3d: bool = True, legs_seen: bool = True, fps: f
 
 def test_jumping_jacks_also_need_the_feet_to_open_in_3d():
     """The arms alone move as in an arm raise: a jack's feet open too (its companion signal),
-    judged on 3-D frames; unseen legs are no jack; 2-D alone (a side view hides the feet
-    apart) is not judged."""
-    assert companion_signals([*LABELS, "arm_raise"]) == {"jumping_jacks": ("ankle_spread", 0.3)}
+    judged on 3-D frames. The feet pick the family member both ways: arms with still or
+    unseen feet are the sibling arm raise where the model knows it (``unknown`` where it
+    does not), and an "arm raise" whose feet open is a jack; 2-D alone (a side view hides
+    the feet apart) is not judged."""
+    assert companion_signals([*LABELS, "arm_raise"]) == {
+        "jumping_jacks": Companion("ankle_spread", 0.3, "arm_raise")}
     cases = {"jack": _jacks(True), "arms only": _jacks(False),
              "legs unseen": _jacks(True, legs_seen=False), "arms only, 2-D": _jacks(False, False)}
-    verdicts = {}
+    verdicts, without_arm_raise = {}, {}
     for name, stream in cases.items():
         tracker = MotionTracker([*LABELS, "arm_raise"])
+        jacks_only = MotionTracker(LABELS)
         for stamp, sk in stream:
             tracker.update(sk, stamp)
+            jacks_only.update(sk, stamp)
         verdicts[name] = (tracker.check("jumping_jacks"), tracker.check("arm_raise"))
-    assert verdicts == {"jack": ("jumping_jacks", "arm_raise"),
-                        "arms only": ("unknown", "arm_raise"),
-                        "legs unseen": ("unknown", "arm_raise"),
+        without_arm_raise[name] = jacks_only.check("jumping_jacks")
+    assert verdicts == {"jack": ("jumping_jacks", "jumping_jacks"),
+                        "arms only": ("arm_raise", "arm_raise"),
+                        "legs unseen": ("arm_raise", "arm_raise"),
                         "arms only, 2-D": ("jumping_jacks", "arm_raise")}
+    assert without_arm_raise == {"jack": "jumping_jacks", "arms only": "unknown",
+                                 "legs unseen": "unknown", "arms only, 2-D": "jumping_jacks"}
+
+
+def test_the_feet_pick_the_member_only_while_the_arms_move():
+    signals = key_signals([*LABELS, "arm_raise"])
+    companions = companion_signals([*LABELS, "arm_raise"])
+    feet = {"still": {"ankle_spread": np.full(30, 0.1)}.get,
+            "opening": {"ankle_spread": np.linspace(0.2, 1.2, 30)}.get,
+            "unseen": {"ankle_spread": np.full(30, np.nan)}.get,
+            "no 3-D": lambda name: None}
+    arms = {"moving": {"shoulder_angle": np.linspace(15, 165, 30)}.get,
+            "still": {"shoulder_angle": np.full(30, 20.0)}.get}
+    verdicts = {(label, a, f): checked_label(label, signals, arms[a], companions, feet[f])
+                for label in ("jumping_jacks", "arm_raise") for a in arms for f in feet}
+    assert verdicts == {
+        ("jumping_jacks", "moving", "still"): "arm_raise",
+        ("jumping_jacks", "moving", "opening"): "jumping_jacks",
+        ("jumping_jacks", "moving", "unseen"): "arm_raise",
+        ("jumping_jacks", "moving", "no 3-D"): "jumping_jacks",
+        ("arm_raise", "moving", "still"): "arm_raise",
+        ("arm_raise", "moving", "opening"): "jumping_jacks",
+        ("arm_raise", "moving", "unseen"): "arm_raise",
+        ("arm_raise", "moving", "no 3-D"): "arm_raise",
+        **{(label, "still", f): "unknown" for label in ("jumping_jacks", "arm_raise")
+           for f in feet},
+    }
+    # a model without arm raise: jacks without the feet are unknown; no jacks class: an
+    # arm raise is never turned into one
+    assert checked_label("jumping_jacks", key_signals(LABELS), arms["moving"],
+                         companion_signals(LABELS), feet["still"]) == "unknown"
+    no_jacks = ["arm_raise", "unknown"]
+    assert checked_label("arm_raise", key_signals(no_jacks), arms["moving"],
+                         companion_signals(no_jacks), feet["opening"]) == "arm_raise"
 
 
 def test_evaluation_judges_the_companion_as_the_live_rule_does():
     from rehab_core.datasets.corpus import CorpusClip
     from rehab_core.training.recognition_eval import label_windows
 
-    probs = np.array([[0.05, 0.05, 0.05, 0.8, 0.05]])  # jumping_jacks
     out = {}
-    for name, stream in {"arms only": _jacks(False), "arms only, 2-D": _jacks(False, False),
-                         "jack": _jacks(True)}.items():
-        kp = np.stack([sk.keypoints for _, sk in stream])
-        world = None if stream[0][1].keypoints_3d is None else \
-            np.stack([sk.keypoints_3d for _, sk in stream])
-        clip = CorpusClip(name, "jumping_jacks", "test", kp,
-                          np.array([t for t, _ in stream], np.int64), 30.0, world=world)
-        out[name] = label_windows(probs, LABELS, 0.5, starts_s=np.array([3.0]), span_s=2.0,
-                                  motion_clip=clip)[0][0]
-    assert out == {"arms only": "unknown", "arms only, 2-D": "jumping_jacks",
-                   "jack": "jumping_jacks"}
+    for labels in (LABELS, [*LABELS[:-1], "arm_raise", "unknown"]):
+        probs = np.full((1, len(labels)), 0.2 / (len(labels) - 1))
+        probs[0, labels.index("jumping_jacks")] = 0.8
+        for name, stream in {"arms only": _jacks(False), "arms only, 2-D": _jacks(False, False),
+                             "jack": _jacks(True)}.items():
+            kp = np.stack([sk.keypoints for _, sk in stream])
+            world = None if stream[0][1].keypoints_3d is None else \
+                np.stack([sk.keypoints_3d for _, sk in stream])
+            clip = CorpusClip(name, "jumping_jacks", "test", kp,
+                              np.array([t for t, _ in stream], np.int64), 30.0, world=world)
+            names, conf = label_windows(probs, labels, 0.5, starts_s=np.array([3.0]),
+                                        span_s=2.0, motion_clip=clip)
+            out[name, len(labels)] = (names[0], round(conf[0], 3))
+    unknown = round(0.2 / (len(LABELS) - 1), 3)
+    jacks = ("jumping_jacks", 0.8)
+    assert out == {("arms only", 5): ("unknown", unknown),
+                   ("arms only, 2-D", 5): jacks, ("jack", 5): jacks,
+                   ("arms only", 6): ("arm_raise", 0.8),  # the sibling keeps the family's score
+                   ("arms only, 2-D", 6): jacks, ("jack", 6): jacks}
+
+
+def test_live_classifier_lets_the_feet_pick_jacks_or_arm_raise():
+    """A stub network always says jumping_jacks, or always arm_raise (0.9): over arm swings
+    with the feet still the live label is arm_raise, over jacks jumping_jacks, with the
+    network's score for the family, as the evaluation labels it."""
+    from rehab_core.recognition.streaming import StreamingClassifier, StreamingConfig
+
+    labels = [*LABELS[:-1], "arm_raise", "unknown"]
+    out = {}
+    for named in ("jumping_jacks", "arm_raise"):
+        probs = np.full(len(labels), 0.02)
+        probs[labels.index(named)] = 0.9
+        streams = {"jack": _jacks(True, fps=15.0), "arms only": _jacks(False, fps=15.0)}
+        for name, stream in streams.items():
+            config = StreamingConfig(window=30, stride=5, fps=15.0, hysteresis=1,
+                                     smoothing="none", motion_check=True)
+            clf = StreamingClassifier(lambda x, p=probs: np.log(p), labels, config)
+            preds = [p for stamp, sk in stream if (p := clf.update(sk, stamp))]
+            out[named, name] = (preds[-1].label, round(preds[-1].confidence, 3))
+    assert out == {("jumping_jacks", "jack"): ("jumping_jacks", 0.9),
+                   ("jumping_jacks", "arms only"): ("arm_raise", 0.9),
+                   ("arm_raise", "jack"): ("jumping_jacks", 0.9),
+                   ("arm_raise", "arms only"): ("arm_raise", 0.9)}
 
 
 def test_a_companion_must_be_a_known_signal_with_a_range():
@@ -135,6 +207,11 @@ def test_a_companion_must_be_a_known_signal_with_a_range():
         get_exercise_config("jumping_jacks", companion=("ankle_width", 0.3))
     with pytest.raises(ConfigError, match="companion"):
         get_exercise_config("jumping_jacks", companion=("ankle_spread", 0.0))
+    for bad in ("squat", "jumping_jacks", "arm_rise"):  # another key signal, itself, a typo
+        with pytest.raises(ConfigError, match="without_companion"):
+            get_exercise_config("jumping_jacks", without_companion=bad)
+    with pytest.raises(ConfigError, match="without_companion"):
+        get_exercise_config("arm_raise", without_companion="jumping_jacks")  # no companion
 
 
 def test_live_classifier_refuses_a_named_exercise_that_does_not_move():

@@ -54,7 +54,7 @@ class ActionClassifierNode(LifecycleComponent):
         ParamSpec("motion_check", True,
                   "a window named as an exercise whose key joint did not move through a "
                   "repetition's range in the last 4 s is 'unknown' (jumping jacks: the feet "
-                  "must open too, judged in 3-D)"),
+                  "open for jacks, stay put for an arm raise, judged in 3-D)"),
     )
 
     def configure(self, cfg: ActionClassifierConfig) -> None:

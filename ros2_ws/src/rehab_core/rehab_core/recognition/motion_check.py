@@ -25,12 +25,19 @@ that one too, judged on the look-back's 3-D frames only: the network named a
 shoulder abduction `jumping_jacks` (the same arm signal), and a jack's feet
 open. A 3-D frame whose ankles are unseen counts as not moving (the legs are
 half of the jack); with fewer than ``_MIN_SAMPLES`` 3-D frames the companion
-is not judged, since a side view's 2-D hides the feet apart.
+is not judged, since a side view's 2-D hides the feet apart. A movement of
+the key signal alone is then the exercise's ``without_companion`` (jumping
+jacks without the feet: an arm raise, its sibling) where the model has it
+and its own range is covered, ``unknown`` otherwise; and that sibling named
+while the companion did move is the exercise (an "arm raise" whose feet open
+and close is a jack, a step jack among them), as the stance picks the squat
+family's member both ways.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,29 +74,57 @@ def judged(companion_values: np.ndarray) -> np.ndarray | None:
     return companion_values if len(companion_values) >= _MIN_SAMPLES else None
 
 
-def companion_signals(labels: Sequence[str]) -> dict[str, tuple[str, float]]:
-    """label -> (the second signal its repetitions also move, its range), where it has one."""
-    return {lab: EXERCISES[lab].companion for lab in labels
-            if lab in EXERCISES and EXERCISES[lab].companion is not None}
+class Companion(NamedTuple):
+    """The second signal an exercise's repetitions also move, its range, and what a
+    movement without it is (``ExerciseConfig.without_companion``; "": ``unknown``)."""
+
+    signal: str
+    amplitude: float
+    otherwise: str = ""
+
+
+def companion_signals(labels: Sequence[str]) -> dict[str, Companion]:
+    """label -> its ``Companion``, where it has one."""
+    return {lab: Companion(*EXERCISES[lab].companion, EXERCISES[lab].without_companion)
+            for lab in labels if lab in EXERCISES and EXERCISES[lab].companion is not None}
 
 
 def checked_label(label: str, signals: dict[str, tuple[str, float]], values_of,
-                  companions: dict[str, tuple[str, float]] | None = None,
+                  companions: dict[str, Companion] | None = None,
                   companion_values_of=None) -> str:
     """``label``, or ``unknown`` when it is a counted exercise whose key signal's recent
-    ``values_of(signal)`` do not cover its minimum repetition range, or whose companion's
-    recent 3-D ``companion_values_of(signal)`` (None: too few 3-D frames to judge) do not."""
+    ``values_of(signal)`` do not cover its minimum repetition range. With ``companions``
+    the recent 3-D ``companion_values_of(signal)`` (None: too few 3-D frames to judge) pick
+    the family member, both ways: an exercise whose companion did not move is its
+    ``otherwise`` (if the model names it and its key signal moved; else ``unknown``), and
+    that ``otherwise`` whose companion did move is the exercise (jumping jacks and arm
+    raise: the feet say which)."""
     if label not in signals:
         return label
     signal, amplitude = signals[label]
     if not covers(values_of(signal), amplitude):
         return UNKNOWN
-    if companions and label in companions and companion_values_of is not None:
-        name, amplitude = companions[label]
-        values = companion_values_of(name)
-        if values is not None and not covers(values, amplitude):
-            return UNKNOWN
+    if not companions or companion_values_of is None:
+        return label
+    if label in companions:
+        companion = companions[label]
+        values = companion_values_of(companion.signal)
+        if values is not None and not covers(values, companion.amplitude):
+            return companion.otherwise if _moved(companion.otherwise, signals, values_of) \
+                else UNKNOWN
+        return label
+    for owner, companion in companions.items():
+        if companion.otherwise == label and _moved(owner, signals, values_of):
+            values = companion_values_of(companion.signal)
+            if values is not None and covers(values, companion.amplitude):
+                return owner
     return label
+
+
+def _moved(label: str, signals: dict[str, tuple[str, float]], values_of) -> bool:
+    """Whether ``label`` is one of the model's counted exercises and its key signal covered
+    its range."""
+    return label in signals and covers(values_of(signals[label][0]), signals[label][1])
 
 
 def frame_signals(skeleton: Skeleton, names: Sequence[str],
@@ -121,7 +156,7 @@ class MotionTracker:
         self.signals = key_signals(labels)
         self.companions = companion_signals(labels)
         self._names = sorted({s for s, _ in self.signals.values()})
-        self._companion_names = sorted({s for s, _ in self.companions.values()})
+        self._companion_names = sorted({c.signal for c in self.companions.values()})
         self._frames: RecentFrames[dict[str, float]] = RecentFrames(lookback_s)
 
     def reset(self) -> None:

@@ -10,7 +10,8 @@ probabilities: ``training/recognition_eval.label_windows``):
 3. within the squat family, the legs' stance says whether it is a lunge
    (``stance``);
 4. a counted exercise whose key joint did not move through a repetition's
-   range in the last seconds is ``unknown`` (``motion_check``).
+   range in the last seconds is ``unknown`` (``motion_check``); the 3-D feet pick
+   jumping jacks (they open) or arm raise (they stay put).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def name_window(probs: np.ndarray, labels: Sequence[str], threshold: float,
     named = label
     if stance is not None:
         label = family_member(label, probs, labels, stance.split())
-    if motion is not None and motion.check(label) == UNKNOWN:
-        return UNKNOWN, UNKNOWN
+    if motion is not None:
+        checked = motion.check(label)
+        if checked == UNKNOWN:
+            return UNKNOWN, UNKNOWN
+        label = checked  # or the family member the feet picked (jacks or arm raise)
     return label, named

@@ -9,7 +9,8 @@ exercise uses the angle of the joint that moves most:
   arms down, about 160 deg overhead; visible from the front and the side,
   unlike ankle spread, which vanishes in a side view's 2-D). The feet open too:
   the classifier's motion check also asks the 3-D ankle spread to move
-  (``companion``), which is what tells a jack from an arm raise;
+  (``companion``), which is what tells a jack from an arm raise (arms alone:
+  ``without_companion``);
 * push-up: elbow angle (about 170 deg extended, under 110 deg at the bottom);
 * lunge: knee angle (both knees bend to about 90 deg; the front one shows in any view);
 * deadlift: hip angle (shoulder-hip-knee, about 170 deg standing, 45-110 at the bottom;
@@ -54,6 +55,9 @@ class ExerciseConfig:
     (signal, range) is a second signal every repetition also moves through that
     range, read in 3-D only (``recognition/motion_check.py``): not counted, it
     keeps a movement of the key joint alone from being named this exercise.
+    ``without_companion`` is the exercise such a movement is instead (one with
+    the same key signal: jumping jacks without the feet are an arm raise); ""
+    for ``unknown``.
     """
 
     name: str
@@ -72,6 +76,7 @@ class ExerciseConfig:
     concentric: str = ""
     posture: PostureCondition | None = None
     companion: tuple[str, float] | None = None
+    without_companion: str = ""
 
     def validate(self) -> ExerciseConfig:
         """Raise ConfigError naming the bad field; return self for chaining."""
@@ -104,6 +109,14 @@ class ExerciseConfig:
                 self.companion[0] not in SIGNALS or not self.companion[1] > 0):
             raise ConfigError(f"{self.name}: companion must be (a known signal, a range > 0), "
                               f"got {self.companion!r}")
+        if self.without_companion:
+            other = EXERCISES.get(self.without_companion)
+            if (self.companion is None or other is None or other.name == self.name
+                    or other.signal != self.signal):
+                raise ConfigError(
+                    f"{self.name}: without_companion must name another exercise with the key "
+                    f"signal {self.signal!r}, and needs a companion; got "
+                    f"{self.without_companion!r}")
         return self
 
 
@@ -121,9 +134,11 @@ EXERCISES: dict[str, ExerciseConfig] = {
     # The feet of a jack open to about shoulder width or more (0.8+ torso lengths); 0.3 is
     # well inside that, and over an arm raise's standing feet (UI-PRMD's 40 abductions and
     # scaptions: at most 0.29 over any 4 s, median 0.06; the corpus's jacks: 0.39 or more).
+    # Arms through the range with the feet still (or unseen) are an arm raise, and an arm
+    # raise whose feet open is a jack: siblings (``families.py``), never a veto in a goal.
     "jumping_jacks": ExerciseConfig(
         "jumping_jacks", "shoulder_angle", rest="low", min_amplitude=40.0, min_rep_s=0.25,
-        companion=("ankle_spread", 0.3),
+        companion=("ankle_spread", 0.3), without_companion="arm_raise",
     ),
     "push_up": ExerciseConfig("push_up", "elbow_angle", rest="high", min_amplitude=30.0,
                               concentric="up"),

@@ -88,8 +88,9 @@ def label_windows(probs: np.ndarray, labels: Sequence[str], threshold: float,
         labels_w = stance_windows(probs, labels, labels_w, stance_clip, starts_s, span_s)
     if motion_clip is not None:
         checked = motion_windows(labels, labels_w, motion_clip, starts_s, span_s)
-        refused = [k for k, (a, b) in enumerate(zip(labels_w, checked)) if a != b]
-        for k in refused:  # unknown's own score, as live
+        refused = [k for k, (a, b) in enumerate(zip(labels_w, checked))
+                   if a != b and b == UNKNOWN]
+        for k in refused:  # unknown's own score, as live; a sibling keeps the family's
             conf[k] = float(probs[k][labels.index(UNKNOWN)]) if UNKNOWN in labels else conf[k]
         labels_w = checked
     return labels_w, conf
@@ -98,14 +99,15 @@ def label_windows(probs: np.ndarray, labels: Sequence[str], threshold: float,
 def motion_windows(labels: Sequence[str], labels_w: list[str], clip: CorpusClip,
                    starts_s: np.ndarray, span_s: float) -> list[str]:
     """``labels_w`` with each counted exercise whose key signal did not cover its minimum
-    repetition range over the look-back before the window's end ``unknown``, the live
-    classifier's rule (``recognition/motion_check.py``)."""
+    repetition range over the look-back before the window's end ``unknown`` (the 3-D feet
+    pick jumping jacks or arm raise), the live classifier's rule
+    (``recognition/motion_check.py``)."""
     signals = key_signals(labels)
     if clip.keypoints is None or not signals:
         return labels_w
     values = clip_signals(clip.keypoints, clip.world, sorted({s for s, _ in signals.values()}))
     companions = companion_signals(labels)
-    extra, has_3d = clip_companions(clip.world, sorted({s for s, _ in companions.values()}))
+    extra, has_3d = clip_companions(clip.world, sorted({c.signal for c in companions.values()}))
     t = np.asarray(clip.stamps_ns, np.float64) * 1e-9
     out = []
     for k, label in enumerate(labels_w):
