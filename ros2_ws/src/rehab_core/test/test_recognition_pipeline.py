@@ -114,6 +114,8 @@ def test_pipeline_synthetic_folds_train_evaluate_and_bundle(tmp_path):
                  "counts.csv", "clips.jsonl", "summary.json"):
         assert (out / name).stat().st_size > 0, name
     assert summary["other_clips"] == 3 and summary["other_false_reps_per_min"] is not None
+    assert summary["other_unguided_reps_per_min"] is not None
+    assert 0.0 <= summary["unguided_count_exact"] <= summary["unguided_count_within_1"] <= 1.0
     model_dir = tmp_path / "bundle"
     meta = train_bundle(clips, data, recognition_spec(data, "adamw", epochs=1), model_dir,
                         summary, log=lambda m: None)

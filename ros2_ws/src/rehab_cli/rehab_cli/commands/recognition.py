@@ -13,8 +13,9 @@ and UI-PRMD skeletons::
         --out models/exercise_stgcn --media-cache .cache/skeletons/media_world   # the shipped one
 
 ``eval`` prints and writes window/video accuracy, per-class precision and
-recall, confusion matrices (PNG + JSON), the count error of every clip with a
-true count and the false repetitions per minute on ``other`` clips.
+recall, confusion matrices (PNG + JSON), the count of every clip with a true
+count (in a goal, and without one as ``rehab run`` counts: ``unguided``) and
+the false repetitions per minute on ``other`` clips (both ways).
 """
 
 from __future__ import annotations
@@ -227,8 +228,10 @@ def run_eval(args) -> int:
                               flip=args.flip, jobs=args.jobs)
     print(json.dumps({k: s[k] for k in (
         "split", "folds", "clips", "window_accuracy", "video_accuracy", "count_clips",
-        "count_exact", "count_within_1", "counter_exact_without_classifier", "other_clips",
-        "other_dominant_unknown", "other_false_reps_per_min")}, indent=1))
+        "count_exact", "count_within_1", "counter_exact_without_classifier",
+        "unguided_count_exact", "unguided_count_within_1", "other_clips",
+        "other_dominant_unknown", "other_false_reps_per_min",
+        "other_unguided_reps_per_min")}, indent=1))
     if "corpus" in s:
         print("corpus clips alone:", json.dumps(s["corpus"], indent=1))
     for name, m in s["per_class"].items():

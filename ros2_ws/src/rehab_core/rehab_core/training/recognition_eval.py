@@ -1,12 +1,12 @@
-"""Held-out-source evaluation of the exercise classifier and of goal counting, per clip.
+"""Held-out-source evaluation of the exercise classifier and of counting, per clip.
 
 Per held-out real clip: the classifier's windows (window accuracy), its
 dominant label (video accuracy), and where the clip's repetitions are known,
 the count a ``RunExercise`` goal would report (the exercise's own key signal,
 each repetition vetoed only when the classifier confidently names another
-exercise, ``repetition/verdict.py``). On ``unknown`` clips (other movements)
-it measures the repetitions ``rehab run`` would wrongly count: those of a
-counted class inside segments labelled as that class.
+exercise, ``repetition/verdict.py``) and the one ``rehab run`` would report
+without a goal. On ``unknown`` clips (other movements) it measures the
+repetitions ``rehab run`` would wrongly count (``count_eval.py``).
 """
 
 from __future__ import annotations
@@ -30,13 +30,11 @@ from rehab_core.recognition.motion_check import (
 from rehab_core.recognition.recent_frames import LOOKBACK_S
 from rehab_core.recognition.rep_evidence import ended_within, evidence_span, rescued_label
 from rehab_core.recognition.stance import clip_verdicts, family_member
-from rehab_core.repetition.config import get_exercise_config
-from rehab_core.repetition.counter import RepetitionCounter
-from rehab_core.repetition.verdict import UNKNOWN, judge_repetition
+from rehab_core.repetition.verdict import UNKNOWN
+from rehab_core.training.count_eval import add_counts, count_repetitions
 from rehab_core.training.live_smoothing import LiveSmoothing, hold_labels, smooth_probs
 from rehab_core.training.recognition_data import RecognitionData, eval_windows
 from rehab_core.training.trainer import predict_proba
-from rehab_core.types import Skeleton
 
 
 def window_labels(probs: np.ndarray, labels: Sequence[str], threshold: float) -> list[str]:
@@ -130,35 +128,6 @@ def stance_windows(probs: np.ndarray, labels: Sequence[str], labels_w: list[str]
     return [family_member(lab, probs[k], labels, verdicts[k]) for k, lab in enumerate(labels_w)]
 
 
-def count_repetitions(clip: CorpusClip, exercise: str, use_3d: bool = True):
-    """Repetitions of ``exercise`` over the clip (goal mode, no classifier), as live: 2-D
-    skeletons carrying the pose model's 3-D world landmarks, whose angles the counter uses;
-    the clip's end is the input's end (``RepetitionCounter.finish``, as a goal's input_ended)."""
-    counter = RepetitionCounter(exercise, use_3d=use_3d)
-    seen = clip.keypoints[:, :, 2].max(axis=1) > 0
-    for i, (ok, stamp) in enumerate(zip(seen, clip.stamps_ns)):
-        skeleton = None
-        if ok:
-            world = None
-            if clip.world is not None and clip.world[i, :, 3].max() > 0:
-                world = clip.world[i]
-            skeleton = Skeleton("coco17", clip.keypoints[i], keypoints_3d=world,
-                                space_3d="model" if world is not None else "")
-        counter.update(skeleton, int(stamp))
-    counter.finish()
-    return counter.repetitions
-
-
-def _votes(starts_s: np.ndarray, span_s: float, labels_w: list[str],
-           confidences: Sequence[float], t0: float, t1: float) -> list[tuple[str, float]]:
-    """(label, confidence) of every window overlapping [t0, t1]."""
-    out = []
-    for k, s in enumerate(starts_s):
-        if s <= t1 and s + span_s >= t0:
-            out.append((labels_w[k], float(confidences[k])))
-    return out
-
-
 def window_fields(labels_w: list[str], labels: Sequence[str], truth: str) -> dict:
     """A clip's per-window labels as stored: their indices, how many are right, the dominant."""
     return {"window_correct": int(sum(lab == truth for lab in labels_w)),
@@ -189,33 +158,9 @@ def evaluate_clip(model, clip: CorpusClip, data: RecognitionData, threshold: flo
         "minutes": float((clip.stamps_ns[-1] - clip.stamps_ns[0]) * 1e-9 / 60.0)
         if len(clip.stamps_ns) > 1 else 0.0,
     }
-    add_counts(out, clip, data, starts * 1e-9, labels_w, out["window_confidence"],
-               reject_confidence)
+    add_counts(out, clip, data.window / data.fps, starts * 1e-9, labels_w,
+               out["window_confidence"], reject_confidence)
     return out
-
-
-def add_counts(out: dict, clip: CorpusClip, data: RecognitionData, starts_s: np.ndarray,
-               labels_w: list[str], confidences: Sequence[float],
-               reject_confidence: float = REJECT_CONFIDENCE) -> None:
-    """The clip's goal count (its exercise's repetitions, each judged by the windows over
-    it) and, on an ``unknown`` clip, the repetitions ``rehab run`` would wrongly count."""
-    span = data.window / data.fps
-    out.pop("count", None)
-    out.pop("false_reps", None)
-    cfg = get_exercise_config(clip.label)
-    if clip.true_count is not None and cfg is not None and cfg.counts_reps:
-        reps = count_repetitions(clip, clip.label)
-        verdicts = [judge_repetition(clip.label, _votes(starts_s, span, labels_w, confidences,
-                                                        r.start_t, r.end_t), reject_confidence)
-                    for r in reps]
-        out["count"] = {
-            "true": clip.true_count, "counter": len(reps),
-            "goal": int(sum(v.counted for v in verdicts)),
-            "verdicts": [{"verdict": v.verdict, "label": v.label,
-                          "confidence": round(v.confidence, 3)} for v in verdicts],
-        }
-    if clip.label == UNKNOWN:
-        out["false_reps"] = _false_reps(clip, starts_s, span, labels_w)
 
 
 def recount(row: dict, clip: CorpusClip, data: RecognitionData,
@@ -245,8 +190,9 @@ def recount(row: dict, clip: CorpusClip, data: RecognitionData,
         out.update(window_fields(labels_w, labels, clip.label))
         out["window_confidence"] = [round(c, 3) for c in conf]
     labels_w = [labels[i] for i in out["pred_windows"]]
-    add_counts(out, clip, data, np.asarray(row["window_start_s"], np.float64), labels_w,
-               row["window_confidence"])
+    add_counts(out, clip, data.window / data.fps,
+               np.asarray(row["window_start_s"], np.float64), labels_w,
+               out["window_confidence"])
     return out
 
 
@@ -262,29 +208,11 @@ def mix_row(row: dict, other: dict | None, weight: float) -> dict:
     return {**row, "window_probs": np.round((1.0 - weight) * a + weight * b, 3).tolist()}
 
 
-def _false_reps(clip: CorpusClip, starts_s: np.ndarray, span: float,
-                labels_w: list[str]) -> dict[str, int]:
-    """Repetitions a counted class would add inside segments labelled as that class."""
-    out: dict[str, int] = {}
-    for label in sorted(set(labels_w) - {UNKNOWN}):
-        cfg = get_exercise_config(label)
-        if cfg is None or not cfg.counts_reps:
-            continue
-        n = 0
-        for rep in count_repetitions(clip, label):
-            mid = 0.5 * (rep.start_t + rep.end_t)
-            cover = [labels_w[k] for k, s in enumerate(starts_s) if s <= mid <= s + span]
-            if cover and Counter(cover).most_common(1)[0][0] == label:
-                n += 1
-        if n:
-            out[label] = n
-    return out
-
-
 #: the headline figures, also given for the corpus alone (without the first clip set)
 HEADLINE = ("clips", "window_accuracy", "video_accuracy", "count_clips", "count_exact",
-            "count_within_1", "other_clips", "other_dominant_unknown",
-            "other_false_reps_per_min")
+            "count_within_1", "unguided_count_exact", "unguided_count_within_1",
+            "other_clips", "other_dominant_unknown", "other_false_reps_per_min",
+            "other_unguided_reps_per_min")
 
 
 def summarize_clips(results: list[dict], labels: Sequence[str]) -> dict:
@@ -321,8 +249,10 @@ def _summarize(results: list[dict], labels: Sequence[str]) -> dict:
         }
     counted = [r["count"] for r in results if "count" in r]
     errors = [c["goal"] - c["true"] for c in counted]
+    unguided = [c["unguided"] - c["true"] for c in counted if "unguided" in c]
     others = [r for r in results if r["label"] == UNKNOWN]
     false_total = sum(sum(r["false_reps"].values()) for r in others)
+    unguided_total = sum(sum(r.get("unguided_reps", {}).values()) for r in others)
     minutes = sum(r["minutes"] for r in others)
     return {
         "clips": len(results),
@@ -334,10 +264,13 @@ def _summarize(results: list[dict], labels: Sequence[str]) -> dict:
         "count_within_1": _ratio(sum(abs(e) <= 1 for e in errors), len(errors)),
         "counter_exact_without_classifier": _ratio(
             sum(c["counter"] == c["true"] for c in counted), len(counted)),
+        "unguided_count_exact": _ratio(sum(e == 0 for e in unguided), len(unguided)),
+        "unguided_count_within_1": _ratio(sum(abs(e) <= 1 for e in unguided), len(unguided)),
         "other_clips": len(others),
         "other_dominant_unknown": _ratio(sum(r["dominant"] == UNKNOWN for r in others),
                                          len(others)),
         "other_false_reps_per_min": false_total / minutes if minutes > 0 else None,
+        "other_unguided_reps_per_min": unguided_total / minutes if minutes > 0 else None,
         "confusion_windows": cm_w.tolist(),
         "confusion_videos": cm_v.tolist(),
         "labels": list(labels),

@@ -139,12 +139,12 @@ def write_outputs(out: Path, summary: dict, results: list[dict], folds: list[dic
     with (out / "clips.jsonl").open("w") as f:
         for r in results:
             f.write(json.dumps(r) + "\n")  # per-window labels/confidences: recount offline
-    lines = ["clip,source,label,true_count,counter,goal,error"]
+    lines = ["clip,source,label,true_count,counter,goal,error,unguided"]
     for r in results:
         if "count" in r:
             c = r["count"]
             lines.append(f"{r['clip']},{r['source']},{r['label']},{c['true']},{c['counter']},"
-                         f"{c['goal']},{c['goal'] - c['true']}")
+                         f"{c['goal']},{c['goal'] - c['true']},{c.get('unguided', '')}")
     (out / "counts.csv").write_text("\n".join(lines) + "\n")
     for kind in ("videos", "windows"):
         cm = np.asarray(summary[f"confusion_{kind}"])
@@ -300,8 +300,10 @@ def recount_run(run_dir: str | Path, clips: Sequence[CorpusClip], data: Recognit
         if smoothing is not None:
             s["live_smoothing"] = asdict(smoothing)
         write_outputs(out, s, results, per_fold_accuracy(folds, results))
-        log(f"{out}: counts exact {s['count_exact']:.3f} within 1 {s['count_within_1']:.3f}, "
-            f"false reps/min on other {s['other_false_reps_per_min']:.2f}")
+        log(f"{out}: goal counts exact {s['count_exact']:.3f} within 1 "
+            f"{s['count_within_1']:.3f}, false reps/min on other "
+            f"{s['other_false_reps_per_min']:.2f} (rehab run's: "
+            f"{s['other_unguided_reps_per_min']:.2f})")
         main = main or s
     return main
 
