@@ -101,6 +101,25 @@ def test_run_on_a_skeleton_file_keeps_its_3d(shared_dir, tmp_path):
     assert not (out / "annotated.mp4").exists()
 
 
+def test_the_end_of_the_input_closes_the_last_repetition(shared_dir, tmp_path):
+    """A corpus clip cut at the lockout of its one deadlift (2 s, checked count 1): the
+    counter's cycle is still open at the last frame, and the end of the input closes it,
+    as a goal's input_ended does (before, ``rehab run`` reported no repetition)."""
+    from rehab_core.datasets.extract import extract_skeletons
+    from rehab_core.io.skeleton_store import save_skeletons
+
+    clip = shared_dir / "corpus" / "media" / "deadlift" / "jeffchen_deadlift_good.mp4"
+    path = save_skeletons(tmp_path / "deadlift.npz", extract_skeletons(clip))
+    out = tmp_path / "out"
+    done = _run(str(path), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary, rows = _check_contract(out)
+    assert not any(r.get("repetitions") for r in rows)  # none while the frames came
+    assert summary["repetitions"] == {"deadlift": 1}, (summary["actions"], summary["errors"])
+    event = summary["repetition_events"][0]
+    assert event["end_ns"] <= rows[-1]["t"] * 1e9 + 1e5  # t is written to 0.1 ms
+
+
 @pytest.mark.slow
 def test_run_on_a_real_video(shared_dir, tmp_path):
     # a clip whose person is in view from the first frame (squat2 opens without one)

@@ -140,3 +140,23 @@ def test_a_first_label_late_after_a_rep_takes_over_what_the_generic_counter_foun
                    tmp_path)
     assert summary["repetitions"] == {"squat": 4}, summary["repetitions"]
     assert {e["exercise"] for e in summary["superseded_repetitions"]} == {"unknown"}
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_the_end_of_the_input_closes_the_repetition_in_progress(labelled: bool):
+    """Squats cut on the way up of the last one (nearly up again): the end of
+    the input counts it, under the bout's label, or the generic counter's before any label,
+    as a goal's input_ended does; nothing is counted twice."""
+    frames, stamps, spans = sequence("squat", 3, 1.6, FPS)
+    end_ns = (spans[-1][0] + 0.88 * (spans[-1][1] - spans[-1][0])) * 1e9
+    cut = int(np.searchsorted(stamps, end_ns))
+    counter = BoutCounter(use_3d=False)
+    emitted = []
+    for kp, ns in zip(frames[:cut], stamps[:cut], strict=True):
+        if labelled and ns * 1e-9 >= 1.5:
+            emitted += counter.on_label(ns * 1e-9, "squat", 0.9).emitted
+        emitted += counter.update(kp, int(ns))
+    assert len(counter.emitted) == 2
+    closed = counter.finish()
+    assert [r.exercise for r in closed] == ["squat" if labelled else "unknown"]
+    assert len(counter.emitted) == 3 and counter.finish() == []

@@ -6,10 +6,16 @@ counted exercise's counter runs in parallel, a run of labels from one
 confusion family is one bout named by its confidence-weighted majority, and
 a relabel re-emits the bout's repetitions under the new name (a report drops
 the overlapped ones of the old name), so a flicker loses no repetition.
+
+``end_of_input`` closes the repetition in progress when the input is over
+(``rehab run`` calls it at the end of a file or bag), as a ``RunExercise``
+goal does on input_ended: a recording cut at the top of the last repetition
+still counts it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -48,6 +54,8 @@ class RepetitionCounterNode(LifecycleComponent):
         self._assess = assess_repetition
         self.counter = self._new_counter()
         self._pending: deque = deque()  # repetitions waiting for a frame stamp of their own
+        self._last: tuple[int, str, int] | None = None  # the last frame's stamp, id, track
+        self._count_lock = threading.Lock()  # end_of_input comes from the caller's thread
         self.out_reps = self.create_output("repetitions", codecs.REPETITION)
 
     def activate(self) -> None:
@@ -62,9 +70,10 @@ class RepetitionCounterNode(LifecycleComponent):
         return self._bout_cls(use_3d=cfg.use_3d)
 
     def on_action(self, p: codecs.ActionPayload) -> None:
-        update = self.counter.on_label(p.stamp_ns * 1e-9, p.prediction.label,
-                                       float(p.prediction.confidence))
-        self._pending.extend(update.emitted)
+        with self._count_lock:
+            update = self.counter.on_label(p.stamp_ns * 1e-9, p.prediction.label,
+                                           float(p.prediction.confidence))
+            self._pending.extend(update.emitted)
 
     def on_skeletons(self, p: codecs.SkeletonsPayload) -> None:
         """Count the frame; publish at most one repetition on its stamp.
@@ -73,13 +82,33 @@ class RepetitionCounterNode(LifecycleComponent):
         second message on one stamp, so the rest go out on the next frames.
         """
         subject = main_skeleton(p)
-        self._pending.extend(self.counter.update(subject, p.stamp_ns))
-        if self._pending:
-            self._publish(self._pending.popleft(), p.stamp_ns, p.frame_id,
-                          subject.track_id if subject is not None else -1)
+        track_id = subject.track_id if subject is not None else -1
+        with self._count_lock:
+            self._pending.extend(self.counter.update(subject, p.stamp_ns))
+            self._last = (p.stamp_ns, p.frame_id, track_id)
+            rep = self._pending.popleft() if self._pending else None
+        if rep is not None:
+            self.out_reps.publish(self._payload(rep, p.stamp_ns, p.frame_id, track_id))
 
-    def _publish(self, rep, stamp_ns: int, frame_id: str, track_id: int) -> None:
-        self.out_reps.publish(codecs.RepetitionPayload(
+    def end_of_input(self) -> list[codecs.RepetitionPayload]:
+        """The input is over: the counter closes its repetition in progress (``finish``).
+
+        Returns it and any repetition still waiting for a frame, stamped with the
+        last frame's stamp. They are returned, not published: the frame they would
+        ride on has passed, and a consumer keeps one repetition per stamp."""
+        if getattr(self, "_count_lock", None) is None:  # never configured
+            return []
+        with self._count_lock:
+            if self.counter is None or self._last is None:
+                return []
+            reps = [*self._pending, *self.counter.finish()]
+            self._pending.clear()
+            stamp_ns, frame_id, track_id = self._last
+        return [self._payload(r, stamp_ns, frame_id, track_id) for r in reps]
+
+    def _payload(self, rep, stamp_ns: int, frame_id: str,
+                 track_id: int) -> codecs.RepetitionPayload:
+        return codecs.RepetitionPayload(
             stamp_ns=stamp_ns,
             frame_id=frame_id,
             track_id=track_id,
@@ -88,14 +117,17 @@ class RepetitionCounterNode(LifecycleComponent):
             start_ns=round(rep.start_t * 1e9),
             end_ns=round(rep.end_t * 1e9),
             quality=self._assess(rep),
-        ))
+        )
 
     def deactivate(self) -> None:
-        self.counter = self._new_counter()
-        self._pending.clear()
+        with self._count_lock:
+            self.counter = self._new_counter()
+            self._pending.clear()
+            self._last = None
 
     def cleanup(self) -> None:
-        self.counter = None
+        with self._count_lock:
+            self.counter = None
 
 
 main = main_for(RepetitionCounterNode)

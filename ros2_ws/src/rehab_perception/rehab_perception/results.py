@@ -91,11 +91,7 @@ class FrameResult:
                 "model": pred.model,
             }
         if self.repetitions:
-            out["repetitions"] = [
-                {"exercise": r.exercise, "count": r.count, "track_id": r.track_id,
-                 "start_ns": r.start_ns, "end_ns": r.end_ns, "quality": r.quality.to_dict()}
-                for r in self.repetitions
-            ]
+            out["repetitions"] = [repetition_record(r) for r in self.repetitions]
         if self.reach:
             out["reach"] = [
                 {"side": r.state.side, "phase": r.state.phase.number,
@@ -103,3 +99,9 @@ class FrameResult:
                 for r in self.reach
             ]
         return out
+
+
+def repetition_record(r: codecs.RepetitionPayload) -> dict[str, Any]:
+    """One repetition as ``predictions.jsonl`` and ``summary.json`` write it."""
+    return {"exercise": r.exercise, "count": r.count, "track_id": r.track_id,
+            "start_ns": r.start_ns, "end_ns": r.end_ns, "quality": r.quality.to_dict()}

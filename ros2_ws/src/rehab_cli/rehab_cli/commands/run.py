@@ -6,6 +6,9 @@ before any ROS node starts. Then the real rclpy graph runs in this process
 (the component container, frames handed over by reference) and every source
 frame's outputs are streamed to ``predictions.jsonl``; ``summary.json`` is
 written at the end (see ``rehab_core.reporting.run_outputs`` for the fields).
+When the input ends, the repetition counter closes the repetition in
+progress (as a ``RunExercise`` goal does on input_ended): a recording cut at
+the top of its last repetition still counts it.
 
 It always ends, and always with its outputs: Ctrl-C (SIGINT) or SIGTERM
 stops the source, brings the graph down in order (the recorder's bag gets
@@ -110,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             graph = run_graph(stack, str(args.input), on_frame_result=on_frame,
                               max_frames=max_frames, domain_id=_private_domain_id(), stop=stop,
-                              stall_timeout_s=args.stall_timeout)
+                              stall_timeout_s=args.stall_timeout,
+                              attach=lambda c: _close_counting(c, recorder, stop))
         except GraphStalled as err:
             stalled, graph = err, err.run
             recorder.error(str(err))
@@ -138,6 +142,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"rehab run: interrupted by {stop.signal_name}; outputs kept", file=sys.stderr)
         return stop.exit_code
     return 0
+
+
+def _close_counting(container, recorder, stop):
+    """At the input's end (not on Ctrl-C) the repetition counters close the repetition in
+    progress, as a goal does on input_ended; they go into the summary."""
+    from rehab_perception.repetition_counter_node import RepetitionCounterNode
+    from rehab_perception.results import repetition_record
+
+    counters = [n for n in container.nodes.values() if isinstance(n, RepetitionCounterNode)]
+
+    def at_end() -> None:
+        if stop.is_set():
+            return
+        for node in counters:
+            recorder.add_repetitions([repetition_record(p) for p in node.end_of_input()])
+    return at_end
 
 
 #: stages that need pixels; a skeleton bag or file enters the graph after them

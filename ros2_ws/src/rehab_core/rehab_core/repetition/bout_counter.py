@@ -94,6 +94,17 @@ class BoutCounter:
             return []
         return [self._record(r, self.active) for r in found[self.active] if self._is_new(r)]
 
+    def finish(self) -> list[Repetition]:
+        """The input is over: the counter speaking for the current bout (the generic one
+        before any label) closes its repetition in progress, as a goal's input_ended does
+        (``RepetitionCounter.finish``); returns the repetitions to publish."""
+        if self.tracker.current is None:
+            return [self._record(r, r.exercise) for r in self.generic.finish()]
+        if self.active is None:
+            return []
+        return [self._record(r, self.active) for r in self.counters[self.active].finish()
+                if self._is_new(r)]
+
     def _late(self, bout: Bout) -> list[Repetition]:
         """The active counter's repetitions over ``bout`` that overlap no live one."""
         if self.active is None:

@@ -111,6 +111,12 @@ class RunRecorder:
             self._add_repetition(event)
         self._track_reach(record)
 
+    def add_repetitions(self, events: list[dict[str, Any]]) -> None:
+        """Repetitions that came after the last frame (the counter closing the one in
+        progress at the end of the input): in the summary, not in predictions.jsonl."""
+        for event in events:
+            self._add_repetition(jsonsafe.finite(event))
+
     def _add_repetition(self, event: dict[str, Any]) -> None:
         """Keep ``event``; an earlier one it overlaps and ``supersedes`` is dropped.
 

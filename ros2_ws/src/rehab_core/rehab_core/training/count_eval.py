@@ -8,9 +8,9 @@ Without a goal, ``rehab run`` counts whatever the classifier says, one bout
 at a time (``repetition/bout_counter.py``). ``unguided_counts`` replays that:
 the clip's frames and the held-out window labels, each at its window's end
 (when the live classifier would publish it), in time order, into the same
-``BoutCounter`` the repetition counter node runs. As live, the end of the
-input closes nothing: a repetition still on its way back when the clip ends
-is not counted (a goal's ``input_ended`` does count it). The evaluation's
+``BoutCounter`` the repetition counter node runs; the clip's end closes the
+repetition in progress (``BoutCounter.finish``), as ``rehab run`` does at the
+end of its input and a goal on ``input_ended``. The evaluation's
 windows start where a full window (or, in a clip shorter than one, the
 clip) fits; live, the first, front-padded windows from 0.67 s on also name
 the movement earlier, so this is the later of the two.
@@ -65,7 +65,7 @@ def unguided_counts(clip: CorpusClip, ends_s: np.ndarray, labels_w: Sequence[str
                     confidences: Sequence[float], use_3d: bool = True) -> dict[str, int]:
     """{exercise: repetitions} ``rehab run`` would report over the clip: its frames and the
     window labels (each published at its window's end ``ends_s``) through one
-    ``BoutCounter``, in time order."""
+    ``BoutCounter``, in time order, closed at the clip's end."""
     counter = BoutCounter(use_3d=use_3d)
     order = np.argsort(np.asarray(ends_s, np.float64), kind="stable")
     k = 0
@@ -76,6 +76,7 @@ def unguided_counts(clip: CorpusClip, ends_s: np.ndarray, labels_w: Sequence[str
             j = int(order[k])
             counter.on_label(float(ends_s[j]), labels_w[j], float(confidences[j]))
             k += 1
+    counter.finish()
     return dict(Counter(r.exercise for r in counter.emitted))
 
 
