@@ -101,15 +101,15 @@ def add_counts(out: dict, clip: CorpusClip, span_s: float, starts_s: np.ndarray,
     out.pop("false_reps", None)
     out.pop("unguided_reps", None)
     cfg = get_exercise_config(clip.label)
-    unguided = None
-    if (clip.true_count is not None and cfg is not None and cfg.counts_reps) \
-            or clip.label == UNKNOWN:
-        # a window is published with its newest frame: a clip shorter than a window has
-        # one, front-padded, ending at the clip's last frame
-        last_s = clip.stamps_ns[-1] * 1e-9 if len(clip.stamps_ns) else 0.0
-        ends = np.minimum(np.asarray(starts_s, np.float64) + span_s, last_s)
-        unguided = unguided_counts(clip, ends, labels_w, confidences)
-    if clip.true_count is not None and cfg is not None and cfg.counts_reps:
+    counted = clip.true_count is not None and cfg is not None and cfg.counts_reps
+    if not counted and clip.label != UNKNOWN:
+        return
+    # a window is published with its newest frame: a clip shorter than a window has one,
+    # front-padded, ending at the clip's last frame
+    last_s = clip.stamps_ns[-1] * 1e-9 if len(clip.stamps_ns) else 0.0
+    ends = np.minimum(np.asarray(starts_s, np.float64) + span_s, last_s)
+    unguided = unguided_counts(clip, ends, labels_w, confidences)
+    if counted:
         reps = count_repetitions(clip, clip.label)
         verdicts = [judge_repetition(clip.label, _votes(starts_s, span_s, labels_w, confidences,
                                                         r.start_t, r.end_t), reject_confidence)
