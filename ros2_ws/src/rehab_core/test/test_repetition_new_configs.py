@@ -18,9 +18,11 @@ import pytest
 
 from rehab_core.datasets.multiview import project
 from rehab_core.errors import ConfigError
+from rehab_core.recognition.world_input import camera_rotation
 from rehab_core.repetition import RepetitionCounter
 from rehab_core.repetition.config import EXERCISES, get_exercise_config
 from rehab_core.repetition.posture import PostureCondition, PostureGate
+from rehab_core.types import Skeleton
 
 
 def _unit(deg_from_down: float, forward: bool) -> np.ndarray:
@@ -189,3 +191,72 @@ def test_posture_condition_is_validated():
         replace(EXERCISES["pull_up"], posture=PostureCondition("wrist_angle", 120.0)).validate()
     with pytest.raises(ConfigError, match="margin_s"):
         PostureCondition("shoulder_angle", math.nan).validate("pull_up")
+
+
+
+def _heel_slide(x: float) -> np.ndarray:
+    """A supine heel slide at excursion ``x``: lying on the back (head along +z, face up),
+    the heels slide toward the hips along the floor, so the knees rise (hip 0 -> 55 deg,
+    knee 0 -> 110 deg: hips and knees bend as in a squat)."""
+    standing = body(thigh=(55 * x, 55 * x), knee_flex=(110 * x, 110 * x))
+    out = standing.copy()
+    out[:, 1], out[:, 2] = standing[:, 2], -standing[:, 1]
+    return out
+
+
+def _count_3d(exercise, world: np.ndarray, yaw_deg: float, posture: bool = True):
+    """Count from 3-D seen by a camera at ``yaw_deg`` (8 deg down), as the pose model's
+    world landmarks (camera-aligned) arrive with each 2-D skeleton."""
+    rot = camera_rotation(math.radians(yaw_deg), math.radians(8.0), 0.0)
+    seen = world.copy()
+    seen[..., :3] = world[..., :3] @ rot.T
+    kp = project(world, math.radians(yaw_deg), math.radians(8.0), 0.0, 4.0)
+    cfg = EXERCISES[exercise] if posture else replace(EXERCISES[exercise], posture=None)
+    counter = RepetitionCounter(cfg)
+    for i, (frame, w) in enumerate(zip(kp, seen)):
+        counter.update(Skeleton("coco17", frame * 900.0, keypoints_3d=w, space_3d="model"),
+                       int(i * 1e9 / 30))
+    counter.finish()
+    return counter
+
+
+def _heel_slides(n: int, period_s: float = 2.5, fps: float = 30.0) -> np.ndarray:
+    t = np.arange(0.0, 1.0 + n * period_s + 1.0, 1.0 / fps)
+    phase = np.clip((t - 1.0) / period_s, 0.0, n)
+    x = np.where(phase < n, 0.5 * (1 - np.cos(2 * math.pi * phase)), 0.0)
+    return np.stack([_heel_slide(xi) for xi in x]).astype(np.float32)
+
+
+@pytest.mark.parametrize("exercise", ["squat", "lunge", "deadlift", "sit_to_stand"])
+def test_squat_family_is_done_standing_a_knee_bend_lying_down_is_not_counted(exercise):
+    """A supine heel slide bends hips and knees as a squat-family repetition does, but the
+    hips never stand above the ankles: in 3-D no repetition counts from any side, each
+    dropped by the ``STANDING`` posture condition and only by it."""
+    world = _heel_slides(4)
+    for yaw in (90.0, 45.0, 0.0, -135.0):
+        counter = _count_3d(exercise, world, yaw)
+        assert (counter.count, counter.posture_rejected) == (0, 4), f"yaw {yaw}"
+        assert _count_3d(exercise, world, yaw, posture=False).count == 4, f"yaw {yaw}"
+
+
+def test_squat_family_standing_posture_in_2d_reads_the_image_vertical(monkeypatch):
+    """Without 3-D the image's vertical stands in for gravity: a heel slide filmed from the
+    side is not a squat (a 2-D camera looking along the body could not tell)."""
+    monkeypatch.setattr(sys.modules[__name__], "pose", lambda _ex, x: _heel_slide(x))
+    kp, stamps = filmed("squat", 4, 90.0)
+    counter = RepetitionCounter("squat")
+    for frame, stamp in zip(kp, stamps):
+        counter.update(frame, int(stamp))
+    counter.finish()
+    assert (counter.count, counter.posture_rejected) == (0, 4)
+    assert count(replace(EXERCISES["squat"], posture=None), kp, stamps) == 4
+
+
+def test_squat_family_standing_posture_does_not_hold_back_a_standing_repetition():
+    """Standing up is where each repetition starts: it counts on the frame it ends."""
+    kp, stamps = filmed("lunge", 3, 90.0)
+    counter = RepetitionCounter("lunge")
+    ends = []
+    for frame, stamp in zip(kp, stamps):
+        ends += [stamp * 1e-9 - r.end_t for r in counter.update(frame, int(stamp))]
+    assert len(ends) == 3 and max(ends) < 0.05

@@ -18,6 +18,8 @@ exercise uses the angle of the joint that moves most:
   in 2-D clearest from the side, 3-D angles hold from the front);
 * pull-up: elbow angle (about 170 deg hanging, under 90 deg at the top; front or rear),
   with a posture condition (``PULL_UP_HANG``): the arms go overhead at the hang;
+* the squat family (squat, lunge, deadlift, sit-to-stand) is done on the feet
+  (``STANDING``): a knee bent lying down (a supine heel slide) is none of them;
 * sit-to-stand: knee angle (about 90 deg seated, 170 standing); rest "auto" since a
   set may start seated or standing;
 * arm raise (abduction, front or lateral raise, scaption): shoulder elevation, as in
@@ -127,10 +129,17 @@ class ExerciseConfig:
 # side of the span, where it is (only the elbows come down at the top of the pull).
 PULL_UP_HANG = PostureCondition("shoulder_angle", 120.0, at_least=True, margin_s=0.5)
 
+# The squat family starts or ends each repetition on the feet: the hips stand a leg above the
+# ankles (1.2-2.0 torso lengths around every repetition of the corpus's squats, lunges,
+# deadlifts and chair rise, 3-D); lying down they are level with them (about 0). 0.8 is
+# in between, far from both, and is not reached lying down whatever the knees do (a seated
+# person's hips are a shin above the ankles, about 0.9: a chair rise starts there).
+STANDING = PostureCondition("hip_height", 0.8, at_least=True, margin_s=0.5)
+
 
 EXERCISES: dict[str, ExerciseConfig] = {
     "squat": ExerciseConfig("squat", "knee_angle", rest="high", min_amplitude=35.0,
-                            concentric="up"),
+                            concentric="up", posture=STANDING),
     # The feet of a jack open to about shoulder width or more (0.8+ torso lengths); 0.3 is
     # well inside that, and over an arm raise's standing feet (UI-PRMD's 40 abductions and
     # scaptions: at most 0.29 over any 4 s, median 0.06; the corpus's jacks: 0.39 or more).
@@ -144,13 +153,14 @@ EXERCISES: dict[str, ExerciseConfig] = {
                               concentric="up"),
     "plank": ExerciseConfig("plank", "body_line_angle", counts_reps=False),
     "lunge": ExerciseConfig("lunge", "knee_angle", rest="high", min_amplitude=30.0,
-                            min_rep_s=0.6, concentric="up"),
+                            min_rep_s=0.6, concentric="up", posture=STANDING),
     "deadlift": ExerciseConfig("deadlift", "hip_angle", rest="auto", min_amplitude=35.0,
-                               min_rep_s=0.6, concentric="up"),
+                               min_rep_s=0.6, concentric="up", posture=STANDING),
     "pull_up": ExerciseConfig("pull_up", "elbow_angle", rest="high", min_amplitude=40.0,
                               min_rep_s=0.5, concentric="down", posture=PULL_UP_HANG),
     "sit_to_stand": ExerciseConfig("sit_to_stand", "knee_angle", rest="auto",
-                                   min_amplitude=40.0, min_rep_s=0.8, concentric="up"),
+                                   min_amplitude=40.0, min_rep_s=0.8, concentric="up",
+                                   posture=STANDING),
     "arm_raise": ExerciseConfig("arm_raise", "shoulder_angle", rest="low", min_amplitude=40.0,
                                 min_rep_s=0.6, concentric="up"),
 }
