@@ -19,7 +19,7 @@ from rehab_core.repetition import (
     joint_angles,
     torso_length,
 )
-from rehab_core.repetition.angles import ankle_spread
+from rehab_core.repetition.angles import compute_signal
 from rehab_core.repetition.cycles import CycleDetector
 from rehab_core.types import Skeleton
 from rehab_testing.synthetic_reps import sequence
@@ -202,8 +202,11 @@ def test_one_frame_angle_equals_the_batched_one_masks_included(joint):
     assert np.isnan(bilateral_angle(seq[7], joint))
 
 
-def test_one_frame_ankle_spread_equals_the_batched_one_masks_included():
-    # the motion check reads it one 3-D frame at a time through a plain-float path
+@pytest.mark.parametrize("signal", ["ankle_spread", "hip_height", "shoulder_height",
+                                    "wrist_elevation"])
+def test_one_frame_torso_signals_equal_the_batched_ones_masks_included(signal):
+    # the motion check (ankle spread) and the posture conditions (hip height: standing) read
+    # them one frame at a time through a plain-float path
     frames, _, _ = sequence("jacks", 2, 1.0, 15, noise_px=2.0, seed=2)
     seq = np.stack([f for f in frames if f is not None]).astype(np.float64)
     seq[2, 15, 2] = 0.1  # one ankle below min_score
@@ -213,11 +216,12 @@ def test_one_frame_ankle_spread_equals_the_batched_one_masks_included():
     seq[10, 5:7, :2] = seq[10, 11:13, :2]  # shoulders on the hips: a zero torso
     world = np.concatenate([seq[..., :2], seq[..., :1] * 0.3, seq[..., 2:]], axis=-1)
     for kp in (seq, world):
-        batched = ankle_spread(kp)
-        single = np.array([ankle_spread(frame) for frame in kp])
+        batched = compute_signal(signal, kp)
+        single = np.array([compute_signal(signal, frame) for frame in kp])
         assert np.array_equal(np.isnan(single), np.isnan(batched))
         assert np.allclose(single, batched, equal_nan=True, rtol=1e-12)
-    assert np.isnan(single[[2, 6, 8, 10]]).all() and np.isfinite(single[4])
+    assert np.isnan(single[[6, 10]]).all() and np.isfinite(single[4])
+    assert np.isnan(single[[2, 8]]).all() == (signal == "ankle_spread")  # one ankle: its own
 
 
 # -- the input's edges: a stream that opens inside a repetition, one that ends inside it ---

@@ -20,6 +20,7 @@ from rehab_core.datasets.multiview import project
 from rehab_core.errors import ConfigError
 from rehab_core.recognition.world_input import camera_rotation
 from rehab_core.repetition import RepetitionCounter
+from rehab_core.repetition.angles import compute_signal
 from rehab_core.repetition.config import EXERCISES, get_exercise_config
 from rehab_core.repetition.posture import PostureCondition, PostureGate
 from rehab_core.types import Skeleton
@@ -170,17 +171,21 @@ def test_posture_gate_holds_a_rep_until_the_hang_comes_after_it():
     """The hang may come just after the span (a clip opening mid-pull): the rep is held back
     and counts late; one whose margin passes without it is dropped, as at the input's end."""
     cond = PostureCondition("shoulder_angle", 120.0, margin_s=0.5)
-    gate = PostureGate(cond, keep_s=12.0, min_score=0.3)
+    gate = PostureGate(cond, keep_s=12.0)
+
+    def shoulder(kp: np.ndarray) -> float:
+        return float(compute_signal("shoulder_angle", kp))
+
     rep = SimpleNamespace(start_t=1.0, end_t=2.0)
     for t in np.arange(0.0, 2.01, 0.1):
-        gate.update(body(arm=(60.0, 120.0)), float(t))
+        gate.update(shoulder(body(arm=(60.0, 120.0))), float(t))
     assert gate.admit(rep) is False and gate.due(2.1) == []
-    gate.update(body(arm=(160.0, 170.0)), 2.3)
+    gate.update(shoulder(body(arm=(160.0, 170.0))), 2.3)
     assert gate.due(2.3) == [rep] and gate.rejected == 0
     late = SimpleNamespace(start_t=1.0, end_t=2.3)
     assert gate.admit(late) is True  # the hang is now within its margin
     gone = SimpleNamespace(start_t=0.2, end_t=1.0)
-    gate.update(body(arm=(60.0, 120.0)), 2.4)
+    gate.update(shoulder(body(arm=(60.0, 120.0))), 2.4)
     assert gate.admit(SimpleNamespace(start_t=3.0, end_t=3.5), final=True) is True  # unseen
     gate.pending.append(gone)
     assert gate.due(2.4) == [] and gate.rejected == 1 and not gate.pending

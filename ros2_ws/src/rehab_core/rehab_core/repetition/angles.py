@@ -168,8 +168,31 @@ def torso_length(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) ->
     return np.where(length > 1e-6, length, np.nan)
 
 
+def _frame_midpoint(rows: list[list[float]], a: str, b: str,
+                    min_score: float) -> list[float] | None:
+    """``_midpoint`` of one frame's rows (``kp.tolist()``) in plain floats; None: neither seen."""
+    pts = [rows[J[n]][:-1] for n in (a, b)
+           if rows[J[n]][-1] >= min_score and all(math.isfinite(v) for v in rows[J[n]][:-1])]
+    return [sum(c) / len(pts) for c in zip(*pts)] if pts else None
+
+
+def _frame_height(kp: np.ndarray, min_score: float, upper: tuple[str, str],
+                  lower: tuple[str, str]) -> np.float64:
+    """``_height`` of one frame in plain floats (a posture condition reads it every frame)."""
+    rows = kp.tolist()
+    up, lo = (_frame_midpoint(rows, *pair, min_score) for pair in (upper, lower))
+    sh = _frame_midpoint(rows, "left_shoulder", "right_shoulder", min_score)
+    hp = _frame_midpoint(rows, "left_hip", "right_hip", min_score)
+    if up is None or lo is None or sh is None or hp is None:
+        return np.float64(math.nan)
+    torso = math.dist(sh, hp)
+    return np.float64((lo[1] - up[1]) / torso if torso > 1e-6 else math.nan)
+
+
 def _height(kp: np.ndarray, min_score: float, upper: tuple[str, str], lower: tuple[str, str]):
     """(lower_y - upper_y) / torso: how far ``upper`` is above ``lower`` in torso lengths."""
+    if kp.ndim == 2:
+        return _frame_height(kp, min_score, upper, lower)
     ok = _valid(kp, min_score)
     up = _midpoint(kp, ok, J[upper[0]], J[upper[1]])
     lo = _midpoint(kp, ok, J[lower[0]], J[lower[1]])
@@ -206,13 +229,9 @@ def _frame_ankle_spread(kp: np.ndarray, min_score: float) -> np.float64:
     def seen(i: int) -> bool:
         return rows[i][-1] >= min_score and all(math.isfinite(v) for v in rows[i][:-1])
 
-    def midpoint(a: str, b: str) -> list[float] | None:
-        pts = [rows[J[n]][:-1] for n in (a, b) if seen(J[n])]
-        return [sum(c) / len(pts) for c in zip(*pts)] if pts else None
-
     la, ra = J["left_ankle"], J["right_ankle"]
-    sh = midpoint("left_shoulder", "right_shoulder")
-    hp = midpoint("left_hip", "right_hip")
+    sh = _frame_midpoint(rows, "left_shoulder", "right_shoulder", min_score)
+    hp = _frame_midpoint(rows, "left_hip", "right_hip", min_score)
     if sh is None or hp is None or not (seen(la) and seen(ra)):
         return np.float64(math.nan)
     torso = math.dist(sh, hp)

@@ -144,8 +144,7 @@ class RepetitionCounter:
         self.reselect_every_s = reselect_every_s
         self._next_select = -math.inf
         self.repetitions: list[Repetition] = []
-        self.dropped_frames = 0
-        self.frames = 0
+        self.dropped_frames = self.frames = 0
         self.use_3d = use_3d
         # "2d" or "3d", fixed by the first skeleton seen: one signal never mixes the two
         self.space: str | None = None
@@ -153,9 +152,9 @@ class RepetitionCounter:
         # Static hold (plank): accumulated time in the hold posture.
         self.hold_s = 0.0
         self._hold_since: float | None = None
-        # The exercise's posture condition (pull-up: a hang), None when it has none.
+        # The exercise's posture condition (pull-up: a hang, squat: standing), or None.
         self._posture = None if cfg.posture is None else PostureGate(
-            cfg.posture, cfg.max_rep_s, cfg.min_score)
+            cfg.posture, cfg.max_rep_s)
 
     @property
     def count(self) -> int:
@@ -198,8 +197,9 @@ class RepetitionCounter:
             return []
         kp = None if skeleton is None else self._angle_keypoints(skeleton)
         done: list[Repetition] = []
-        if self._posture is not None:
-            self._posture.update(kp, t)
+        if self._posture is not None:  # its signal through ``shared`` too (4 share standing)
+            p = self._posture
+            p.update(math.nan if kp is None else self._signal(p.condition.signal, kp, shared), t)
             done += [self._emit(self._selected, c) for c in self._posture.due(t)]
         for name, track in self._tracks.items():
             raw = math.nan if kp is None else self._signal(name, kp, shared)

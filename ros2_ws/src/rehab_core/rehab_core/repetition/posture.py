@@ -61,19 +61,16 @@ class PostureGate:
     ``rejected`` counts the dropped ones (posture seen, never reached).
     """
 
-    def __init__(self, condition: PostureCondition, keep_s: float, min_score: float) -> None:
+    def __init__(self, condition: PostureCondition, keep_s: float) -> None:
         self.condition = condition
         self.keep_s = keep_s + 2.0 * condition.margin_s
-        self.min_score = min_score
         self._history: deque[tuple[float, float]] = deque()
         self.pending: list = []  # items held back, each with .start_t and .end_t
         self.rejected = 0
 
-    def update(self, kp: np.ndarray | None, t: float) -> None:
-        """Record the posture signal on this frame (NaN when the joints are not seen)."""
-        v = math.nan if kp is None else float(compute_signal(self.condition.signal, kp,
-                                                             self.min_score))
-        self._history.append((t, v))
+    def update(self, value: float, t: float) -> None:
+        """Record this frame's value of the condition's signal (NaN: its joints not seen)."""
+        self._history.append((t, float(value)))
         while self._history and self._history[0][0] < t - self.keep_s:
             self._history.popleft()
 
