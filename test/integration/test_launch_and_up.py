@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import signal
 import subprocess
@@ -160,3 +161,43 @@ def test_rehab_up_exit_at_end_takes_the_stack_down_and_exits_0(tmp_path):
     assert "input ended: taking the stack down" in log and "Traceback" not in log, log[-3000:]
     assert log.count("cleaned up") == 4, log[-3000:]  # every component, once: no restart after
     assert "bringing it back" not in log
+
+
+def test_rehab_up_exit_at_end_publishes_the_repetition_in_progress(shared_dir, tmp_path):
+    """A real deadlift clip cut at lockout: its one repetition is still in progress at the
+    last frame. As a goal does on input_ended (and ``rehab run`` at the end of its input),
+    the stack's counter closes it once the input ended and publishes it before the manager
+    takes the stack down; the recorder writes it on the last frame."""
+    from rehab_core.datasets.extract import extract_skeletons
+    from rehab_core.io.skeleton_store import save_skeletons
+
+    clip = shared_dir / "corpus" / "media" / "deadlift" / "jeffchen_deadlift_good.mp4"
+    skeletons = save_skeletons(tmp_path / "deadlift.npz", extract_skeletons(clip))
+    params = yaml.safe_load((LAUNCH / "config" / "stack.yaml").read_text())
+    keep = ["recorder", "repetition_counter", "skeleton_tracker", "image_source"]
+    container = params["rehab_container"]["ros__parameters"]
+    container["components"] = keep[::-1]
+    container["remappings"] = [r for r in container["remappings"]
+                               if r.split(":")[0] in keep]
+    params["lifecycle_manager"]["ros__parameters"]["node_names"] = keep
+    params["recorder"]["ros__parameters"]["output_dir"] = str(tmp_path / "rec")
+    params["repetition_counter"]["ros__parameters"]["exercise"] = "deadlift"
+    params_file = tmp_path / "stack.yaml"
+    params_file.write_text(yaml.safe_dump(params))
+    proc = subprocess.Popen(
+        [str(Path(sys.prefix) / "bin" / "rehab"), "up", "--params", str(params_file),
+         "--input", str(skeletons), "--exit-at-end"],
+        env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN)}, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        log, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, log[-3000:]
+    rows = [json.loads(line) for line in
+            (tmp_path / "rec" / "outputs.jsonl").read_text().splitlines()]
+    reps = [(i, rep) for i, r in enumerate(rows) for rep in r.get("repetitions", [])]
+    assert [(i, rep["exercise"], rep["count"]) for i, rep in reps] == [
+        (len(rows) - 1, "deadlift", 1)], log[-3000:]
+    assert "input ended: 1 repetition(s) in progress closed" in log

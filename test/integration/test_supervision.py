@@ -86,6 +86,7 @@ def test_busy_stage_answers_get_state_while_its_callback_runs():
     ("restart_policy", "sometimes", "one of ['restart', 'none']"),
     ("max_restarts", 1.5, "an integer >= 0"),
     ("end_of_input", "exit", "one of ['idle', 'shutdown']"),
+    ("end_of_input_settle_s", -1.0, "a number of seconds in [0, 60]"),
 ])
 def test_manager_rejects_bad_parameters_with_a_clear_error(name, value, says):
     import rclpy

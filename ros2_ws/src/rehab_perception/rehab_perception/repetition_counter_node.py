@@ -7,17 +7,25 @@ confusion family is one bout named by its confidence-weighted majority, and
 a relabel re-emits the bout's repetitions under the new name (a report drops
 the overlapped ones of the old name), so a flicker loses no repetition.
 
-``end_of_input`` closes the repetition in progress when the input is over
-(``rehab run`` calls it at the end of a file or bag), as a ``RunExercise``
-goal does on input_ended: a recording cut at the top of the last repetition
-still counts it.
+``end_of_input`` closes the repetition in progress when the input is over,
+as a ``RunExercise`` goal does on input_ended: a recording cut at the top of
+the last repetition still counts it. ``rehab run`` calls it at the end of a
+file or bag; in a stack (``rehab up``, ``ros2 launch``) the node watches
+``/diagnostics`` for an image source's ``input_ended`` and, once no skeletons
+have come for ``DRAIN_S`` (the frames in flight are through), publishes what
+it closes (``close_at_input_end``; the manager's ``end_of_input: shutdown``
+waits for it). Stopped by hand or Ctrl-C, nothing is closed: a camera stopped
+mid-movement has not finished a repetition.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
+
+from diagnostic_msgs.msg import DiagnosticArray
 
 from rehab_runtime import codecs
 from rehab_runtime.component import LifecycleComponent
@@ -31,6 +39,10 @@ class RepetitionCounterConfig:
     exercise: str
     follow_action: bool
     use_3d: bool
+    close_at_input_end: bool
+
+
+DRAIN_S = 1.0  # after the input ended, this long without skeletons: the pipeline is through
 
 
 class RepetitionCounterNode(LifecycleComponent):
@@ -42,6 +54,9 @@ class RepetitionCounterNode(LifecycleComponent):
         ParamSpec("use_3d", True, "count and measure on 3-D joints when the skeletons carry "
                   "them (depth camera, or the pose model's own 3-D); the repetition's "
                   "quality.angle_space says which"),
+        ParamSpec("close_at_input_end", True, "when an image source reports the end of its "
+                  "input (its diagnostics' input_ended) and the skeletons stop, publish the "
+                  "repetition in progress, as a goal does on input_ended"),
     )
 
     def configure(self, cfg: RepetitionCounterConfig) -> None:
@@ -56,12 +71,35 @@ class RepetitionCounterNode(LifecycleComponent):
         self._pending: deque = deque()  # repetitions waiting for a frame stamp of their own
         self._last: tuple[int, str, int] | None = None  # the last frame's stamp, id, track
         self._count_lock = threading.Lock()  # end_of_input comes from the caller's thread
+        self._closed = False  # the input's end was counted (end_of_input ran)
+        self._input_ended = False  # an image source reported the end of its input
+        self._last_skeletons = time.monotonic()  # when the last skeletons came
+        self._ended_sub = None
         self.out_reps = self.create_output("repetitions", codecs.REPETITION)
 
     def activate(self) -> None:
         self.create_input("skeletons", codecs.SKELETONS, self.on_skeletons)
         if self.config.follow_action and not self.config.exercise:
             self.create_input("action", codecs.ACTION, self.on_action)
+        if self.config.close_at_input_end:
+            self._ended_sub = self.create_subscription(DiagnosticArray, "/diagnostics",
+                                                       self._on_diagnostics, 10)
+            self.create_component_timer(0.25, self._close_if_input_ended)
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        if any(kv.key == "input_ended" and kv.value not in ("", "0")
+               for status in msg.status for kv in status.values):
+            self._input_ended = True
+
+    def _close_if_input_ended(self) -> None:
+        """Once the input ended and the skeletons stopped: publish the closed repetition."""
+        if self._closed or not self._input_ended \
+                or time.monotonic() - self._last_skeletons < DRAIN_S:
+            return
+        closed = self.end_of_input()
+        self.get_logger().info(f"input ended: {len(closed)} repetition(s) in progress closed")
+        for payload in closed:
+            self.out_reps.publish(payload)
 
     def _new_counter(self):  # RepetitionCounter or BoutCounter (imported at configure)
         cfg = self.config
@@ -84,6 +122,7 @@ class RepetitionCounterNode(LifecycleComponent):
         subject = main_skeleton(p)
         track_id = subject.track_id if subject is not None else -1
         with self._count_lock:
+            self._last_skeletons = time.monotonic()
             self._pending.extend(self.counter.update(subject, p.stamp_ns))
             self._last = (p.stamp_ns, p.frame_id, track_id)
             rep = self._pending.popleft() if self._pending else None
@@ -99,8 +138,9 @@ class RepetitionCounterNode(LifecycleComponent):
         if getattr(self, "_count_lock", None) is None:  # never configured
             return []
         with self._count_lock:
-            if self.counter is None or self._last is None:
+            if self.counter is None or self._last is None or self._closed:
                 return []
+            self._closed = True
             reps = [*self._pending, *self.counter.finish()]
             self._pending.clear()
             stamp_ns, frame_id, track_id = self._last
@@ -120,10 +160,14 @@ class RepetitionCounterNode(LifecycleComponent):
         )
 
     def deactivate(self) -> None:
+        if self._ended_sub is not None:
+            self.destroy_subscription(self._ended_sub)
+            self._ended_sub = None
         with self._count_lock:
             self.counter = self._new_counter()
             self._pending.clear()
             self._last = None
+            self._closed = self._input_ended = False
 
     def cleanup(self) -> None:
         with self._count_lock:

@@ -17,8 +17,10 @@
   ``max_restarts`` times; a failed restart leaves it down, reported once.
 * End of input (the image source reports ``input_ended`` in its
   diagnostics): ``end_of_input: idle`` keeps the stack up and says so in
-  ``~/diagnostics``; ``shutdown`` takes it down in order and sets
-  ``finished`` (the executables then exit 0). Never a clean-up followed by
+  ``~/diagnostics``; ``shutdown`` waits ``end_of_input_settle_s`` for the
+  frames in flight (and the repetition counter closing the repetition in
+  progress, as a goal does on input_ended), then takes the stack down in
+  order and sets ``finished`` (the executables then exit 0). Never a clean-up followed by
   restarts: shutdown stops supervision first.
 
 Service calls wait on futures from plain threads, never inside an executor
@@ -56,6 +58,8 @@ PARAMS = {  # name: (default, description); checked by check_manager_params
     "restart_policy": ("restart", "restart: bring a supervised node back to active; none"),
     "max_restarts": (3, "restarts per node before it is left down (int >= 0)"),
     "end_of_input": ("idle", "idle: stay up and report it; shutdown: take the stack down, exit 0"),
+    "end_of_input_settle_s": (3.0, "s end_of_input: shutdown waits after the input ends for "
+                              "the frames in flight and the last repetition (>= 0)"),
 }
 
 
@@ -73,6 +77,7 @@ class LifecycleManager(Node):
         self.restart_policy = values["restart_policy"]
         self.max_restarts = int(values["max_restarts"])
         self.end_of_input = values["end_of_input"]
+        self.end_of_input_settle_s = float(values["end_of_input_settle_s"])
         group = ReentrantCallbackGroup()
         self.nodes = [
             ManagedNode(
@@ -86,6 +91,7 @@ class LifecycleManager(Node):
             raise ConfigError("lifecycle_manager: node_names lists no node")
         self.want_up = False
         self.input_ended = False
+        self._ended_at: float | None = None  # when the input's end was first seen
         self.finished = threading.Event()  # set after an end_of_input: shutdown
         self._lock = threading.Lock()  # every transition the manager requests
         self.transitions = self.failed_transitions = 0  # counted for benchmarks and tests
@@ -153,7 +159,7 @@ class LifecycleManager(Node):
 
     def startup(self) -> tuple[bool, str]:
         with self._lock:
-            self.want_up, self.input_ended = True, False
+            self.want_up, self.input_ended, self._ended_at = True, False, None
             timeout = self.transition_timeout
             for node in self.nodes:
                 node.failed, node.supervised, node.restarts = "", False, 0
@@ -279,19 +285,22 @@ class LifecycleManager(Node):
             self._lock.release()
 
     def _check_end_of_input(self) -> None:
-        if self.input_ended or not self.want_up:
+        if not self.want_up:
             return
-        ended = any(kv.key == "input_ended" and kv.value not in ("", "0")
-                    for _seen, status in self._component_status.values() for kv in status.values)
-        if not ended:
-            return
-        self.input_ended = True
-        if self.end_of_input == "shutdown":
-            self.get_logger().info("input ended: taking the stack down (end_of_input: shutdown)")
+        if not self.input_ended:
+            if not any(kv.key == "input_ended" and kv.value not in ("", "0") for _seen, status
+                       in self._component_status.values() for kv in status.values):
+                return
+            self.input_ended, self._ended_at = True, time.monotonic()
+            self.get_logger().info(
+                f"input ended: taking the stack down in {self.end_of_input_settle_s:g} s "
+                "(end_of_input: shutdown)" if self.end_of_input == "shutdown" else
+                "input ended: the stack stays up, idle (end_of_input: idle)")
+        if self.end_of_input == "shutdown" and self._ended_at is not None and \
+                time.monotonic() - self._ended_at >= self.end_of_input_settle_s:
+            self._ended_at = None
             self.shutdown()
             self.finished.set()
-        else:
-            self.get_logger().info("input ended: the stack stays up, idle (end_of_input: idle)")
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         now = time.time()

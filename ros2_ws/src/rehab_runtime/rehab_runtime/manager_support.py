@@ -54,6 +54,9 @@ def check_manager_params(values: dict[str, Any]) -> None:
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise bad(name, "a number > 0")
+    settle = values["end_of_input_settle_s"]
+    if isinstance(settle, bool) or not isinstance(settle, (int, float)) or not 0 <= settle <= 60:
+        raise bad("end_of_input_settle_s", "a number of seconds in [0, 60]")
     restarts = values["max_restarts"]
     if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 0:
         raise bad("max_restarts", "an integer >= 0")

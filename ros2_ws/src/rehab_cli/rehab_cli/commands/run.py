@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     video = None if args.no_video or kind in SKELETON_KINDS else out / "annotated.mp4"
     stack_config.set_param(stack, "overlay", "video_path", str(video) if video else "")
     stack_config.set_param(stack, "recorder", "output_dir", str(out / "recording"))
+    # it closes the last repetition itself, into the summary (_close_counting)
+    stack_config.set_param(stack, "repetition_counter", "close_at_input_end", False)
     recorder = RunRecorder(out, input_name=str(args.input), input_fps=source.fps)
     current_action: dict | None = None
     started = time.perf_counter()
