@@ -20,8 +20,8 @@
   ``~/diagnostics``; ``shutdown`` waits ``end_of_input_settle_s`` for the
   frames in flight (and the repetition counter closing the repetition in
   progress, as a goal does on input_ended), then takes the stack down in
-  order and sets ``finished`` (the executables then exit 0). Never a clean-up followed by
-  restarts: shutdown stops supervision first.
+  order and sets ``finished`` (the executables then exit 0). Never a
+  clean-up followed by restarts: shutdown stops supervision first.
 
 Service calls wait on futures from plain threads, never inside an executor
 callback, so the manager works on any executor with >= 2 threads.
