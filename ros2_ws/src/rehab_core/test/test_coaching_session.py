@@ -175,6 +175,20 @@ def test_skeleton_counting_rejects_when_classifier_disagrees():
     assert r.repetitions_done == 0 and len(r.ignored) == 3
 
 
+def test_a_squat_family_movement_lying_down_is_reported_as_ignored_not_counted():
+    """The squat's knee cycle filmed a quarter turned, i.e. a person lying on their side:
+    no repetition counts and the therapist sees why for each movement."""
+    frames, stamps, _ = sequence("squat", 3, 2.0, 30.0, rotate_deg=90.0)
+    s = ExerciseSession(SessionConfig("squat", repetitions=3, count_from_skeletons=True))
+    for i, (kp, st) in enumerate(zip(frames, stamps)):
+        if i % 5 == 0:
+            s.on_prediction(st * 1e-9, "squat", 0.8)
+        s.on_skeleton(st * 1e-9, kp)
+    r = s.finish(stamps[-1] * 1e-9, "end_of_input")
+    assert r.repetitions_done == 0 and len(r.ignored) == 3
+    assert all("not done on the feet" in i.reason for i in r.ignored)
+
+
 def test_labels_compare_through_aliases():
     assert same_exercise("Squats", "squat") and same_exercise("push-up", "push_up")
     assert not same_exercise("squat", "jumping_jacks")

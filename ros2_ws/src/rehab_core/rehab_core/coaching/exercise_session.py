@@ -66,6 +66,7 @@ class ExerciseSession:
         self.current_confidence = 0.0
         self.counted: list[CountedRepetition] = []
         self.ignored: list[IgnoredRepetition] = []
+        self._posture_rejected = 0  # the counter's movements dropped for their posture
         self.verdicts: list[RepetitionVerdict] = []
         self.timeline: list[TimelineSample] = []
         self._pending: list[RepetitionInput] = []
@@ -136,6 +137,12 @@ class ExerciseSession:
         for rep in reps:
             q = assess_repetition(rep, self.reference)
             self._add(t, RepetitionInput.of(self.config.exercise, rep.start_t, rep.end_t, q))
+        rejected = self._counter.posture_rejected  # a movement without its posture (a squat
+        if rejected > self._posture_rejected:     # lying down): reported, never counted
+            why = self._counter.config.posture.missing
+            self.ignored += [IgnoredRepetition(t, self.config.exercise, why)
+                             for _ in range(rejected - self._posture_rejected)]
+            self._posture_rejected = rejected
 
     def on_repetition(self, t: float, rep: RepetitionInput) -> None:
         """A repetition from an external counter (ignored when counting from skeletons)."""

@@ -127,14 +127,17 @@ class ExerciseConfig:
 # it under about 110 (sagor_elbow_flexion: 80-106 with the arms held forward; a curl with
 # the upper arm by the side: 10-40). 120 sits between; the hang is looked for 0.5 s either
 # side of the span, where it is (only the elbows come down at the top of the pull).
-PULL_UP_HANG = PostureCondition("shoulder_angle", 120.0, at_least=True, margin_s=0.5)
+PULL_UP_HANG = PostureCondition("shoulder_angle", 120.0, at_least=True, margin_s=0.5,
+                                missing="no hang with the arms overhead")
 
 # The squat family starts or ends each repetition on the feet: the hips stand a leg above the
 # ankles (1.2-2.0 torso lengths around every repetition of the corpus's squats, lunges,
 # deadlifts and chair rise, 3-D); lying down they are level with them (about 0). 0.8 is
 # in between, far from both, and is not reached lying down whatever the knees do (a seated
 # person's hips are a shin above the ankles, about 0.9: a chair rise starts there).
-STANDING = PostureCondition("hip_height", 0.8, at_least=True, margin_s=0.5)
+STANDING = PostureCondition("hip_height", 0.8, at_least=True, margin_s=0.5,
+                            missing="not done on the feet (the hips never stood above the "
+                                    "ankles)")
 
 
 EXERCISES: dict[str, ExerciseConfig] = {

@@ -28,12 +28,14 @@ from rehab_core.repetition.angles import SIGNALS, compute_signal
 @dataclass(frozen=True)
 class PostureCondition:
     """``signal`` must reach ``value`` (``at_least``: max >= value; else min <= value)
-    somewhere within ``margin_s`` of a repetition's span for it to count."""
+    somewhere within ``margin_s`` of a repetition's span for it to count; ``missing`` says
+    to a therapist why a movement without it was not counted."""
 
     signal: str
     value: float
     at_least: bool = True
     margin_s: float = 0.5
+    missing: str = "the exercise's posture was not reached"
 
     def validate(self, exercise: str) -> PostureCondition:
         """Raise ConfigError naming the bad field; return self for chaining."""
