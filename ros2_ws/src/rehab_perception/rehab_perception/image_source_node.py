@@ -33,6 +33,7 @@ from rehab_core.io.sources import FrameSource, open_frame_source
 from rehab_core.types import Frame
 from rehab_runtime import codecs
 from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.diagnostics import INPUT_ENDED
 from rehab_runtime.params import ParamSpec
 from rehab_runtime.process import main_for
 
@@ -141,7 +142,7 @@ class ImageSourceNode(LifecycleComponent):
             self.get_logger().info(f"input ended after {self.frames_published} frames")
             self._timer.cancel()
             self.finished.set()
-            self.diag.count("input_ended")  # the manager's end_of_input policy reads it
+            self.diag.count(INPUT_ENDED)  # the manager's end_of_input policy reads it
             return False
         if self.config.stamp_clock == "wall":
             frame.stamp_ns = time.time_ns()

@@ -29,6 +29,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 
 from rehab_runtime import codecs
 from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.diagnostics import reports_input_ended
 from rehab_runtime.params import ParamSpec
 from rehab_runtime.process import main_for
 from rehab_runtime.subject import main_skeleton
@@ -87,8 +88,7 @@ class RepetitionCounterNode(LifecycleComponent):
             self.create_component_timer(0.25, self._close_if_input_ended)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        if any(kv.key == "input_ended" and kv.value not in ("", "0")
-               for status in msg.status for kv in status.values):
+        if reports_input_ended(msg.status):
             self._input_ended = True
 
     def _close_if_input_ended(self) -> None:

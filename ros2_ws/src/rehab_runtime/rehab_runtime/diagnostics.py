@@ -15,12 +15,23 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterable
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 # Stamps this close to the wall clock are live (camera / real-time replay) and
 # their age is a meaningful end-to-end latency; video-position stamps are not.
 _LIVE_STAMP_WINDOW_NS = 3600 * 1_000_000_000
+
+#: the count an image source sets when its file or bag has been played to the end
+INPUT_ENDED = "input_ended"
+
+
+def reports_input_ended(statuses: Iterable[DiagnosticStatus]) -> bool:
+    """Whether any of these statuses is an image source's that has reached its input's end
+    (read by the manager's end_of_input policy and the repetition counter)."""
+    return any(kv.key == INPUT_ENDED and kv.value not in ("", "0")
+               for status in statuses for kv in status.values)
 
 
 class ComponentDiagnostics:

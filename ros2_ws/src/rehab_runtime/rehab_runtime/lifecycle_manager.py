@@ -42,6 +42,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from rehab_core.errors import ConfigError
+from rehab_runtime.diagnostics import reports_input_ended
 from rehab_runtime.manager_support import (
     ManagedNode,
     check_manager_params,
@@ -288,8 +289,7 @@ class LifecycleManager(Node):
         if not self.want_up:
             return
         if not self.input_ended:
-            if not any(kv.key == "input_ended" and kv.value not in ("", "0") for _seen, status
-                       in self._component_status.values() for kv in status.values):
+            if not reports_input_ended(s for _seen, s in self._component_status.values()):
                 return
             self.input_ended, self._ended_at = True, time.monotonic()
             self.get_logger().info(
