@@ -168,25 +168,33 @@ def torso_length(keypoints: np.ndarray, min_score: float = DEFAULT_MIN_SCORE) ->
     return np.where(length > 1e-6, length, np.nan)
 
 
+_SHOULDERS = ("left_shoulder", "right_shoulder")
+_HIPS = ("left_hip", "right_hip")
+
+
+def _frame_seen(row: list[float], min_score: float) -> bool:
+    """``_valid`` for one joint's row in plain floats."""
+    return row[-1] >= min_score and all(math.isfinite(v) for v in row[:-1])
+
+
 def _frame_midpoint(rows: list[list[float]], a: str, b: str,
                     min_score: float) -> list[float] | None:
     """``_midpoint`` of one frame's rows (``kp.tolist()``) in plain floats; None: neither seen."""
-    pts = [rows[J[n]][:-1] for n in (a, b)
-           if rows[J[n]][-1] >= min_score and all(math.isfinite(v) for v in rows[J[n]][:-1])]
+    pts = [rows[J[n]][:-1] for n in (a, b) if _frame_seen(rows[J[n]], min_score)]
     return [sum(c) / len(pts) for c in zip(*pts)] if pts else None
 
 
 def _frame_height(kp: np.ndarray, min_score: float, upper: tuple[str, str],
                   lower: tuple[str, str]) -> np.float64:
-    """``_height`` of one frame in plain floats (a posture condition reads it every frame)."""
+    """``_height`` of one frame in plain floats (a posture condition reads it every frame);
+    each midpoint once, though ``upper`` or ``lower`` is the torso's hips or shoulders."""
     rows = kp.tolist()
-    up, lo = (_frame_midpoint(rows, *pair, min_score) for pair in (upper, lower))
-    sh = _frame_midpoint(rows, "left_shoulder", "right_shoulder", min_score)
-    hp = _frame_midpoint(rows, "left_hip", "right_hip", min_score)
-    if up is None or lo is None or sh is None or hp is None:
+    mid = {pair: _frame_midpoint(rows, *pair, min_score)
+           for pair in {upper, lower, _SHOULDERS, _HIPS}}
+    if any(m is None for m in mid.values()):
         return np.float64(math.nan)
-    torso = math.dist(sh, hp)
-    return np.float64((lo[1] - up[1]) / torso if torso > 1e-6 else math.nan)
+    torso = math.dist(mid[_SHOULDERS], mid[_HIPS])
+    return np.float64((mid[lower][1] - mid[upper][1]) / torso if torso > 1e-6 else math.nan)
 
 
 def _height(kp: np.ndarray, min_score: float, upper: tuple[str, str], lower: tuple[str, str]):
@@ -225,14 +233,11 @@ def _frame_ankle_spread(kp: np.ndarray, min_score: float) -> np.float64:
     """``ankle_spread`` of one frame in plain floats (the motion check reads it every 3-D
     frame, where numpy's per-call overhead was most of the cost)."""
     rows = kp.tolist()
-
-    def seen(i: int) -> bool:
-        return rows[i][-1] >= min_score and all(math.isfinite(v) for v in rows[i][:-1])
-
     la, ra = J["left_ankle"], J["right_ankle"]
-    sh = _frame_midpoint(rows, "left_shoulder", "right_shoulder", min_score)
-    hp = _frame_midpoint(rows, "left_hip", "right_hip", min_score)
-    if sh is None or hp is None or not (seen(la) and seen(ra)):
+    sh = _frame_midpoint(rows, *_SHOULDERS, min_score)
+    hp = _frame_midpoint(rows, *_HIPS, min_score)
+    if sh is None or hp is None or not (_frame_seen(rows[la], min_score)
+                                        and _frame_seen(rows[ra], min_score)):
         return np.float64(math.nan)
     torso = math.dist(sh, hp)
     if not torso > 1e-6:
