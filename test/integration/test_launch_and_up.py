@@ -115,10 +115,12 @@ def _up_params(tmp_path: Path) -> Path:
     return params_file
 
 
-def _rehab_up(tmp_path: Path, clip: Path, *extra: str) -> subprocess.Popen:
+def _rehab_up(tmp_path: Path, clip: Path, *extra: str,
+              params: Path | None = None) -> subprocess.Popen:
     rehab = Path(sys.prefix) / "bin" / "rehab"
+    params = params or _up_params(tmp_path)
     return subprocess.Popen(
-        [str(rehab), "up", "--params", str(_up_params(tmp_path)), "--input", str(clip), *extra],
+        [str(rehab), "up", "--params", str(params), "--input", str(clip), *extra],
         env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN)}, cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -184,11 +186,7 @@ def test_rehab_up_exit_at_end_publishes_the_repetition_in_progress(shared_dir, t
     params["repetition_counter"]["ros__parameters"]["exercise"] = "deadlift"
     params_file = tmp_path / "stack.yaml"
     params_file.write_text(yaml.safe_dump(params))
-    proc = subprocess.Popen(
-        [str(Path(sys.prefix) / "bin" / "rehab"), "up", "--params", str(params_file),
-         "--input", str(skeletons), "--exit-at-end"],
-        env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN)}, cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = _rehab_up(tmp_path, skeletons, "--exit-at-end", params=params_file)
     try:
         log, _ = proc.communicate(timeout=180)
     finally:

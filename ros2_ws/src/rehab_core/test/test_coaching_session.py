@@ -164,27 +164,27 @@ def test_end_of_input_counts_the_rep_the_clip_cut_on_its_way_up():
     assert r.success and r.repetitions_done == 3
 
 
-def test_skeleton_counting_rejects_when_classifier_disagrees():
-    frames, stamps, _ = sequence("squat", 3, 2.0, 30.0)
+def _three_squats_labelled(label: str, rotate_deg: float = 0.0):
+    """A squat goal of 3 counted from skeletons, fed 3 squats and the classifier's ``label``
+    every fifth frame, to the end of the input."""
+    frames, stamps, _ = sequence("squat", 3, 2.0, 30.0, rotate_deg=rotate_deg)
     s = ExerciseSession(SessionConfig("squat", repetitions=3, count_from_skeletons=True))
     for i, (kp, st) in enumerate(zip(frames, stamps)):
         if i % 5 == 0:
-            s.on_prediction(st * 1e-9, "jumping_jacks", 0.8)
+            s.on_prediction(st * 1e-9, label, 0.8)
         s.on_skeleton(st * 1e-9, kp)
-    r = s.finish(stamps[-1] * 1e-9, "end_of_input")
+    return s.finish(stamps[-1] * 1e-9, "end_of_input")
+
+
+def test_skeleton_counting_rejects_when_classifier_disagrees():
+    r = _three_squats_labelled("jumping_jacks")
     assert r.repetitions_done == 0 and len(r.ignored) == 3
 
 
 def test_a_squat_family_movement_lying_down_is_reported_as_ignored_not_counted():
     """The squat's knee cycle filmed a quarter turned, i.e. a person lying on their side:
     no repetition counts and the therapist sees why for each movement."""
-    frames, stamps, _ = sequence("squat", 3, 2.0, 30.0, rotate_deg=90.0)
-    s = ExerciseSession(SessionConfig("squat", repetitions=3, count_from_skeletons=True))
-    for i, (kp, st) in enumerate(zip(frames, stamps)):
-        if i % 5 == 0:
-            s.on_prediction(st * 1e-9, "squat", 0.8)
-        s.on_skeleton(st * 1e-9, kp)
-    r = s.finish(stamps[-1] * 1e-9, "end_of_input")
+    r = _three_squats_labelled("squat", rotate_deg=90.0)
     assert r.repetitions_done == 0 and len(r.ignored) == 3
     assert all("not done on the feet" in i.reason for i in r.ignored)
 
