@@ -80,6 +80,68 @@ def test_busy_stage_answers_get_state_while_its_callback_runs():
         rclpy.shutdown(context=client_ctx)
 
 
+def test_manager_brings_up_a_node_whose_answers_are_lost():
+    """DDS can drop a service's answer while both sides are still discovering each other
+    (rmw_fastrtps#842; a fresh-clone CI run lost a get_state this way). Here the node's
+    first get_state answer and every change_state answer never come back: the manager
+    asks get_state again and reads each transition's effect from the state."""
+    import rclpy
+    from lifecycle_msgs.msg import State, Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+    from rclpy.callback_groups import ReentrantCallbackGroup
+    from rclpy.context import Context
+    from rclpy.parameter import Parameter
+
+    from rehab_runtime.executor import ComponentExecutor
+    from rehab_runtime.lifecycle_manager import LifecycleManager
+
+    goals = {Transition.TRANSITION_CONFIGURE: State.PRIMARY_STATE_INACTIVE,
+             Transition.TRANSITION_ACTIVATE: State.PRIMARY_STATE_ACTIVE}
+    state, asked, release = [State.PRIMARY_STATE_UNCONFIGURED], [], threading.Event()
+
+    def get_state(_request, response):
+        asked.append(time.monotonic())
+        if len(asked) == 1:
+            release.wait(30)  # the first answer comes after the manager stopped waiting
+        response.current_state.id = state[0]
+        return response
+
+    def change_state(request, response):
+        state[0] = goals[request.transition.id]
+        release.wait(30)  # done, but the answer is lost
+        response.success = True
+        return response
+
+    context = Context()
+    rclpy.init(context=context, domain_id=DOMAIN)
+    node = rclpy.create_node("mute_stage", context=context)
+    group = ReentrantCallbackGroup()
+    node.create_service(GetState, "mute_stage/get_state", get_state, callback_group=group)
+    node.create_service(ChangeState, "mute_stage/change_state", change_state,
+                        callback_group=group)
+    manager = LifecycleManager(context=context, parameter_overrides=[
+        Parameter("node_names", value=["mute_stage"]), Parameter("heartbeat_period", value=5.0)])
+    executor = ComponentExecutor(num_threads=8, context=context)
+    executor.add_node(node)
+    executor.add_node(manager)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        began = time.monotonic()
+        ok, message = manager.startup()
+        took = time.monotonic() - began
+        assert ok, message
+        assert state[0] == State.PRIMARY_STATE_ACTIVE and manager.failed_transitions == 0
+        assert len(asked) >= 3 and asked[1] - asked[0] >= 1.5  # asked again, not at once
+        assert took < 15, f"bring-up took {took:.1f} s (transition_timeout is 30)"
+    finally:
+        release.set()
+        manager.stop()
+        executor.shutdown(timeout_sec=3)
+        manager.destroy_node()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("heartbeat_period", 0.0, "a number > 0"),
     ("bond_timeout", -1.0, "a number > 0"),

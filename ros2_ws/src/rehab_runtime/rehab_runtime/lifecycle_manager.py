@@ -44,6 +44,7 @@ from std_srvs.srv import Trigger
 from rehab_core.errors import ConfigError
 from rehab_runtime.diagnostics import reports_input_ended
 from rehab_runtime.manager_support import (
+    SETTLED,
     ManagedNode,
     check_manager_params,
     node_status,
@@ -111,7 +112,8 @@ class LifecycleManager(Node):
     # -- service plumbing -------------------------------------------------------
 
     def _get_state(self, node: ManagedNode, timeout: float) -> int | None:
-        response = wait_future(node.get_state, GetState.Request(), timeout, self._stopping)
+        response = wait_future(node.get_state, GetState.Request(), timeout, self._stopping,
+                               resend_after=2.0)
         if response is None:
             return None
         node.state = response.current_state.id
@@ -124,8 +126,13 @@ class LifecycleManager(Node):
         request = ChangeState.Request()
         request.transition.id = transition
         since = time.time()
-        response = wait_future(node.change_state, request, timeout, self._stopping)
-        ok = bool(response is not None and response.success)
+        goal = _GOAL_STATES[transition]
+        response = wait_future(node.change_state, request, timeout, self._stopping,
+                               settled=lambda: self._get_state(node, 1.0) == goal)
+        if response is SETTLED:  # done, but its answer was lost on the way back
+            self.get_logger().warn(f"{node.name}: {_TRANSITIONS[transition]} answer lost; "
+                                   f"its state says it is done ({node.state_label})")
+        ok = response is SETTLED or bool(response is not None and response.success)
         self.transitions += 1
         self.failed_transitions += not ok
         self._get_state(node, min(timeout, 5.0))
@@ -323,6 +330,12 @@ _TRANSITIONS = {
     Transition.TRANSITION_ACTIVATE: "activate",
     Transition.TRANSITION_DEACTIVATE: "deactivate",
     Transition.TRANSITION_CLEANUP: "cleanup",
+}
+_GOAL_STATES = {
+    Transition.TRANSITION_CONFIGURE: State.PRIMARY_STATE_INACTIVE,
+    Transition.TRANSITION_ACTIVATE: State.PRIMARY_STATE_ACTIVE,
+    Transition.TRANSITION_DEACTIVATE: State.PRIMARY_STATE_INACTIVE,
+    Transition.TRANSITION_CLEANUP: State.PRIMARY_STATE_UNCONFIGURED,
 }
 
 

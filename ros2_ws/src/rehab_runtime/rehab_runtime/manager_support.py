@@ -7,6 +7,8 @@ Kept apart so ``lifecycle_manager`` is only the bring-up/supervision logic.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,22 +81,46 @@ def check_num_threads(value: Any, where: str) -> int:
     return value
 
 
-def wait_future(client: Any, request: Any, timeout: float, stopping: threading.Event) -> Any:
-    """``client`` called with ``request``; the response, or None on timeout or stop."""
-    waited = 0.0
+SETTLED = object()  # wait_future's answer when ``settled()`` saw the request's effect
+
+
+def wait_future(client: Any, request: Any, timeout: float, stopping: threading.Event, *,
+                resend_after: float | None = None,
+                settled: Callable[[], bool] | None = None) -> Any:
+    """``client`` called with ``request``: the response, or None on timeout or stop.
+
+    DDS can lose a service's answer while the two sides are still discovering each
+    other (rmw_fastrtps#842: many lifecycle nodes starting at once on a loaded
+    machine), and the request then never completes. Two ways out, both optional:
+    ``resend_after`` s without an answer sends the request again (only for requests
+    that can be repeated, like get_state); ``settled()``, asked every 2 s, says the
+    request's effect is already there (a transition's goal state), and SETTLED is
+    returned.
+    """
+    deadline = time.monotonic() + timeout
     while not client.wait_for_service(timeout_sec=min(0.2, timeout)):  # still starting?
-        waited += 0.2
-        if stopping.is_set() or waited >= timeout:
+        if stopping.is_set() or time.monotonic() >= deadline:
             return None
     done = threading.Event()
     future = client.call_async(request)
-    future.add_done_callback(lambda _f: done.set())
-    waited = 0.0
+    future.add_done_callback(lambda _f, d=done: d.set())
+    sent = asked = time.monotonic()
     while not done.wait(min(0.1, timeout)):
-        waited += 0.1
-        if stopping.is_set() or waited >= timeout:
+        now = time.monotonic()
+        if stopping.is_set() or now >= deadline:
             client.remove_pending_request(future)
             return None
+        if settled is not None and now - asked >= 2.0:
+            if settled():
+                client.remove_pending_request(future)
+                return SETTLED
+            asked = time.monotonic()
+        if resend_after is not None and now - sent >= resend_after:
+            client.remove_pending_request(future)
+            done = threading.Event()
+            future = client.call_async(request)
+            future.add_done_callback(lambda _f, d=done: d.set())
+            sent = now
     return future.result()
 
 
