@@ -99,6 +99,15 @@ class Processes:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
 
+    def logs(self) -> str:
+        """Each process's log tail and whether it still runs: for a failed bring-up."""
+        out = []
+        for role, proc in self.procs.items():
+            log = self.params_file.parent / f"{role}.log"
+            tail = log.read_text(errors="replace")[-1500:] if log.is_file() else ""
+            out.append(f"--- {role} (exit code {proc.poll()}):\n{tail}")
+        return "\n".join(out)
+
     def stop_all(self) -> None:
         for proc in self.procs.values():
             proc.send_signal(signal.SIGINT)
@@ -214,7 +223,7 @@ def test_container_and_processes_give_identical_outputs(tmp_path, procs):
     graph = Graph(roles)
     try:
         ok, message = graph.manager.startup()
-        assert ok, message
+        assert ok, f"{message}\n{procs.logs()}"
         assert wait_for(lambda: graph.count() >= 12, 30), graph.count()
         got = _outputs_by_stamp(graph.outputs)
     finally:
@@ -244,7 +253,7 @@ def test_manager_restarts_a_killed_component(tmp_path, procs):
     graph = Graph(roles, bond_timeout=1.0)
     try:
         ok, message = graph.manager.startup()
-        assert ok, message
+        assert ok, f"{message}\n{procs.logs()}"
         assert wait_for(lambda: graph.count() >= 10, 20), "no output before the kill"
         tracker = next(n for n in graph.manager.nodes if n.name == "skeleton_tracker")
         procs.kill("skeleton_tracker")
