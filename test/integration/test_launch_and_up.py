@@ -165,11 +165,15 @@ def test_rehab_up_exit_at_end_takes_the_stack_down_and_exits_0(tmp_path):
     assert "bringing it back" not in log
 
 
-def test_rehab_up_exit_at_end_publishes_the_repetition_in_progress(shared_dir, tmp_path):
+@pytest.mark.parametrize("how", ["rehab_up", "container_and_manager"])
+def test_exit_at_end_publishes_the_repetition_in_progress(shared_dir, tmp_path, how):
     """A real deadlift clip cut at lockout: its one repetition is still in progress at the
     last frame. As a goal does on input_ended (and ``rehab run`` at the end of its input),
-    the stack's counter closes it once the input ended and publishes it before the manager
-    takes the stack down; the recorder writes it on the last frame."""
+    the stack's counter closes it once the input ended and publishes it before the stack
+    goes down; the recorder writes it on the last frame. ``rehab up --exit-at-end`` (the
+    manager in the process waits ``end_of_input_settle_s``), and ``component_container
+    --exit-at-end`` without ``--manager`` beside a ``lifecycle_manager`` process (the
+    container waits the same time itself)."""
     from rehab_core.datasets.extract import extract_skeletons
     from rehab_core.io.skeleton_store import save_skeletons
 
@@ -186,12 +190,25 @@ def test_rehab_up_exit_at_end_publishes_the_repetition_in_progress(shared_dir, t
     params["repetition_counter"]["ros__parameters"]["exercise"] = "deadlift"
     params_file = tmp_path / "stack.yaml"
     params_file.write_text(yaml.safe_dump(params))
-    proc = _rehab_up(tmp_path, skeletons, "--exit-at-end", params=params_file)
+    manager = None
+    if how == "rehab_up":
+        proc = _rehab_up(tmp_path, skeletons, "--exit-at-end", params=params_file)
+    else:
+        env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN)}
+        bin_dir = Path(sys.prefix) / "lib" / "rehab_runtime"  # as `ros2 run` finds them
+        proc = subprocess.Popen(
+            [str(bin_dir / "component_container"), "--params", str(params_file),
+             "--input", str(skeletons), "--exit-at-end"],
+            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        manager = subprocess.Popen(
+            [str(bin_dir / "lifecycle_manager"), "--ros-args", "--params-file",
+             str(params_file)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         log, _ = proc.communicate(timeout=180)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        for p in (proc, manager):
+            if p is not None and p.poll() is None:
+                p.kill()
     assert proc.returncode == 0, log[-3000:]
     rows = [json.loads(line) for line in
             (tmp_path / "rec" / "outputs.jsonl").read_text().splitlines()]

@@ -18,6 +18,7 @@ import importlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -33,7 +34,7 @@ from rehab_runtime.channel import InProcessBus
 from rehab_runtime.component import SUCCESS, LifecycleComponent
 from rehab_runtime.dds import use_large_data_profile
 from rehab_runtime.executor import ComponentExecutor
-from rehab_runtime.manager_support import check_num_threads
+from rehab_runtime.manager_support import check_num_threads, check_settle_s
 from rehab_runtime.process import TeardownWatchdog, ros_session
 
 GROUP = "rehab_runtime.components"
@@ -231,20 +232,6 @@ def _check_input(stack: dict[str, Any]) -> None:
         close()
 
 
-def parse_overrides(items: list[str]) -> list[tuple[str, str, Any]]:
-    """``node.param=value`` strings (value parsed as YAML) -> (node, param, value)."""
-    import yaml
-
-    out = []
-    for item in items:
-        key, sep, raw = item.partition("=")
-        node, dot, param = key.partition(".")
-        if not sep or not dot or not node or not param:
-            raise ConfigError(f"--set expects node.param=value, got {item!r}")
-        out.append((node, param, yaml.safe_load(raw) if raw else ""))
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", required=True, help="stack parameter file (YAML)")
@@ -259,11 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manager", action="store_true",
                         help="also run the lifecycle manager in this process")
     parser.add_argument("--exit-at-end", action="store_true",
-                        help="stop when the image source reaches the end of its input")
+                        help="stop when the image source reaches the end of its input "
+                             "(after the manager's end_of_input_settle_s)")
     args, ros_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
     try:
+        overrides = stack_config.parse_overrides(args.set)
         return run_stack(args.params, args.input, with_manager=args.manager,
-                         overrides=parse_overrides(args.set), exit_at_end=args.exit_at_end,
+                         overrides=overrides, exit_at_end=args.exit_at_end,
                          ros_args=ros_args, components=args.component, remappings=args.remap)
     except ConfigError as err:
         print(f"component_container: error: {err}", file=sys.stderr)
@@ -286,7 +275,7 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
     """
     from rclpy.signals import SignalHandlerOptions
 
-    from rehab_runtime.lifecycle_manager import LifecycleManager
+    from rehab_runtime.lifecycle_manager import PARAMS, LifecycleManager
 
     stack = stack_config.load_stack(params)
     if input_:
@@ -304,6 +293,9 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
         stack_config.node_params(stack, stack_config.CONTAINER).get("num_threads", 4),
         stack_config.CONTAINER)
     _check_input(stack)
+    # without a manager, --exit-at-end waits its settle time too (frames in flight)
+    settle = "end_of_input_settle_s"
+    settle_s = check_settle_s(stack_config.manager_params(stack).get(settle, PARAMS[settle][0]))
     use_large_data_profile()
     stop = threading.Event()
     watchdog: TeardownWatchdog | None = None
@@ -323,11 +315,14 @@ def run_stack(params: str | Path | dict[str, Any], input_: str | None = None, *,
                 container.spin_in_background()
                 if manager is not None:
                     manager.start_autostart()
+                ended_at = None
                 while not stop.wait(0.1):
                     if manager is not None and manager.finished.is_set():
                         break
                     if manager is None and exit_at_end and _input_ended(container):
-                        break
+                        ended_at = ended_at or time.monotonic()
+                        if time.monotonic() - ended_at >= settle_s:
+                            break
             finally:
                 # stalls past this are reported and ended (process.TeardownWatchdog)
                 watchdog = TeardownWatchdog("component_container", 4.5).start()

@@ -56,9 +56,7 @@ def check_manager_params(values: dict[str, Any]) -> None:
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise bad(name, "a number > 0")
-    settle = values["end_of_input_settle_s"]
-    if isinstance(settle, bool) or not isinstance(settle, (int, float)) or not 0 <= settle <= 60:
-        raise bad("end_of_input_settle_s", "a number of seconds in [0, 60]")
+    check_settle_s(values["end_of_input_settle_s"])
     restarts = values["max_restarts"]
     if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 0:
         raise bad("max_restarts", "an integer >= 0")
@@ -73,6 +71,15 @@ def check_manager_params(values: dict[str, Any]) -> None:
         raise bad("node_names", "a list of node names")
     if len(set(names)) != len(names):
         raise bad("node_names", "a list without duplicates")
+
+
+def check_settle_s(value: Any) -> float:
+    """``end_of_input_settle_s``; the container's ``--exit-at-end`` without a manager
+    waits it too."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 60:
+        raise ConfigError(f"lifecycle_manager: parameter 'end_of_input_settle_s'={value!r} "
+                          "must be a number of seconds in [0, 60]")
+    return float(value)
 
 
 def check_num_threads(value: Any, where: str) -> int:

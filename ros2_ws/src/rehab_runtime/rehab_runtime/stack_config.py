@@ -136,3 +136,15 @@ def check_sections(stack: dict[str, Any], known: Iterable[str]) -> None:
         if str(section).lstrip("/") not in names and section not in names:
             raise ConfigError(f"unknown node section {section!r}{did_you_mean(section, names)}; "
                               f"known: {sorted(n for n in names if n != '/**')}")
+
+
+def parse_overrides(items: list[str]) -> list[tuple[str, str, Any]]:
+    """``node.param=value`` strings (value parsed as YAML) -> (node, param, value)."""
+    out = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        node, dot, param = key.partition(".")
+        if not sep or not dot or not node or not param:
+            raise ConfigError(f"--set expects node.param=value, got {item!r}")
+        out.append((node, param, yaml.safe_load(raw) if raw else ""))
+    return out

@@ -62,7 +62,7 @@ def _rates(text: str) -> list[float]:
 
 def bench(args: argparse.Namespace) -> int:
     from rehab_bench.benchmark import BenchConfig, run_benchmark
-    from rehab_runtime.container import parse_overrides
+    from rehab_runtime.stack_config import parse_overrides
 
     if args.duration is not None and args.duration <= 0:
         raise ConfigError(f"--duration must be > 0, got {args.duration}")

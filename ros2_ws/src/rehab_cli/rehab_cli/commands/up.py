@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here so `rehab --help` stays fast and works without ROS
-    from rehab_runtime.container import parse_overrides, run_stack
+    from rehab_runtime.container import run_stack
+    from rehab_runtime.stack_config import parse_overrides
 
     return run_stack(args.params, args.input, with_manager=True,
                      overrides=parse_overrides(args.set), exit_at_end=args.exit_at_end)
