@@ -83,22 +83,21 @@ class OnnxRuntimeBackend:
         if not allow_spinning:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.providers = choose_providers(ort.get_available_providers(), providers)
-        self.session = self._load(ort, options)
-        if batch_size > 0:  # the symbolic names are known once loaded: load again, fixed
-            free = {i.shape[0] for i in self.session.get_inputs()
-                    if i.shape and isinstance(i.shape[0], str)}
-            for name in free:
+        if batch_size > 0:  # the symbolic names are known once loaded: a bare load, then fixed
+            probe = ort.SessionOptions()
+            probe.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            inputs = self._load(ort, probe, ["CPUExecutionProvider"]).get_inputs()
+            for name in {i.shape[0] for i in inputs if i.shape and isinstance(i.shape[0], str)}:
                 options.add_free_dimension_override_by_name(name, int(batch_size))
-            if free:
-                self.session = self._load(ort, options)
+        self.session = self._load(ort, options)
         self._inputs = [self._spec(i) for i in self.session.get_inputs()]
         self._outputs = [self._spec(o) for o in self.session.get_outputs()]
         self._output_names = [o.name for o in self._outputs]
 
-    def _load(self, ort, options):
+    def _load(self, ort, options, providers: list[str] | None = None):
         try:
             return ort.InferenceSession(
-                self.model_path, sess_options=options, providers=self.providers
+                self.model_path, sess_options=options, providers=providers or self.providers
             )
         except Exception as err:  # onnxruntime raises its own Fail/InvalidProtobuf types
             raise ModelLoadError(f"onnxruntime cannot load {self.model_path}: {err}") from err
