@@ -216,17 +216,29 @@ class StreamingClassifier:
         x = self._model_input(window)
         return None if x is None else self._probabilities(self.run_model(x))
 
-    def _model_input(self, window: np.ndarray) -> np.ndarray | None:
-        """The network's (1, C, T, V) input for one raw window, None if no body is seen."""
-        normed = normalize_window(window[..., :3], self.layout, self.config.normalization,
-                                  self.config.min_score)
+    def _model_input(self, window: np.ndarray,
+                     flat: np.ndarray | None = None) -> np.ndarray | None:
+        """The network's (1, C, T, V) input for one raw window, None if no body is seen;
+        ``flat``: its normalised 2-D when already computed (``_normalized_2d``)."""
+        normed = self._normalized_2d(window) if flat is None else flat
         if normed is None:
             return None
-        if self.config.binary_score:
-            normed[..., 2] = (normed[..., 2] > 0).astype(np.float32)
         if self.config.input_space == "fused":
             normed = fused_input(normed, window[..., 3:7])
         return window_to_input(normed)
+
+    def _normalized_2d(self, window: np.ndarray) -> np.ndarray | None:
+        normed = normalize_window(window[..., :3], self.layout, self.config.normalization,
+                                  self.config.min_score)
+        if normed is not None and self.config.binary_score:
+            normed[..., 2] = (normed[..., 2] > 0).astype(np.float32)
+        return normed
+
+    def _same_2d(self, other: StreamingClassifier) -> bool:
+        """Both normalise a window's 2-D alike (then it is computed once for both)."""
+        a, b = self.config, other.config
+        return (a.layout, a.normalization, a.min_score, a.binary_score) == \
+            (b.layout, b.normalization, b.min_score, b.binary_score)
 
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         logits = np.asarray(logits, np.float64).reshape(-1)
@@ -272,14 +284,14 @@ class StreamingClassifier:
         if not (self.config.fallback_weight > 0 and self.fallback is not None):
             return self.classify_window(window), None
         flat_window = window[..., :3]
-        # inputs first, then only the two networks at once: they release the GIL, the
-        # Python around them would make each thread wait for the other
         fallback = self.fallback
-        x, flat_x = self._model_input(window), fallback._model_input(flat_window)
+        flat = fallback._normalized_2d(flat_window)
+        flat_x = None if flat is None else window_to_input(flat)
         side = self._side  # read once: close() may run on another thread
         pending = None if flat_x is None or side is None else side.submit(fallback.run_model,
                                                                            flat_x)
-        try:
+        try:  # this model's input while the fallback's network runs (it releases the GIL)
+            x = self._model_input(window, flat if self._same_2d(fallback) else None)
             probs = None if x is None else self._probabilities(self.run_model(x))
         finally:
             flat_logits = None if pending is None else pending.result()
