@@ -49,6 +49,10 @@ class ComponentExecutor(MultiThreadedExecutor):
         except (ExternalShutdownException, ShutdownException, TimeoutException,
                 ConditionReachedException):
             return
+        except Exception as err:
+            if not destroyed_meanwhile(err):
+                raise
+            return  # the next wait set is built without it
         with self._picked_up:
             if handler in self._queued:
                 self.requeues_avoided += 1
@@ -68,3 +72,17 @@ class ComponentExecutor(MultiThreadedExecutor):
             self._queued.discard(handler)
             self._picked_up.notify_all()
         handler()
+
+
+def destroyed_meanwhile(err: Exception) -> bool:
+    """An entity another thread destroyed while this one built the wait set.
+
+    A component's cleanup (an ``ActionClient`` destroyed while the process
+    stops, on the main thread) can race the spin thread, which had already
+    listed it: rclpy then raises "action client pointer is invalid" from the
+    wait set. That entity is gone from its node, so the next wait set is fine;
+    anything else is re-raised.
+    """
+    text = str(err).lower()
+    return type(err).__name__ in ("RCLError", "InvalidHandle") and (
+        "invalid" in text or "destroyed" in text)
