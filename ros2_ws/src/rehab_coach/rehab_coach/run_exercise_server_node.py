@@ -19,7 +19,10 @@ Goal policy:
 * **preemption**: a new accepted goal aborts the running one with reason
   "preempted" (one patient, one exercise at a time);
 * cancel -> result reason "canceled" (status CANCELED); completed -> SUCCEEDED;
-  timeout / person_lost / preempted -> ABORTED, with the reason in the result.
+  timeout / person_lost / preempted -> ABORTED, with the reason in the result;
+* a file or bag played to its end (an image source's ``input_ended`` on
+  ``/diagnostics``, then no input for ``INPUT_DRAIN_S``) ends the goal as
+  ``input_ended`` (the repetition in progress counts), not ``person_lost``.
 
 Time is the input's own time (``SourceClock``), so a replayed video and a
 live camera are judged alike; the goal is active from the first frame that
@@ -33,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, Vector3
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from std_msgs.msg import String
@@ -48,12 +51,15 @@ from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import CoachStatus
 from rehab_runtime import codecs, conversions
 from rehab_runtime.component import LifecycleComponent
+from rehab_runtime.diagnostics import InputEndWatch
 from rehab_runtime.params import ParamSpec
 from rehab_runtime.process import main_for
 from rehab_runtime.subject import main_skeleton
 
 #: how long an input waits for a lower-stamped one of another topic (wall clock, s)
 REORDER_S = 0.2
+#: input quiet this long after the input ended: through the pipeline (after the counter's)
+INPUT_DRAIN_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ class RunExerciseServerNode(LifecycleComponent):
         self._goal_sessions: dict[bytes, ExerciseSession] = {}
         self._wake = threading.Event()
         self._main_track = -1
+        self._input_end = InputEndWatch(self, INPUT_DRAIN_S)
         self.pub_display = self.create_publisher(String, "display", 10)
         self.pub_status = self.create_publisher(CoachStatus, "coach_status", STATUS_QOS)
         self.pub_cmd_vel = self.create_publisher(Twist, "cmd_vel", 10) if cfg.enable_cmd_vel \
@@ -138,8 +145,10 @@ class RunExerciseServerNode(LifecycleComponent):
         self.create_input("action", codecs.ACTION, order.input(1, self._on_action))
         self.create_input("repetitions", codecs.REPETITION, order.input(2, self._on_repetition))
         self.create_component_timer(REORDER_S / 4, order.drain)
+        self._input_end.start()
 
     def deactivate(self) -> None:
+        self._input_end.stop()
         self._order.drain(everything=True)
         with self._session_lock:
             if self.session is not None and not self.session.done:
@@ -219,6 +228,9 @@ class RunExerciseServerNode(LifecycleComponent):
                 now = self.clock.now()
                 if goal_handle.is_cancel_requested and not session.done:
                     session.finish(now if now is not None else 0.0, "canceled")
+                elif self._input_end.ended and not session.done:  # a file or bag ended
+                    if self._input_end.drained():  # else no time-out while frames drain
+                        session.finish(now if now is not None else 0.0, "input_ended")
                 elif now is not None:
                     session.tick(now)
                 elif (session.config.time_limit_s > 0
@@ -276,6 +288,7 @@ class RunExerciseServerNode(LifecycleComponent):
 
     def _feed(self, stamp_ns: int, feed) -> None:
         """``feed(session, t)`` on the running session, then react to what changed."""
+        self._input_end.input_seen()
         t = self._observe(stamp_ns)
         with self._session_lock:
             s = self.session
@@ -326,15 +339,9 @@ class RunExerciseServerNode(LifecycleComponent):
             return
         speed = min(0.2, self.config.max_speed)
         if s.repetitions_done > before_reps:
-            self.pub_cmd_vel.publish(_turn(speed))
+            self.pub_cmd_vel.publish(Twist(angular=Vector3(z=float(speed))))
         elif wrong:
-            self.pub_cmd_vel.publish(_turn(-speed))
-
-
-def _turn(speed: float) -> Twist:
-    msg = Twist()
-    msg.angular.z = float(speed)
-    return msg
+            self.pub_cmd_vel.publish(Twist(angular=Vector3(z=-float(speed))))
 
 
 main = main_for(RunExerciseServerNode)

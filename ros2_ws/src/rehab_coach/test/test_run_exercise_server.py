@@ -243,3 +243,26 @@ def test_time_limit_without_any_input(stack):
     handle = _send(client, "squat", 5, limit=0.3)
     status, result = _result(handle)
     assert status == GoalStatus.STATUS_ABORTED and result.reason == "timeout"
+
+
+def test_input_end_ends_the_goal_as_input_ended(stack):
+    """A recording played to its end: the image source says so on /diagnostics, and once
+    the frames in flight are through the goal ends as ``input_ended`` with what was done,
+    not as ``person_lost`` (this module's person_lost time-out, 1.5 s, is no longer than
+    the drain: the drain holds it off)."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    server, node, client, pub, _ = stack
+    diagnostics = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+    try:
+        handle = _send(client, "squat", 5)
+        _play(pub, sequence_frames(synthetic_squats(3), ScriptedClassifier("squat")))
+        ended = DiagnosticArray(status=[DiagnosticStatus(
+            name="image_source", values=[KeyValue(key="input_ended", value="1")])])
+        diagnostics.publish(ended)
+        status, result = _result(handle)
+        assert status == GoalStatus.STATUS_ABORTED, result.reason
+        assert result.reason == "input_ended" and result.repetitions_done == 3
+    finally:
+        node.destroy_publisher(diagnostics)
+        server._input_end.reset()  # the next goal has a new input

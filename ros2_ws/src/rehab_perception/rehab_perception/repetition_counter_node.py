@@ -21,15 +21,12 @@ mid-movement has not finished a repetition.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 
-from diagnostic_msgs.msg import DiagnosticArray
-
 from rehab_runtime import codecs
 from rehab_runtime.component import LifecycleComponent
-from rehab_runtime.diagnostics import reports_input_ended
+from rehab_runtime.diagnostics import InputEndWatch
 from rehab_runtime.params import ParamSpec
 from rehab_runtime.process import main_for
 from rehab_runtime.subject import main_skeleton
@@ -73,9 +70,7 @@ class RepetitionCounterNode(LifecycleComponent):
         self._last: tuple[int, str, int] | None = None  # the last frame's stamp, id, track
         self._count_lock = threading.Lock()  # end_of_input comes from the caller's thread
         self._closed = False  # the input's end was counted (end_of_input ran)
-        self._input_ended = False  # an image source reported the end of its input
-        self._last_skeletons = time.monotonic()  # when the last skeletons came
-        self._ended_sub = None
+        self._input_end = InputEndWatch(self, DRAIN_S)
         self.out_reps = self.create_output("repetitions", codecs.REPETITION)
 
     def activate(self) -> None:
@@ -83,18 +78,12 @@ class RepetitionCounterNode(LifecycleComponent):
         if self.config.follow_action and not self.config.exercise:
             self.create_input("action", codecs.ACTION, self.on_action)
         if self.config.close_at_input_end:
-            self._ended_sub = self.create_subscription(DiagnosticArray, "/diagnostics",
-                                                       self._on_diagnostics, 10)
+            self._input_end.start()
             self.create_component_timer(0.25, self._close_if_input_ended)
-
-    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        if reports_input_ended(msg.status):
-            self._input_ended = True
 
     def _close_if_input_ended(self) -> None:
         """Once the input ended and the skeletons stopped: publish the closed repetition."""
-        if self._closed or not self._input_ended \
-                or time.monotonic() - self._last_skeletons < DRAIN_S:
+        if self._closed or not self._input_end.drained():
             return
         closed = self.end_of_input()
         self.get_logger().info(f"input ended: {len(closed)} repetition(s) in progress closed")
@@ -122,7 +111,7 @@ class RepetitionCounterNode(LifecycleComponent):
         subject = main_skeleton(p)
         track_id = subject.track_id if subject is not None else -1
         with self._count_lock:
-            self._last_skeletons = time.monotonic()
+            self._input_end.input_seen()
             self._pending.extend(self.counter.update(subject, p.stamp_ns))
             self._last = (p.stamp_ns, p.frame_id, track_id)
             rep = self._pending.popleft() if self._pending else None
@@ -160,14 +149,12 @@ class RepetitionCounterNode(LifecycleComponent):
         )
 
     def deactivate(self) -> None:
-        if self._ended_sub is not None:
-            self.destroy_subscription(self._ended_sub)
-            self._ended_sub = None
+        self._input_end.stop()
         with self._count_lock:
             self.counter = self._new_counter()
             self._pending.clear()
             self._last = None
-            self._closed = self._input_ended = False
+            self._closed = False
 
     def cleanup(self) -> None:
         with self._count_lock:

@@ -16,8 +16,9 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
+from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 # Stamps this close to the wall clock are live (camera / real-time replay) and
 # their age is a meaningful end-to-end latency; video-position stamps are not.
@@ -32,6 +33,54 @@ def reports_input_ended(statuses: Iterable[DiagnosticStatus]) -> bool:
     (read by the manager's end_of_input policy and the repetition counter)."""
     return any(kv.key == INPUT_ENDED and kv.value not in ("", "0")
                for status in statuses for kv in status.values)
+
+
+class InputEndWatch:
+    """A component's view of "the file or bag has been played to its end".
+
+    It watches ``/diagnostics`` for an image source's ``input_ended`` and is
+    ``drained()`` once, after that, none of the component's own inputs have come
+    for ``drain_s`` (the frames in flight are through the pipeline). Input that
+    comes after the end is a new input: the watch starts over. Used by the
+    repetition counter (to close the repetition in progress) and the RunExercise
+    server (to end a goal as ``input_ended``, not ``person_lost``).
+    """
+
+    ENDPOINTS = (("subscribes", "/diagnostics", DiagnosticArray),)  # for `rehab docs topics`
+
+    def __init__(self, node: Any, drain_s: float = 1.0) -> None:
+        self._node, self.drain_s = node, drain_s
+        self._sub = None
+        self.reset()
+
+    def start(self) -> None:
+        """Subscribe (at activate)."""
+        self._sub = self._node.create_subscription(DiagnosticArray, "/diagnostics",
+                                                   self._on_diagnostics, 10)
+
+    def stop(self) -> None:
+        """Unsubscribe and forget (at deactivate)."""
+        if self._sub is not None:
+            self._node.destroy_subscription(self._sub)
+            self._sub = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.ended = False  # an image source reported the end of its input
+        self._last_input = time.monotonic()
+
+    def input_seen(self) -> None:
+        """One of the component's inputs arrived (after the end had drained: a new input)."""
+        if self.drained():
+            self.ended = False
+        self._last_input = time.monotonic()
+
+    def drained(self) -> bool:
+        return self.ended and time.monotonic() - self._last_input >= self.drain_s
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        if reports_input_ended(msg.status):
+            self.ended = True
 
 
 class ComponentDiagnostics:

@@ -157,7 +157,11 @@ def _class_endpoints(cls: type, found: list[Endpoint]) -> None:
             continue
         func = node.func
         call = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if call not in _CALLS:
+        if call not in _CALLS:  # a helper that creates endpoints names them in ENDPOINTS
+            for role, name, msg_type in getattr(getattr(module, call, None), "ENDPOINTS", ()):
+                endpoint = Endpoint(role, name, _interface_name(msg_type))
+                if endpoint not in found:
+                    found.append(endpoint)
             continue
         role, name_at, type_at = _CALLS[call]
         if len(node.args) <= max(name_at, type_at):
