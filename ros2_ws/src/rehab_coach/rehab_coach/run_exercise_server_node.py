@@ -130,16 +130,18 @@ class RunExerciseServerNode(LifecycleComponent):
         self.pub_status = self.create_publisher(CoachStatus, "coach_status", STATUS_QOS)
         self.pub_cmd_vel = self.create_publisher(Twist, "cmd_vel", 10) if cfg.enable_cmd_vel \
             else None
-        self.action_server = ActionServer(
-            self, RunExercise, "run_exercise",
-            execute_callback=self._execute,
-            goal_callback=self._on_goal,
-            handle_accepted_callback=self._on_accepted,
-            cancel_callback=lambda _goal: CancelResponse.ACCEPT,
-            callback_group=ReentrantCallbackGroup(),
-        )
+        self.action_server = None
 
     def activate(self) -> None:
+        if self.action_server is None:  # advertised once active: a discovered server takes goals
+            self.action_server = ActionServer(
+                self, RunExercise, "run_exercise",
+                execute_callback=self._execute,
+                goal_callback=self._on_goal,
+                handle_accepted_callback=self._on_accepted,
+                cancel_callback=lambda _goal: CancelResponse.ACCEPT,
+                callback_group=ReentrantCallbackGroup(),
+            )
         order = self._order  # ranks: what the graph produces first for a frame goes first
         self.create_input("skeletons", codecs.SKELETONS, order.input(0, self._on_skeletons))
         self.create_input("action", codecs.ACTION, order.input(1, self._on_action))

@@ -266,3 +266,31 @@ def test_input_end_ends_the_goal_as_input_ended(stack):
     finally:
         node.destroy_publisher(diagnostics)
         server._input_end.reset()  # the next goal has a new input
+
+
+def test_the_action_is_advertised_once_the_server_is_active(ros):
+    """`ros2 action send_goal` sent as soon as `ros2 action list` shows the action was
+    rejected ("server is not active") while the stack was still activating: the server
+    now advertises the action at activate, so a discovered server takes goals."""
+    import rclpy
+
+    context, executor = ros
+    server = RunExerciseServerNode(namespace="late", context=context,
+                                   parameter_overrides=[Parameter("exercises", value="squat")])
+    server_client = rclpy.create_node("late_client", context=context)
+    executor.add_node(server)
+    executor.add_node(server_client)
+    try:
+        client = ActionClient(server_client, RunExercise, "/late/run_exercise")
+        assert server.trigger_configure() == SUCCESS
+        assert not client.wait_for_server(timeout_sec=1.0)  # configured, not yet active
+        assert server.trigger_activate() == SUCCESS
+        assert client.wait_for_server(timeout_sec=10)
+        handle = _send(client, "squat", 1, limit=0.3)
+        assert handle.accepted
+        assert _result(handle)[1].reason == "timeout"
+    finally:
+        executor.remove_node(server)
+        executor.remove_node(server_client)
+        server.destroy_node()
+        server_client.destroy_node()
