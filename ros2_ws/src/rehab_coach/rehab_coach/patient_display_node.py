@@ -12,11 +12,15 @@ copy) and wake the render thread, which owns the window and draws at most
 ``fps`` times a second. A slow screen skips states; the graph never waits.
 
 Headless (tests, a robot without a screen attached): ``SDL_VIDEODRIVER=dummy``.
+Without it and without ``DISPLAY`` / ``WAYLAND_DISPLAY`` the node picks SDL's
+``offscreen`` driver itself and says so once: SDL would otherwise probe Wayland
+first and print "error: XDG_RUNTIME_DIR is invalid" into the launch log.
 pygame has one window per process, so one patient_display per process.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -145,6 +149,11 @@ class PatientDisplayNode(LifecycleComponent):
         render(surface, screen_view(status, self.strings, self.rules), camera)
 
     def _render_loop(self) -> None:
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        if not any(os.environ.get(v) for v in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")):
+            os.environ["SDL_VIDEODRIVER"] = "offscreen"
+            self.get_logger().warn("no screen (DISPLAY and WAYLAND_DISPLAY unset): the patient "
+                                   "screen renders offscreen")
         try:
             import pygame
 

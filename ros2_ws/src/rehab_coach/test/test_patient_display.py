@@ -268,8 +268,9 @@ def test_a_slow_screen_never_holds_up_the_graph(ros):
             n.destroy_node()
 
 
-def test_no_screen_fails_configure_with_the_way_out(tmp_path):
-    """Without a display (and without the dummy driver) configure fails, clearly."""
+def _configure_without_a_screen(tmp_path, **env_extra: str):
+    """Configure a patient display in a fresh process without DISPLAY / WAYLAND_DISPLAY /
+    SDL_VIDEODRIVER (plus ``env_extra``): (its RESULT line, its whole output)."""
     import subprocess
     import sys
 
@@ -279,13 +280,29 @@ def test_no_screen_fails_configure_with_the_way_out(tmp_path):
         "from rehab_coach.patient_display_node import PatientDisplayNode\n"
         "rclpy.init(domain_id=7)\n"
         "node = PatientDisplayNode()\n"
-        "print('RESULT', node.trigger_configure().name, node.last_error)\n"
+        "print('RESULT', node.trigger_configure().name, node.last_error, flush=True)\n"
+        "node.trigger_cleanup()\n"
         "node.destroy_node()\n"
         "rclpy.shutdown()\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["SDL_VIDEODRIVER"] = "x11"
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                         text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    out = subprocess.run([sys.executable, str(script)], env={**env, **env_extra},
+                         capture_output=True, text=True, timeout=120)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")), out.stderr)
+    return line, out.stdout + out.stderr
+
+
+def test_no_screen_fails_configure_with_the_way_out(tmp_path):
+    """A driver that needs a display, without one: configure fails, clearly."""
+    line, _ = _configure_without_a_screen(tmp_path, SDL_VIDEODRIVER="x11")
     assert "FAILURE" in line and "cannot open the screen" in line, line
     assert "SDL_VIDEODRIVER=dummy" in line
+
+
+def test_no_screen_and_no_driver_renders_offscreen_and_says_so(tmp_path):
+    """A headless robot launched without SDL_VIDEODRIVER: the screen renders offscreen,
+    the log says so once, and SDL's Wayland probe no longer prints an "error:" line."""
+    line, output = _configure_without_a_screen(tmp_path)
+    assert "SUCCESS" in line, output[-2000:]
+    assert "the patient screen renders offscreen" in output
+    assert "XDG_RUNTIME_DIR" not in output and "Hello from the pygame" not in output
