@@ -106,6 +106,13 @@ def test_launch_then_inspect_with_the_ros2_cli(env, tmp_path, mode):
         value = ros2(env, "param", "get", "/pose_estimator", "estimator", "--no-daemon",
                      "--spin-time", "3")
         assert "blazepose" in value, value
+        # a running component reads its parameters at configure: a set is refused, and says so
+        refused = subprocess.run(
+            [str(VENV / "bin" / "ros2"), "param", "set", "/pose_estimator", "estimator",
+             "movenet", "--no-daemon", "--spin-time", "3"],
+            env=env, capture_output=True, text=True, timeout=60)
+        said = refused.stdout + refused.stderr
+        assert "Setting parameter failed: 'estimator' is read at configure" in said, said
         # bring-up and supervision never overlapped: nothing was "brought back" or failed
         assert "bringing it back" not in run.text and "left down" not in run.text
         _assert_clean_exit(run)

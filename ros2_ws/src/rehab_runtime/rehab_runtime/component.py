@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle.node import LifecycleNodeMixin
@@ -86,6 +86,7 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
                     dynamic_typing=True,  # a wrong type fails configure, not the constructor
                 ),
             )
+        self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # -- hooks for subclasses ------------------------------------------------
 
@@ -176,6 +177,28 @@ class LifecycleComponent(CallbackGuards, LifecycleNode):
             values[spec.name] = value
         fields = {f.name for f in dataclasses.fields(self.Config)}
         return self.Config(**{k: v for k, v in values.items() if k in fields})
+
+    def _on_set_parameters(self, params: list[Any]) -> SetParametersResult:
+        """``ros2 param set`` on a component: checked as configure will check it, and refused
+        while the node is configured, since it reads its parameters only at configure (the
+        value would be shown as set and silently do nothing)."""
+        specs = {s.name: s for s in (*COMMON_PARAMS, *self.PARAMS)}
+        for param in params:
+            spec = specs.get(param.name)
+            if spec is None:
+                continue
+            try:
+                problem = spec.check(spec.coerce(param.value))
+            except _ConfigRejected as err:
+                problem = str(err)
+            if problem is None and self.state_label() in ("inactive", "active"):
+                problem = (f"{param.name!r} is read at configure: set it while "
+                           f"{self.get_fully_qualified_name()} is unconfigured (the stack: "
+                           "lifecycle_manager ~/shutdown, set, ~/startup) or in the parameter "
+                           "file")
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+        return SetParametersResult(successful=True)
 
     def _publish_diagnostics(self) -> None:
         if self._diag_pub is None:

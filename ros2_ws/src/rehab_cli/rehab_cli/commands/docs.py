@@ -84,7 +84,10 @@ def params_markdown() -> str:
              "fails the `configure` transition with a message naming the parameter; the node",
              "stays unconfigured. Set them in `launch/config/stack.yaml` under the node's name,",
              "with `--set node.param=value` (`rehab up`, `component_container`) or",
-             "`--ros-args -p param:=value` (`ros2 run`).", "",
+             "`--ros-args -p param:=value` (`ros2 run`). A component reads its parameters",
+             "at configure: `ros2 param set` is checked the same way and refused, with the",
+             "reason, while the node is configured (clean it up first, then configure again).",
+             "",
              "## Every component", "", *_param_rows(COMMON_PARAMS), ""]
     for name, cls in component_classes():
         lines += [f"## {name}", "",
