@@ -212,6 +212,22 @@ def test_failing_component_is_reported_once_and_left_down(env, tmp_path):
         run.kill()
 
 
+@pytest.mark.parametrize("mode", ["true", "false"], ids=["container", "processes"])
+def test_a_camera_index_reaches_the_image_source_as_a_camera(env, tmp_path, mode):
+    """`input:=7` (the launch files' default is `0`, the first camera) is read as YAML by
+    launch (separate processes) and by --set (the container): the integer 7. The image
+    source took it for a wrong type ("'input'=0 must be of type str") and the default
+    `ros2 launch` never opened a camera. Camera 7 is absent here: the stack says so."""
+    run = Launch(env, "rehab_bringup", "stack.launch.py", f"use_container:={mode}",
+                 f"params_file:={_params(tmp_path)}", "input:=7", cwd=tmp_path)
+    try:
+        done = run.wait_line(r"autostart: ", 120)
+        assert done and "camera 7 could not be opened" in done.string, run.text[-4000:]
+        assert "must be of type" not in run.text
+    finally:
+        run.kill()
+
+
 def test_launch_arguments_show(env, tmp_path):
     shown = [("rehab_bringup", name) for name in
              ("stack.launch.py", "coach.launch.py", "bench.launch.py")]

@@ -34,10 +34,14 @@ class ParamSpec:
         return "; ".join(parts)
 
     def coerce(self, value: Any) -> Any:
-        """``value`` as the default's type (int -> float allowed), or raise ``ConfigRejected``."""
+        """``value`` as the default's type (int -> float and int -> str allowed), or raise
+        ``ConfigRejected``."""
         want = type(self.default)
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
+        if want is str and isinstance(value, int) and not isinstance(value, bool):
+            # launch and --set read `input:=0` (a camera index) as YAML: the integer 0
+            return str(value)
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise ConfigRejected(
                 f"parameter {self.name!r}={value!r} must be of type {want.__name__}"

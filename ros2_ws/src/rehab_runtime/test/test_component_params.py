@@ -50,3 +50,13 @@ def test_set_parameters_are_checked_and_refused_while_configured(ros_context):
         assert stage.trigger_configure() == SUCCESS and stage.config.gain == 0.3
     finally:
         stage.destroy_node()
+
+
+def test_an_integer_for_a_text_parameter_is_its_text():
+    """launch and --set read `input:=0` (a camera index) as YAML: the integer 0."""
+    from rehab_runtime.params import ConfigRejected
+
+    spec = ParamSpec("input", "", "video file or camera index")
+    assert spec.coerce(0) == "0" and spec.coerce("clip.mp4") == "clip.mp4"
+    with pytest.raises(ConfigRejected, match="must be of type str"):
+        spec.coerce(True)
