@@ -52,7 +52,7 @@ ARGUMENTS = {  # name: (default, description); None = required
     "params_file": ("stack.yaml", "stack parameter file (components, manager, every node); "
                     "a bare name is one of rehab_bringup's config/ files"),
     "use_container": ("true", "true: one process, zero-copy hand-off; false: one process each"),
-    "input": ("0", "video file, camera index or rosbag2 for image_source"),
+    "input": ("0", "video file, camera index, stream URL (rtsp://...) or rosbag2 for image_source"),
     "pose_model": ("", "pose_estimator.model_path ('' keeps the file's value)"),
     "detector_model": ("", "object_detector.model_path ('' keeps the file's value)"),
     "action_model_dir": ("", "action_classifier.model_dir ('' keeps the file's value)"),

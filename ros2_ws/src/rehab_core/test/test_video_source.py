@@ -174,3 +174,34 @@ def test_portrait_phone_video_reaches_the_pose_model_upright(
             (skel,) = pose.estimate(frame.image)
             kp = skel.keypoints
             assert kp[0, 1] < kp[[5, 6], 1].mean() < kp[[11, 12], 1].mean() < kp[[15, 16], 1].mean()
+
+
+def test_a_network_stream_url_is_read_as_a_live_input(tmp_path: Path) -> None:
+    """An IP camera's URL (rtsp://, http://) is a live input: `rehab run URL`, `rehab up
+    --input URL` and `input:=URL` used to refuse it as "input not found: rtsp:/..." (the
+    URL taken for a path). Served here over HTTP from a clip the test writes."""
+    import functools
+    import http.server
+    import socketserver
+    import threading
+
+    from rehab_core.io.sources import LIVE_KINDS, input_kind, open_frame_source
+
+    write_video(tmp_path / "clip.avi", "MJPG")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = socketserver.TCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/clip.avi"
+        assert input_kind(url) == "stream" and "stream" in LIVE_KINDS
+        source = open_frame_source(url)
+        frames = list(source)
+        assert len(frames) == N and source.is_live and source.frame_count == -1
+        assert frames[0].image.shape == (H, W, 3)
+        stamps = [f.stamp_ns for f in frames]
+        assert stamps == sorted(stamps)  # wall-clock stamps, as a camera's
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(InputSourceError, match=r"video stream rtsp://127\.0\.0\.1:9/cam could not"):
+        open_frame_source("rtsp://127.0.0.1:9/cam")

@@ -56,8 +56,9 @@ class ImageSourceNode(LifecycleComponent):
     DEFAULT_NAME = "image_source"
     Config = ImageSourceConfig
     PARAMS = (
-        ParamSpec("input", "", "video file, camera index (e.g. '0'), rosbag2 path, skeleton "
-                  "file (.npz), or 'topic:/camera/image_raw' for a live camera driver's topic"),
+        ParamSpec("input", "", "video file, camera index (e.g. '0'), stream URL (e.g. an IP "
+                  "camera's rtsp://...), rosbag2 path, skeleton file (.npz), or "
+                  "'topic:/camera/image_raw' for a live camera driver's topic"),
         ParamSpec("bag_topic", "", "image topic to read from a bag ('' = the first image topic)"),
         ParamSpec("pacing", "realtime", "realtime: source frame rate; fast: as fast as consumed",
                   choices=("realtime", "fast")),

@@ -221,11 +221,11 @@ def _input_ended(container: ComponentContainer) -> bool:
 def _check_input(stack: dict[str, Any]) -> None:
     """A missing or unreadable file/bag is one clear error before anything starts (else the
     image source fails to configure and ``--exit-at-end`` would wait for an end forever)."""
-    from rehab_core.io.sources import input_kind, open_frame_source
+    from rehab_core.io.sources import LIVE_KINDS, input_kind, open_frame_source
 
     spec = stack_config.node_params(stack, "image_source").get("input")
-    if spec in (None, "") or input_kind(str(spec)) == "camera":
-        return  # a camera is opened once, by the image source
+    if spec in (None, "") or input_kind(str(spec)) in LIVE_KINDS:
+        return  # a camera or stream is opened once, by the image source
     source = open_frame_source(str(spec), max_frames=1)
     close = getattr(source, "close", None)
     if close is not None:

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("input", help="video file, rosbag2 (dir, .mcap or .db3), skeleton file "
-                        "(.npz) or camera index")
+                        "(.npz), camera index or stream URL (rtsp://...)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument(
         "--params", default=None, help=f"stack parameters (default {DEFAULT_PARAMS})"

@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS,
                         help=f"stack parameter file (default {DEFAULT_PARAMS})")
-    parser.add_argument("--input", help="video file, camera index or rosbag2 (image_source.input)")
+    parser.add_argument("--input", help="video file, camera index, stream URL or rosbag2 "
+                        "(image_source.input)")
     parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                         help="override one parameter, e.g. pose_estimator.backend=onnxruntime")
     parser.add_argument("--exit-at-end", action="store_true",

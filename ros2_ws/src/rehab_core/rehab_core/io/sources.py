@@ -2,14 +2,16 @@
 skeleton file.
 
 ``open_frame_source`` decides by the spec's shape (a digit string is a camera
-index, a directory with metadata.yaml or a .mcap/.db3 file is a bag, a .npz
-file is a skeleton file of ``skeleton_store``, anything else a video) and
+index, ``scheme://...`` a network stream such as an IP camera's RTSP URL, a
+directory with metadata.yaml or a .mcap/.db3 file is a bag, a .npz file is a
+skeleton file of ``skeleton_store``, anything else a video) and
 fails at open time with an ``InputSourceError`` whose message is one line a
 user can act on.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -34,13 +36,15 @@ class FrameSource(Protocol):
 
 
 def input_kind(spec: str | int) -> str:
-    """"camera", "skeleton_bag", "skeleton_file", "bag" or "video" for an input spec.
+    """"camera", "stream", "skeleton_bag", "skeleton_file", "bag" or "video" for an input.
 
     A skeleton bag (Skeleton2DArray messages) or skeleton file (.npz) enters the
     graph after the pose stage (``SKELETON_KINDS``); everything else yields images.
     """
     if isinstance(spec, int) or str(spec).isdigit():
         return "camera"
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", str(spec)):
+        return "stream"
     if is_bag(spec):
         return "skeleton_bag" if is_skeleton_bag(spec) else "bag"
     if str(spec).endswith(".npz"):
@@ -50,6 +54,8 @@ def input_kind(spec: str | int) -> str:
 
 #: input kinds that carry skeletons instead of images (the graph starts at the tracker)
 SKELETON_KINDS = ("skeleton_bag", "skeleton_file")
+#: live inputs: opened once, by the image source (never probed ahead of it)
+LIVE_KINDS = ("camera", "stream")
 
 
 def open_frame_source(
@@ -67,6 +73,8 @@ def open_frame_source(
     kind = input_kind(spec)
     if kind == "camera":
         return VideoSource(int(spec), frame_id=frame_id, max_frames=max_frames)
+    if kind == "stream":
+        return VideoSource(str(spec), frame_id=frame_id, max_frames=max_frames)
     path = Path(spec)
     if not path.exists():
         raise InputSourceError(f"input not found: {path}")
