@@ -7,10 +7,11 @@ included when the input has them).
 
 ``input: topic:/camera/image_raw`` follows a live camera driver's topic
 instead: raw ``sensor_msgs/Image`` in any encoding of the stack's table, or,
-with ``transport: compressed``, ``<topic>/compressed`` (JPEG/PNG as
-image_transport publishes it). Either is decoded once here and handed to the
-stages in-process. Frames that arrive while the graph still works on the
-previous one are skipped, latest wins, and counted ("skipped" in diagnostics).
+with ``transport: compressed`` or a topic named ``.../compressed``, the
+compressed topic (JPEG/PNG as image_transport publishes it). Either is
+decoded once here and handed to the stages in-process. Frames that arrive
+while the graph still works on the previous one are skipped, latest wins, and
+counted ("skipped" in diagnostics).
 
 Frames keep their source stamp (video position, bag header stamp, camera
 clock) so every downstream output can be matched to its frame. ``pacing``
@@ -112,8 +113,12 @@ class ImageSourceNode(LifecycleComponent):
     def activate(self) -> None:
         cfg = self.config
         if self.live_topic:
-            compressed = cfg.transport == "compressed"
-            topic = f"{self.live_topic.rstrip('/')}/compressed" if compressed else self.live_topic
+            # topic:/camera/image_raw/compressed names the compressed topic itself: a raw
+            # subscription on it would match nothing and never say why
+            named = self.live_topic.rstrip("/").endswith("/compressed")
+            compressed = cfg.transport == "compressed" or named
+            topic = f"{self.live_topic.rstrip('/')}/compressed" if compressed and not named \
+                else self.live_topic
             codec = codecs.COMPRESSED_IMAGE if compressed else codecs.IMAGE
             # stamps are checked in on_live_frame: a driver that leaves them zero is stamped here
             self.create_input(topic, codec, self.on_live_frame, check_stamps=False,

@@ -83,9 +83,13 @@ def _compressed(image: np.ndarray, stamp_ns: int, fmt: str = "jpeg") -> Compress
                            format=f"bgr8; {fmt} compressed bgr8", data=data)
 
 
-def test_compressed_topic_played_live_through_the_graph(graph, driver, wait_for):
-    source, pose, seen = _start(graph, {"input": "topic:/camera/image_raw",
-                                        "transport": "compressed"})
+@pytest.mark.parametrize("params", [
+    {"input": "topic:/camera/image_raw", "transport": "compressed"},
+    # the compressed topic named itself (a raw subscription there would match nothing)
+    {"input": "topic:/camera/image_raw/compressed"},
+], ids=["transport_compressed", "topic_named"])
+def test_compressed_topic_played_live_through_the_graph(graph, driver, wait_for, params):
+    source, pose, seen = _start(graph, params)
     pub = driver.create_publisher(CompressedImage, "/camera/image_raw/compressed",
                                   codecs.IMAGE.qos)
     assert wait_for(lambda: pub.get_subscription_count() == 1, 20)
