@@ -128,6 +128,13 @@ def test_every_recognised_moving_class_has_a_valid_counting_config():
         assert cfg is not None and cfg.validate() is cfg, label
     assert get_exercise_config("pull-up") is EXERCISES["pull_up"]
     assert get_exercise_config("chair_rise") is EXERCISES["sit_to_stand"]
+    # what a therapist may type in a goal: the same counter and classifier class
+    from rehab_core.coaching import same_exercise
+
+    for said, meant in [("Chin-ups", "pull_up"), ("plank hold", "plank"),
+                        ("star jumps", "jumping_jacks"), ("Lateral raises", "arm_raise"),
+                        ("sit to stand", "sit_to_stand"), ("Push Ups", "push_up")]:
+        assert same_exercise(said, meant), said
 
 
 def _curl(x: float) -> np.ndarray:

@@ -174,7 +174,10 @@ ALIASES = {
     "lunges": "lunge", "deadlifts": "deadlift", "pullup": "pull_up", "pullups": "pull_up",
     "pull_ups": "pull_up", "pull-up": "pull_up", "sit_to_stands": "sit_to_stand",
     "chair_rise": "sit_to_stand", "arm_raises": "arm_raise", "shoulder_abduction": "arm_raise",
-    "lateral_raise": "arm_raise", "front_raise": "arm_raise",
+    "lateral_raise": "arm_raise", "front_raise": "arm_raise", "lateral_raises": "arm_raise",
+    "front_raises": "arm_raise", "chin_up": "pull_up", "chin_ups": "pull_up",
+    "chinup": "pull_up", "chinups": "pull_up", "star_jumps": "jumping_jacks",
+    "planks": "plank", "plank_hold": "plank", "front_plank": "plank",
 }
 
 
