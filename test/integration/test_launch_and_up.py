@@ -126,6 +126,17 @@ def _rehab_up(tmp_path: Path, clip: Path, *extra: str,
     )
 
 
+def test_container_with_a_missing_input_says_so_in_one_line(tmp_path):
+    """`ros2 launch ... input:=/nope.mp4` (the container) died with a traceback."""
+    exe = Path(sys.prefix) / "lib" / "rehab_runtime" / "component_container"
+    done = subprocess.run([str(exe), "--params", str(_up_params(tmp_path)), "--input",
+                           str(tmp_path / "nope.mp4")], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == f"component_container: error: input not found: " \
+        f"{tmp_path / 'nope.mp4'}", done.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_rehab_up_runs_until_a_signal_and_stops_cleanly(tmp_path, sig):
     proc = _rehab_up(tmp_path, _clip(tmp_path, 300))

@@ -28,7 +28,7 @@ from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException
 from rclpy.parameter import Parameter
 
-from rehab_core.errors import ConfigError
+from rehab_core.errors import ConfigError, RehabError
 from rehab_runtime import stack_config
 from rehab_runtime.channel import InProcessBus
 from rehab_runtime.component import SUCCESS, LifecycleComponent
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_stack(args.params, args.input, with_manager=args.manager,
                          overrides=overrides, exit_at_end=args.exit_at_end,
                          ros_args=ros_args, components=args.component, remappings=args.remap)
-    except ConfigError as err:
+    except RehabError as err:  # a bad parameter file, a missing input: one line, exit 2
         print(f"component_container: error: {err}", file=sys.stderr)
         return 2
 
