@@ -37,7 +37,7 @@ def goal_record(goal: PlanGoal, result: SessionResult, reason: str) -> dict[str,
         "mean_confidence": round(float(result.mean_confidence), 4),
         "quality": r["quality"], "started_t": result.started_t, "ended_t": result.ended_t,
         "timeline": r["timeline"], "counted_end_t": result.counted_end_t,
-        "ignored": r["ignored"],
+        "ignored": r["ignored"], "verdicts": r["verdicts"],
     }
 
 
@@ -63,12 +63,35 @@ def write_outputs(out: Path, input_: str, model: str, records: Sequence[dict[str
                 lines.append(f"| {k} | {_fmt(q['duration_s'])} | {_fmt(q['range_of_motion_deg'])}"
                              f" | {q['key_joint']} | {_fmt(q['tempo_s'])} | "
                              f"{_fmt(q['reference_distance'])} |")
+    for i, r in enumerate(records, 1):
+        lines += _verdict_lines(i, r)
     if plot:
         lines += ["", "![repetitions and confidence over time](session.png)"]
     lines += ["", "No images were stored: only skeleton-derived numbers."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     (out / "report.html").write_text(session_report_html(
         list(records), "Exercise session", f"input: {input_}, model: {model}"))
+
+
+def _verdict_lines(i: int, r: dict[str, Any]) -> list[str]:
+    """Every repetition the counter found, and what the classifier said over it: a goal
+    counts a repetition unless the classifier confidently names another exercise, so a
+    therapist sees here when it named a sibling (a squat in a lunge goal) and it counted."""
+    if not r.get("verdicts"):
+        return []
+    lines = ["", f"## Goal {i}: {r['exercise']} (what the classifier saw)", "",
+             "counted: the classifier named the exercise; counted_unconfirmed: it never "
+             "named it, nor confidently another (or only a look-alike, e.g. a squat in a "
+             "lunge goal); rejected_other_exercise: it confidently named another.", "",
+             "| end s | verdict | exercise named | confidence | predictions |",
+             "| --- | --- | --- | --- | --- |"]
+    t0 = r.get("started_t") or 0.0
+    for v in r["verdicts"]:
+        named = (v["label"], f"{v['confidence']:.2f}") \
+            if v["verdict"] != "counted_unconfirmed" else ("-", "-")
+        lines.append(f"| {v['end_t'] - t0:.1f} | {v['verdict']} | {named[0]} | {named[1]} | "
+                     f"{v['votes']} |")
+    return lines
 
 
 def _fmt(v: Any) -> str:

@@ -41,3 +41,9 @@ def test_side_view_squat_goal_counts_its_repetitions(side_squat_skeletons, tmp_p
     (goal,) = json.loads((out / "session.json").read_text())["goals"]
     assert goal["success"] and goal["reason"] == "completed", goal
     assert goal["repetitions_done"] == 2 and len(goal["quality"]) == 2
+    # each repetition's verdict and the classifier's word over it, in the JSON and the report
+    counted = [v for v in goal["verdicts"] if v["verdict"].startswith("counted")]
+    assert len(counted) == 2 and all(0.0 <= v["confidence"] <= 1.0 for v in counted)
+    report = (out / "report.md").read_text()
+    assert "(what the classifier saw)" in report
+    assert report.count("| counted") == 2  # counted, or counted_unconfirmed

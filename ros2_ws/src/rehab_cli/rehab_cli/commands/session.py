@@ -15,7 +15,8 @@ cancelled and recorded with reason "input_ended". The report is made from
 the goals' action results only (``rehab_coach.session_report``).
 
 Writes ``DIR/session.json`` (one entry per goal: exercise, success,
-repetitions_done, reason, durations, confidence, quality), ``DIR/report.md``,
+repetitions_done, reason, durations, confidence, quality, and each repetition's
+verdict with what the classifier named over it), ``DIR/report.md``,
 ``DIR/report.html`` (the therapist page's report: self-contained, per-repetition
 plots) and ``DIR/session.png`` (repetitions and confidence over time). No image is
 stored (privacy).
