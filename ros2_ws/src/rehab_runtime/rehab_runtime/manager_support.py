@@ -108,9 +108,14 @@ def wait_future(client: Any, request: Any, timeout: float, stopping: threading.E
     while not client.wait_for_service(timeout_sec=min(0.2, timeout)):  # still starting?
         if stopping.is_set() or time.monotonic() >= deadline:
             return None
-    done = threading.Event()
-    future = client.call_async(request)
-    future.add_done_callback(lambda _f, d=done: d.set())
+
+    def send() -> tuple[Any, threading.Event]:  # each request its own event: a late answer
+        done = threading.Event()                 # to a replaced one wakes nobody
+        future = client.call_async(request)
+        future.add_done_callback(lambda _f: done.set())
+        return future, done
+
+    future, done = send()
     sent = asked = time.monotonic()
     while not done.wait(min(0.1, timeout)):
         now = time.monotonic()
@@ -124,9 +129,7 @@ def wait_future(client: Any, request: Any, timeout: float, stopping: threading.E
             asked = time.monotonic()
         if resend_after is not None and now - sent >= resend_after:
             client.remove_pending_request(future)
-            done = threading.Event()
-            future = client.call_async(request)
-            future.add_done_callback(lambda _f, d=done: d.set())
+            future, done = send()
             sent = now
     return future.result()
 
