@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import socketserver
 import struct
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -176,32 +181,75 @@ def test_portrait_phone_video_reaches_the_pose_model_upright(
             assert kp[0, 1] < kp[[5, 6], 1].mean() < kp[[11, 12], 1].mean() < kp[[15, 16], 1].mean()
 
 
-def test_a_network_stream_url_is_read_as_a_live_input(tmp_path: Path) -> None:
+def _serve(handler) -> socketserver.TCPServer:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _MjpegCamera(http.server.BaseHTTPRequestHandler):
+    """An IP camera's MJPEG stream (multipart/x-mixed-replace): no length, paced by the camera."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        for i in range(N):
+            jpeg = cv2.imencode(".jpg", _quadrant_frame(i))[1].tobytes()
+            self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
+                             b"Content-Length: %d\r\n\r\n%s\r\n" % (len(jpeg), jpeg))
+            time.sleep(0.02)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_camera_stream_url_is_a_live_input() -> None:
     """An IP camera's URL (rtsp://, http://) is a live input: `rehab run URL`, `rehab up
     --input URL` and `input:=URL` used to refuse it as "input not found: rtsp:/..." (the
-    URL taken for a path). Served here over HTTP from a clip the test writes."""
-    import functools
-    import http.server
-    import socketserver
-    import threading
-
+    URL taken for a path). Here a camera's MJPEG stream, served by the test."""
     from rehab_core.io.sources import LIVE_KINDS, input_kind, open_frame_source
 
-    write_video(tmp_path / "clip.avi", "MJPG")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = socketserver.TCPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = _serve(_MjpegCamera)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/clip.avi"
+        url = f"http://127.0.0.1:{server.server_address[1]}/video.mjpg"
         assert input_kind(url) == "stream" and "stream" in LIVE_KINDS
         source = open_frame_source(url)
         frames = list(source)
         assert len(frames) == N and source.is_live and source.frame_count == -1
         assert frames[0].image.shape == (H, W, 3)
         stamps = [f.stamp_ns for f in frames]
-        assert stamps == sorted(stamps)  # wall-clock stamps, as a camera's
+        assert stamps == sorted(stamps)
+        assert abs(stamps[-1] - time.time_ns()) < 5e9  # the wall clock, as a camera's
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_video_file_served_over_http_keeps_its_own_time_base(tmp_path: Path) -> None:
+    """A recording behind a URL (http://host/clip.mp4) announces its length: it is read as
+    the file it is. It was read as live, stamped with the wall clock of however fast it
+    downloaded: a 1.2 s clip arrived in a few ms, and the classifier and counters saw its
+    movements tens of times too fast."""
+    from rehab_core.io.sources import open_frame_source
+
+    write_video(tmp_path / "clip.avi", "MJPG")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = _serve(handler)
+    try:
+        source = open_frame_source(f"http://127.0.0.1:{server.server_address[1]}/clip.avi")
+        frames = list(source)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not source.is_live and source.frame_count == N and len(frames) == N
+    stamps = np.array([f.stamp_ns for f in frames])
+    np.testing.assert_allclose(np.diff(stamps), 1e9 / FPS, rtol=1e-3)
+
+
+def test_an_unreachable_stream_is_one_clear_error() -> None:
+    from rehab_core.io.sources import open_frame_source
+
     with pytest.raises(InputSourceError, match=r"video stream rtsp://127\.0\.0\.1:9/cam could not"):
         open_frame_source("rtsp://127.0.0.1:9/cam")

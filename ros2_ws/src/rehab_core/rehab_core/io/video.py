@@ -51,7 +51,9 @@ class VideoSource:
     """Iterate over the frames of a video file, stream URL or camera index.
 
     ``source``: a path, a URL (``rtsp://...``) or a camera index (int or a
-    digit string). ``max_frames`` stops early (handy for tests and previews).
+    digit string). A URL is live unless it announces a frame count (a file
+    served over HTTP): then it is read as a file. ``max_frames`` stops early
+    (handy for tests and previews).
 
     Attributes after opening: ``fps``, ``width``, ``height`` (of the upright
     frames), ``frame_count`` (-1 when unknown: cameras, streams),
@@ -127,7 +129,13 @@ class VideoSource:
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._fps_known = np.isfinite(fps) and 0.5 < fps < 1000.0
         self.fps = fps if self._fps_known else _FALLBACK_FPS
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0
+        count = int(count) if np.isfinite(count) else 0
+        if self.is_live and count > 0 and not _is_camera(self.source):
+            # a recording served over the network (http://host/clip.mp4) announces its
+            # length; a camera's stream does not. Read it as the file it is: its own
+            # time base, not the wall clock of however fast it downloads
+            self.is_live = False
         self.frame_count = count if (count > 0 and not self.is_live) else -1
         self._pending = self._read_one()
         if self._pending is None:
