@@ -60,6 +60,21 @@ def test_recorder_builds_segments_repetitions_and_reaches(tmp_path):
     _check_contract(tmp_path)
 
 
+def test_summary_names_an_unrecognised_movement_in_words(tmp_path, capsys):
+    """Repetitions the generic counter found while no exercise was named are stored as
+    ``unknown`` (so the evaluation can leave them out); a user read "repetitions of
+    unknown: 1" as an exercise called unknown."""
+    from rehab_cli.commands.run import _print_summary
+
+    _print_summary({"frames": 3, "processed_fps": 9.0, "input_fps": 25.0, "actions": [],
+                    "repetitions": {"unknown": 1, "squat": 2}, "reaches": [], "errors": []},
+                   tmp_path)
+    out = capsys.readouterr().out
+    assert "repetitions of a movement not recognised as an exercise: 1" in out
+    assert "repetitions of squat: 2" in out
+    assert '"repetitions": {"unknown": 1, "squat": 2}' in out  # the machine line is unchanged
+
+
 def test_run_on_the_shipped_skeleton_sample(tmp_path):
     """The sample bag (real motion, no pixels) goes through tracker, ST-GCN and counter."""
     if not (REPO_ROOT / "models/exercise_stgcn/labels.txt").exists():

@@ -187,7 +187,9 @@ def _print_summary(summary: dict, out: Path) -> None:
         print(f"  {action['label']:>15s}  {action['start_s']:7.2f}-{action['end_s']:7.2f} s  "
               f"confidence {action['confidence']:.2f}")
     for label, count in summary["repetitions"].items():
-        print(f"  repetitions of {label}: {count}")
+        # "unknown": a movement repeated while no exercise was named (the generic counter)
+        what = "a movement not recognised as an exercise" if label == "unknown" else label
+        print(f"  repetitions of {what}: {count}")
     for reach in summary["reaches"]:
         print(f"  reach ({reach['side']}): onset {reach['onset_s']} s, "
               f"offset {reach['offset_s']} s")
