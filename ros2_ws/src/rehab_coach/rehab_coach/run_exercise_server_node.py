@@ -41,6 +41,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from std_msgs.msg import String
 
+from rehab_coach.action_advert import ActionAdvert
 from rehab_coach.coach_status import STATUS_QOS, status_msg
 from rehab_coach.source_clock import SourceClock
 from rehab_coach.stamp_order import StampOrder
@@ -130,18 +131,17 @@ class RunExerciseServerNode(LifecycleComponent):
         self.pub_status = self.create_publisher(CoachStatus, "coach_status", STATUS_QOS)
         self.pub_cmd_vel = self.create_publisher(Twist, "cmd_vel", 10) if cfg.enable_cmd_vel \
             else None
-        self.action_server = None
+        self.action = ActionAdvert(self, lambda: ActionServer(
+            self, RunExercise, "run_exercise",
+            execute_callback=self.action.tracked(self._execute),
+            goal_callback=self._on_goal,
+            handle_accepted_callback=self._on_accepted,
+            cancel_callback=lambda _goal: CancelResponse.ACCEPT,
+            callback_group=ReentrantCallbackGroup(),
+        ))
 
     def activate(self) -> None:
-        if self.action_server is None:  # advertised once active: a discovered server takes goals
-            self.action_server = ActionServer(
-                self, RunExercise, "run_exercise",
-                execute_callback=self._execute,
-                goal_callback=self._on_goal,
-                handle_accepted_callback=self._on_accepted,
-                cancel_callback=lambda _goal: CancelResponse.ACCEPT,
-                callback_group=ReentrantCallbackGroup(),
-            )
+        self.action.advertise()  # only while active: a discovered server takes goals
         order = self._order  # ranks: what the graph produces first for a frame goes first
         self.create_input("skeletons", codecs.SKELETONS, order.input(0, self._on_skeletons))
         self.create_input("action", codecs.ACTION, order.input(1, self._on_action))
@@ -156,11 +156,11 @@ class RunExerciseServerNode(LifecycleComponent):
             if self.session is not None and not self.session.done:
                 self.session.finish(self._now(), "deactivated")
         self._wake.set()
+        self.action.withdraw()
 
     def cleanup(self) -> None:
-        if getattr(self, "action_server", None) is not None:
-            self.action_server.destroy()
-            self.action_server = None
+        if getattr(self, "action", None) is not None:
+            self.action.destroy()
         for pub in ("pub_display", "pub_status", "pub_cmd_vel"):
             if getattr(self, pub, None) is not None:
                 self.destroy_publisher(getattr(self, pub))

@@ -1,0 +1,61 @@
+"""The RunExercise action exists only while its server is active (real rclpy actions)."""
+
+from __future__ import annotations
+
+import rclpy
+from coach_testutil import wait_for
+from rclpy.action import ActionClient
+from rclpy.parameter import Parameter
+
+from rehab_coach.run_exercise_server_node import RunExerciseServerNode
+from rehab_interfaces.action import RunExercise
+from rehab_runtime.component import SUCCESS
+
+
+def _send(client: ActionClient, repetitions: int, limit: float):
+    fut = client.send_goal_async(RunExercise.Goal(exercise="squat", repetitions=repetitions,
+                                                  time_limit_s=limit))
+    return wait_for(lambda: fut.done() and fut.result(), 10, "goal response")
+
+
+def _result(handle, timeout: float = 20.0):
+    fut = handle.get_result_async()
+    return wait_for(lambda: fut.done() and fut.result(), timeout, "goal result").result
+
+
+def test_a_deactivated_server_withdraws_its_action_after_its_goal_ends(ros):
+    """After `ros2 lifecycle set /run_exercise_server deactivate` the action stayed listed
+    and the therapist page said "coach connected", yet every goal was rejected. Now the
+    running goal ends "deactivated" and its client gets that result; then the action is
+    withdrawn, and the next activate advertises it again."""
+    context, executor = ros
+    server = RunExerciseServerNode(namespace="advert", context=context,
+                                   parameter_overrides=[Parameter("exercises", value="squat")])
+    node = rclpy.create_node("advert_client", context=context)
+    executor.add_node(server)
+    executor.add_node(node)
+    try:
+        client = ActionClient(node, RunExercise, "/advert/run_exercise")
+        assert server.trigger_configure() == SUCCESS
+        assert server.trigger_activate() == SUCCESS
+        assert client.wait_for_server(timeout_sec=10)
+        handle = _send(client, 3, limit=0.0)  # no input, no limit: runs until deactivate
+        assert handle.accepted
+        assert server.trigger_deactivate() == SUCCESS
+        assert _result(handle).reason == "deactivated"
+        wait_for(lambda: not client.server_is_ready(), 10, "the action withdrawn")
+        assert server.action.server is None
+
+        assert server.trigger_activate() == SUCCESS
+        assert client.wait_for_server(timeout_sec=10)
+        handle = _send(client, 1, limit=0.3)
+        assert handle.accepted and _result(handle).reason == "timeout"
+
+        assert server.trigger_deactivate() == SUCCESS  # no goal running: withdrawn as well
+        wait_for(lambda: not client.server_is_ready(), 10, "the action withdrawn again")
+        assert server.trigger_cleanup() == SUCCESS
+    finally:
+        executor.remove_node(server)
+        executor.remove_node(node)
+        server.destroy_node()
+        node.destroy_node()
