@@ -15,6 +15,7 @@ from rehab_core.coaching import (
     same_exercise,
     save_reference,
 )
+from rehab_core.coaching.session_types import canonical_exercise
 from rehab_core.errors import ConfigError
 from rehab_core.repetition import RepetitionCounter
 from rehab_core.repetition.quality import RepetitionQuality
@@ -192,6 +193,26 @@ def test_a_squat_family_movement_lying_down_is_reported_as_ignored_not_counted()
 def test_labels_compare_through_aliases():
     assert same_exercise("Squats", "squat") and same_exercise("push-up", "push_up")
     assert not same_exercise("squat", "jumping_jacks")
+
+
+@pytest.mark.parametrize("typed", ["Jumping Jacks", "star jumps", "jumping-jacks"])
+def test_a_goal_typed_in_words_is_counted_by_its_exercise_counter(typed):
+    """A goal "Jumping Jacks" was accepted (the names compared as the same exercise) but
+    counted by the generic counter: the counter read the name with only its case ignored.
+    Here the jumping-jack counter counts it; a plank typed "Plank hold" counts no
+    repetition of its sway."""
+    frames, stamps, spans = sequence("jacks", 4, 1.5, 30.0)
+    s = ExerciseSession(SessionConfig(typed, repetitions=4, count_from_skeletons=True))
+    assert s._counter.exercise == "jumping_jacks" and not s._counter.generic
+    for i, (kp, st) in enumerate(zip(frames, stamps)):
+        if i % 5 == 0:
+            s.on_prediction(st * 1e-9, "jumping_jacks", 0.8)
+        s.on_skeleton(st * 1e-9, kp)
+    r = s.finish(stamps[-1] * 1e-9, "end_of_input")
+    assert r.success and r.repetitions_done == len(spans) == 4
+    for name in ("Plank hold", "Push Ups", "sit to stand", "Chin-ups", "Lateral raises"):
+        counter = RepetitionCounter(name)
+        assert not counter.generic and counter.exercise == canonical_exercise(name), name
 
 
 def test_bad_config_and_plan_are_clear_errors(tmp_path):

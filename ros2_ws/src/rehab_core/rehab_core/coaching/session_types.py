@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import Any
 
 from rehab_core.errors import ConfigError
-from rehab_core.repetition.config import ALIASES
+from rehab_core.repetition.config import exercise_key
 from rehab_core.repetition.quality import RepetitionQuality
 
 #: a repetition is vetoed when most predictions over it name another exercise at least this
@@ -36,8 +36,7 @@ class SessionState(IntEnum):
 
 
 def canonical_exercise(name: str) -> str:
-    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
-    return ALIASES.get(key, key)
+    return exercise_key(name)
 
 
 def same_exercise(a: str, b: str) -> bool:

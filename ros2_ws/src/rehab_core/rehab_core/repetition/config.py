@@ -181,10 +181,20 @@ ALIASES = {
 }
 
 
+def exercise_key(name: str) -> str:
+    """The label an exercise name means: "Jumping Jacks", "push-ups", "sit to stand"
+    -> jumping_jacks, push_up, sit_to_stand (case, spaces, dashes and aliases ignored)."""
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    return ALIASES.get(key, key)
+
+
 def get_exercise_config(name: str, **overrides: object) -> ExerciseConfig | None:
-    """The config for an exercise label (aliases accepted), or None if it has none."""
-    key = ALIASES.get(name.lower(), name.lower())
-    cfg = EXERCISES.get(key)
+    """The config for an exercise name (as ``exercise_key`` reads it), or None if it has none.
+
+    A goal typed "Jumping Jacks" must get the jumping-jack counter: read with only its
+    case ignored, it fell to the generic counter (which counts a plank hold's sway).
+    """
+    cfg = EXERCISES.get(exercise_key(name))
     if cfg is None:
         return None
     return replace(cfg, **overrides).validate() if overrides else cfg
