@@ -15,7 +15,8 @@ Goal policy:
 
 * the exercise must be one of the loaded model's classes (``labels_file``,
   or ``exercises`` to override); otherwise the goal is rejected and the valid
-  names are logged; ``repetitions`` must be > 0 and ``time_limit_s`` >= 0;
+  names are logged; ``repetitions`` must be > 0 (for a hold, plank: the
+  seconds to hold) and ``time_limit_s`` >= 0;
 * **preemption**: a new accepted goal aborts the running one with reason
   "preempted" (one patient, one exercise at a time);
 * cancel -> result reason "canceled" (status CANCELED); completed -> SUCCEEDED;
@@ -24,9 +25,8 @@ Goal policy:
   ``/diagnostics``, then no input for ``INPUT_DRAIN_S``) ends the goal as
   ``input_ended`` (the repetition in progress counts), not ``person_lost``.
 
-Time is the input's own time (``SourceClock``), so a replayed video and a
-live camera are judged alike; the goal is active from the first frame that
-arrives after it was accepted.
+Time is the input's own time (``SourceClock``), so a replayed video and a live camera
+are judged alike; the goal is active from the first frame that arrives after it was accepted.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from geometry_msgs.msg import Twist, Vector3
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -43,9 +42,11 @@ from std_msgs.msg import String
 
 from rehab_coach.action_advert import ActionAdvert
 from rehab_coach.coach_status import STATUS_QOS, status_msg
+from rehab_coach.goal_exercises import goal_exercises
 from rehab_coach.source_clock import SourceClock
 from rehab_coach.stamp_order import StampOrder
 from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig, same_exercise
+from rehab_core.coaching.screen import goal_instruction
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
 from rehab_interfaces.action import RunExercise
@@ -77,17 +78,6 @@ class RunExerciseConfig:
     max_speed: float
 
 
-def read_labels(path: Path) -> list[str]:
-    """Class names, one a line (blank lines and '#' comments skipped)."""
-    if not path.is_file():
-        raise ConfigError(f"labels file not found: {path} (set 'labels_file' or 'exercises')")
-    names = [ln.strip() for ln in path.read_text().splitlines()]
-    names = [n for n in names if n and not n.startswith("#")]
-    if not names:
-        raise ConfigError(f"labels file {path} lists no class")
-    return names
-
-
 class RunExerciseServerNode(LifecycleComponent):
     DEFAULT_NAME = "run_exercise_server"
     Config = RunExerciseConfig
@@ -112,10 +102,7 @@ class RunExerciseServerNode(LifecycleComponent):
     # -- lifecycle ---------------------------------------------------------------------
 
     def configure(self, cfg: RunExerciseConfig) -> None:
-        if cfg.exercises.strip():
-            self.valid_exercises = [e.strip() for e in cfg.exercises.split(",") if e.strip()]
-        else:
-            self.valid_exercises = read_labels(repo_file(cfg.labels_file))
+        self.valid_exercises = goal_exercises(cfg.exercises, cfg.labels_file)
         self.reference_path = repo_file(cfg.reference_file) if cfg.reference_file else None
         if self.reference_path is not None and not self.reference_path.is_file():
             raise ConfigError(f"reference file not found: {self.reference_path}")
@@ -211,10 +198,10 @@ class RunExerciseServerNode(LifecycleComponent):
             # bound to its goal here: by the time _execute runs a newer goal may be current
             self._goal_sessions[bytes(goal_handle.goal_id.uuid)] = session
         self._wake.set()
-        limit = f" within {goal.time_limit_s:g} s" if goal.time_limit_s > 0 else ""
-        self._display(f"Please do {goal.repetitions} x {goal.exercise}{limit}")
+        instruction = goal_instruction(goal.exercise, goal.repetitions, goal.time_limit_s)
+        self._display(instruction)
         self._publish_status(session)
-        self.get_logger().info(f"goal accepted: {goal.repetitions} x {goal.exercise}{limit}")
+        self.get_logger().info(f"goal accepted: {instruction}")
         goal_handle.execute()
 
     def _execute(self, goal_handle) -> RunExercise.Result:

@@ -16,6 +16,7 @@ from typing import Any
 
 from rehab_core import jsonsafe
 from rehab_core.coaching import PlanGoal, SessionResult
+from rehab_core.repetition.config import is_hold
 from rehab_core.reporting.session_html import session_report_html
 
 
@@ -51,8 +52,9 @@ def write_outputs(out: Path, input_: str, model: str, records: Sequence[dict[str
              "| # | exercise | target | done | success | reason | mean confidence |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for i, r in enumerate(records, 1):
-        lines.append(f"| {i} | {r['exercise']} | {r['repetitions_target']} | "
-                     f"{r['repetitions_done']} | {'yes' if r['success'] else 'no'} | "
+        unit = " s" if is_hold(r["exercise"]) else ""  # a plank's target is seconds held
+        lines.append(f"| {i} | {r['exercise']} | {r['repetitions_target']}{unit} | "
+                     f"{r['repetitions_done']}{unit} | {'yes' if r['success'] else 'no'} | "
                      f"{r['reason']} | {r.get('mean_confidence', 0):.2f} |")
     for i, r in enumerate(records, 1):
         if r.get("quality"):

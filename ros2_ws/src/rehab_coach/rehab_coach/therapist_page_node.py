@@ -26,8 +26,8 @@ import numpy as np
 from rclpy.action import ActionClient
 
 from rehab_coach.coach_status import STATUS_QOS, status_dict
+from rehab_coach.goal_exercises import goal_exercises
 from rehab_coach.patient_display_node import DEFAULT_STRINGS
-from rehab_coach.run_exercise_server_node import read_labels
 from rehab_coach.web_server import WebServer, make_app
 from rehab_core.coaching import PlanGoal, load_plan, quality_record
 from rehab_core.coaching.screen import FeedbackRules, load_strings, repetition_feedback
@@ -98,8 +98,7 @@ class TherapistPageNode(LifecycleComponent):
                               f"8+ characters: set 'token' or 'token_file'")
         self.token = token
         self.plan: list[PlanGoal] = load_plan(repo_file(cfg.plan_file)) if cfg.plan_file else []
-        names = [e.strip() for e in cfg.exercises.split(",") if e.strip()] if cfg.exercises \
-            else read_labels(repo_file(cfg.labels_file))
+        names = goal_exercises(cfg.exercises, cfg.labels_file)
         self.exercise_names = [n for n in names if n != "unknown"]
         self.strings = load_strings(DEFAULT_STRINGS,
                                     repo_file(cfg.strings_file) if cfg.strings_file else None)

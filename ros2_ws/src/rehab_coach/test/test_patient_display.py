@@ -125,6 +125,25 @@ def test_a_translation_overrides_strings_and_bad_ones_are_refused(tmp_path):
         load_strings(DEFAULT_STRINGS, tmp_path / "typo.yaml")
 
 
+def test_a_plank_goal_is_told_in_seconds_held():
+    """A plank's target is seconds held: "Please hold a plank for 30 s", "12 / 30 s"."""
+    from rehab_core.coaching.screen import goal_instruction
+
+    plank = _status(exercise="plank", repetitions_target=30, repetitions_done=12,
+                    current_label="plank", quality=[Q])
+    view = screen_view(plank, STRINGS)
+    assert view.title == "Please hold a plank for 30 s" and view.count == "12 / 30 s"
+    assert view.lines == ["Keep holding"]
+    done = screen_view(dict(plank, state=3, goal_active=False, repetitions_done=30,
+                            success=True, reason="completed"), STRINGS)
+    assert done.title == "Well done! 30 s plank"
+    assert screen_view(STATES["exercising_0"], STRINGS).title == "Please do 5 x squat"
+    typed = screen_view(dict(plank, exercise="Plank hold"), STRINGS)
+    assert typed.title == "Please hold a plank for 30 s"
+    assert goal_instruction("Plank hold", 30, 60.0) == "Please hold a plank for 30 s within 60 s"
+    assert goal_instruction("squat", 5) == "Please do 5 x squat"
+
+
 @pytest.fixture(scope="module")
 def coach(ros):
     """The real RunExercise server (cmd_vel off) and a headless patient display."""

@@ -231,3 +231,26 @@ def test_bad_config_and_plan_are_clear_errors(tmp_path):
     assert [g.exercise for g in plan] == ["squat", "jumping_jacks"]
     assert plan[0].repetitions == 3 and plan[1].time_limit_s == 0.0
     assert np.isfinite(plan[0].time_limit_s)
+
+
+@pytest.mark.parametrize("named, confidence, held", [("plank", 0.9, 5), ("push_up", 0.9, 0),
+                                                      ("unknown", 0.3, 5)])
+def test_a_plank_goal_counts_seconds_held_and_a_confident_push_up_vetoes_them(
+        named, confidence, held):
+    """A plank is held, not repeated: its goal's target is seconds held (each whole second
+    one unit, judged like a repetition). A plank goal always failed: its counter times
+    the hold but never emits a repetition."""
+    frames, stamps, _ = sequence("plank", 4, 2.0, 30.0, noise_px=1.0)  # about 11 s still
+    s = ExerciseSession(SessionConfig("Plank hold", repetitions=5, count_from_skeletons=True))
+    for i, (kp, st) in enumerate(zip(frames, stamps)):
+        if i % 5 == 0:
+            s.on_prediction(st * 1e-9, named, confidence)
+        s.on_skeleton(st * 1e-9, kp)
+    r = s.finish(stamps[-1] * 1e-9, "input_ended")
+    assert r.repetitions_done == held and r.success == (held == 5), r.reason
+    if held:
+        # 5 s held, decided by the next plank prediction (unsure: after the 3 s horizon)
+        assert r.reason == "completed" and r.ended_t < (6.0 if named == "plank" else 9.0)
+        assert all(abs(d - 1.0) < 1e-6 for d in r.repetition_durations_s)
+    else:
+        assert {v.verdict for v in r.verdicts} == {"rejected_other_exercise"}

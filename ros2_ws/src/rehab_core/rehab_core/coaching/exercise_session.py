@@ -20,6 +20,11 @@ exercise; an ``unknown`` or unsure classifier never costs the patient a
 repetition (``repetition/verdict.py``). Every repetition's verdict, label and
 confidence is reported in ``verdicts``.
 
+A hold (plank: its counter times the posture instead of counting cycles)
+is counted in seconds: ``repetitions`` is the seconds to hold, and each whole
+second held is one unit, judged like a repetition (a confident push-up over it
+is vetoed).
+
 Ending: ``completed`` (target reached, success), ``timeout`` (time limit),
 ``person_lost`` (patient unseen for ``person_lost_timeout_s`` after having
 been seen), or whatever ``finish`` is told (``canceled``, ``preempted``, ...).
@@ -75,6 +80,7 @@ class ExerciseSession:
         self._present = False
         self._result: SessionResult | None = None
         self._counter = RepetitionCounter(config.exercise) if config.count_from_skeletons else None
+        self._seconds_held = 0  # a hold's whole seconds already handed on as units
 
     # -- queries -----------------------------------------------------------------------
 
@@ -132,6 +138,14 @@ class ExerciseSession:
         if self.done or self._counter is None:
             return
         self._count(t, self._counter.update(skeleton, round(t * 1e9)))
+        if not self._counter.config.counts_reps:
+            self._count_hold(t)
+
+    def _count_hold(self, t: float) -> None:
+        """Each whole second of a hold (the counter's ``hold_s``) is one unit of the goal."""
+        while not self.done and self._seconds_held < int(self._counter.hold_s):
+            self._seconds_held += 1
+            self._add(t, RepetitionInput(self.config.exercise, t - 1.0, t))
 
     def _count(self, t: float, reps: list[Repetition]) -> None:
         for rep in reps:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rehab_core.errors import ConfigError
+from rehab_core.repetition.config import exercise_key, is_hold
 
 # RunExercise feedback constants (also CoachStatus.state)
 WAITING, EXERCISING, WRONG, DONE = 0, 1, 2, 3
@@ -94,8 +95,17 @@ def load_strings(defaults: Path, path: str | Path | None = None) -> dict[str, st
 
 
 def exercise_name(strings: Mapping[str, str], label: str) -> str:
-    """The exercise as the patient reads it ('exercise.<label>' key, else the label)."""
-    return strings.get(f"exercise.{label}", label.replace("_", " "))
+    """The exercise as the patient reads it ('exercise.<label>' key of the label the name
+    means, e.g. "Plank hold" -> plank; else the name as given)."""
+    return strings.get(f"exercise.{exercise_key(label)}", label.replace("_", " "))
+
+
+def goal_instruction(exercise: str, target: int, time_limit_s: float = 0.0) -> str:
+    """The plain-text instruction of a goal (the coach's ``display`` topic)."""
+    limit = f" within {time_limit_s:g} s" if time_limit_s > 0 else ""
+    if is_hold(exercise):  # "plank hold" -> "hold a plank"
+        return f"Please hold a {exercise_key(exercise).replace('_', ' ')} for {target} s{limit}"
+    return f"Please do {target} x {exercise}{limit}"
 
 
 def repetition_feedback(quality: Sequence[Mapping[str, Any]],
@@ -134,6 +144,8 @@ def screen_view(status: Mapping[str, Any], strings: Mapping[str, str],
                   seconds=int(max(0.0, float(status.get("time_limit_s", 0.0))
                                   - float(status.get("elapsed_s", 0.0)))))
     text = {k: v.format(**fields) for k, v in strings.items()}
+    if is_hold(exercise):  # a plank: seconds held of seconds asked ('<key>.hold' texts)
+        text.update({k[:-5]: v for k, v in text.items() if k.endswith(".hold")})
     count = text["count"]
     progress = min(1.0, done / target) if target > 0 else 0.0
     state = int(status.get("state", WAITING))

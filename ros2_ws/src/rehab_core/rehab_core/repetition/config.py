@@ -188,6 +188,12 @@ def exercise_key(name: str) -> str:
     return ALIASES.get(key, key)
 
 
+def is_hold(name: str) -> bool:
+    """A static hold (plank): timed, not counted; a goal's target is then seconds held."""
+    cfg = get_exercise_config(name)
+    return cfg is not None and not cfg.counts_reps
+
+
 def get_exercise_config(name: str, **overrides: object) -> ExerciseConfig | None:
     """The config for an exercise name (as ``exercise_key`` reads it), or None if it has none.
 
