@@ -49,6 +49,7 @@ from rehab_core.coaching import ExerciseSession, RepetitionInput, SessionConfig,
 from rehab_core.coaching.screen import goal_instruction
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
+from rehab_core.repetition.config import is_hold
 from rehab_interfaces.action import RunExercise
 from rehab_interfaces.msg import CoachStatus
 from rehab_runtime import codecs, conversions
@@ -163,6 +164,10 @@ class RunExerciseServerNode(LifecycleComponent):
             self.get_logger().error(
                 f"goal rejected: unknown exercise {goal.exercise!r}; valid exercises: "
                 f"{', '.join(self.valid_exercises)}")
+            return GoalResponse.REJECT
+        if is_hold(goal.exercise) and not self.config.count_from_skeletons:
+            self.get_logger().error(f"goal rejected: {goal.exercise!r} is a hold, timed from "
+                                    "skeletons: set count_from_skeletons true")
             return GoalResponse.REJECT
         if goal.repetitions < 1 or not goal.time_limit_s >= 0:
             self.get_logger().error(

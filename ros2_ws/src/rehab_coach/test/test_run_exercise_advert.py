@@ -59,3 +59,29 @@ def test_a_deactivated_server_withdraws_its_action_after_its_goal_ends(ros):
         executor.remove_node(node)
         server.destroy_node()
         node.destroy_node()
+
+
+def test_a_hold_goal_without_skeleton_counting_is_rejected_not_left_to_fail(ros):
+    """A plank is timed from skeletons; with ``count_from_skeletons`` off only repetition
+    events arrive, none for a hold, so its goal could only time out. It is rejected."""
+    context, executor = ros
+    server = RunExerciseServerNode(namespace="events", context=context, parameter_overrides=[
+        Parameter("exercises", value="squat,plank"),
+        Parameter("count_from_skeletons", value=False)])
+    node = rclpy.create_node("events_client", context=context)
+    executor.add_node(server)
+    executor.add_node(node)
+    try:
+        client = ActionClient(node, RunExercise, "/events/run_exercise")
+        assert server.trigger_configure() == SUCCESS
+        assert server.trigger_activate() == SUCCESS
+        assert client.wait_for_server(timeout_sec=10)
+        fut = client.send_goal_async(RunExercise.Goal(exercise="plank", repetitions=30))
+        assert not wait_for(lambda: fut.done() and fut.result(), 10, "goal response").accepted
+        handle = _send(client, 1, limit=0.3)  # a squat goal still is
+        assert handle.accepted and _result(handle).reason == "timeout"
+    finally:
+        executor.remove_node(server)
+        executor.remove_node(node)
+        server.destroy_node()
+        node.destroy_node()
