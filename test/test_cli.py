@@ -28,12 +28,13 @@ def test_help_works_with_nothing_sourced():
     assert "warning" not in done.stderr, done.stderr
 
 
-def assert_one_clear_error(done: subprocess.CompletedProcess, *needles: str) -> None:
+def assert_one_clear_error(done: subprocess.CompletedProcess, *needles: str,
+                           command: str = "run") -> None:
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("rehab run: error:")
+    assert lines[0].startswith(f"rehab {command}: error:")
     for needle in needles:
         assert needle in lines[0], lines[0]
 
@@ -80,3 +81,17 @@ def test_camera_that_does_not_open(tmp_path):
 def test_directory_that_is_not_a_bag(tmp_path):
     assert_one_clear_error(rehab("run", str(tmp_path), "--out", str(tmp_path / "o")),
                            "not a rosbag2")
+
+
+@pytest.mark.parametrize("plan", ["- {exercise: squat, repetitions: 5}\n"
+                                  "- {exercise: bicep curl, repetitions: 8}\n",
+                                  "- {exercise: unknown, repetitions: 3}\n"])
+def test_a_session_goal_the_model_does_not_know_is_refused_before_the_input_runs(
+        tmp_path, plan):
+    """It ran the whole input, then reported the goal 'rejected' and exited 0."""
+    path = tmp_path / "plan.yaml"
+    path.write_text("goals:\n" + "".join("  " + line for line in plan.splitlines(True)))
+    done = rehab("session", "--plan", str(path), "--input", str(tmp_path / "never_read.npz"),
+                 "--out", str(tmp_path / "out"))
+    assert_one_clear_error(done, "unknown exercise", "squat, lunge", command="session")
+    assert not (tmp_path / "out").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rehab_core.coaching.session_types import UNKNOWN
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
 
@@ -24,7 +25,8 @@ def read_labels(path: Path) -> list[str]:
 
 
 def goal_exercises(exercises: str, labels_file: str) -> list[str]:
-    """``exercises`` (comma-separated) when given, else the classes of ``labels_file``."""
-    if exercises.strip():
-        return [e.strip() for e in exercises.split(",") if e.strip()]
-    return read_labels(repo_file(labels_file))
+    """``exercises`` (comma-separated) when given, else the classes of ``labels_file``;
+    never ``unknown`` (what the classifier says of anything else is no exercise to ask for)."""
+    names = [e.strip() for e in exercises.split(",") if e.strip()] if exercises.strip() \
+        else read_labels(repo_file(labels_file))
+    return [n for n in names if n != UNKNOWN]

@@ -98,8 +98,7 @@ class TherapistPageNode(LifecycleComponent):
                               f"8+ characters: set 'token' or 'token_file'")
         self.token = token
         self.plan: list[PlanGoal] = load_plan(repo_file(cfg.plan_file)) if cfg.plan_file else []
-        names = goal_exercises(cfg.exercises, cfg.labels_file)
-        self.exercise_names = [n for n in names if n != "unknown"]
+        self.exercise_names = goal_exercises(cfg.exercises, cfg.labels_file)
         self.strings = load_strings(DEFAULT_STRINGS,
                                     repo_file(cfg.strings_file) if cfg.strings_file else None)
         self._lock2 = threading.Lock()

@@ -67,6 +67,19 @@ def _goals(args: argparse.Namespace) -> list[Any]:
     return [PlanGoal(args.exercise, args.repetitions, args.time_limit)]
 
 
+def _check_exercises(goals: list[Any], labels: Path) -> None:
+    """Every goal names one of the model's exercises: said now, not as a rejected goal
+    in a report after the whole input has run."""
+    from rehab_coach.goal_exercises import goal_exercises
+    from rehab_core.coaching import same_exercise
+
+    valid = goal_exercises("", str(labels))
+    for goal in goals:
+        if not any(same_exercise(goal.exercise, name) for name in valid):
+            raise ConfigError(f"unknown exercise {goal.exercise!r}: the model "
+                              f"{labels.parent.name} knows {', '.join(valid)}")
+
+
 def run(args: argparse.Namespace) -> int:
     from rehab_coach import session_report
     from rehab_coach.session_runner import SessionRunner, replay_skeletons, server_params
@@ -77,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     labels = model_dir / "labels.txt"
     if not labels.is_file():
         raise RehabError(f"exercise model not found: {labels} (train one or pass --model)")
+    _check_exercises(goals, labels)
     replay = str(args.input).endswith(".npz")
     if not replay and not Path(args.input).exists() and not str(args.input).isdigit():
         raise RehabError(f"input not found: {args.input}")

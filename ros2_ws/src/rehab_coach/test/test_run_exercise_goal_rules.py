@@ -1,4 +1,6 @@
-"""The RunExercise action exists only while its server is active (real rclpy actions)."""
+"""Which goals the RunExercise server takes, and when (real rclpy actions): the action exists
+only while the server is active; a goal names one of the model's exercises, never
+``unknown``; a hold is timed from skeletons."""
 
 from __future__ import annotations
 
@@ -85,3 +87,13 @@ def test_a_hold_goal_without_skeleton_counting_is_rejected_not_left_to_fail(ros)
         executor.remove_node(node)
         server.destroy_node()
         node.destroy_node()
+
+
+def test_goal_exercises_are_the_model_classes_without_unknown(tmp_path):
+    """"unknown" was listed, and accepted, as a goal's exercise."""
+    from rehab_coach.goal_exercises import goal_exercises
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("# classes\nsquat\nplank\n\nunknown\n")
+    assert goal_exercises("", str(labels)) == ["squat", "plank"]
+    assert goal_exercises(" squat , unknown,", str(labels)) == ["squat"]
