@@ -58,9 +58,12 @@ def test_squat_goal_counts_the_clip_and_jacks_count_nothing(squat_skeletons, tmp
     assert "<svg" in html and "jumping_jacks" in html and "<script" not in html
 
 
-def test_unknown_exercise_goal_is_recorded_as_rejected(squat_skeletons, tmp_path):
+def test_unknown_exercise_goal_is_refused_before_the_input_runs(squat_skeletons, tmp_path,
+                                                                capsys):
+    """It used to run the whole input and record the goal as rejected (exit 0): a typo in
+    a goal is now one clear error with the exercises the model knows (exit 2)."""
     out = tmp_path / "out"
     assert rehab(["session", "--exercise", "yoga", "--repetitions", "2", "--input",
-                  str(squat_skeletons), "--out", str(out), "--quiet"]) == 0
-    (goal,) = json.loads((out / "session.json").read_text())["goals"]
-    assert not goal["success"] and goal["reason"].startswith("rejected")
+                  str(squat_skeletons), "--out", str(out), "--quiet"]) == 2
+    assert "unknown exercise 'yoga'" in capsys.readouterr().err
+    assert not out.exists()
