@@ -120,8 +120,9 @@ def test_skeleton_bag_roundtrip(tmp_path):
 
 
 def test_skeleton_bag_keeps_3d_joints_and_reads_bags_from_before_them(tmp_path):
-    """3-D rows and their space go into the bag (a non-finite row as no 3-D); the shipped
-    sample bag, written before Skeleton2D had 3-D, still reads with its own definition."""
+    """3-D rows and their space go into the bag (a non-finite row as no 3-D); a bag written
+    before Skeleton2D had 3-D (the first shipped sample, kept in test/data) still reads
+    with its own definition."""
     k3 = np.tile(np.array([[0.25, -0.5, 2.0, 0.75]], np.float32), (17, 1))
     with_3d = Skeleton("coco17", np.full((17, 3), 5.0), np.array([1, 2, 30, 40]), 0.9,
                        track_id=2, keypoints_3d=k3, space_3d="model")
@@ -133,10 +134,14 @@ def test_skeleton_bag_keeps_3d_joints_and_reads_bags_from_before_them(tmp_path):
     assert a.space_3d == "model" and b.keypoints_3d is None and b.space_3d == ""
     assert (a.keypoints_3d[4] == 0.0).all()
     np.testing.assert_array_equal(np.delete(a.keypoints_3d, 4, 0), np.delete(k3, 4, 0))
-    sample = Path(__file__).resolve().parents[1] / "models" / "samples" / "squat_skeletons"
-    frames = list(SkeletonBagSource(sample / "squat_skeletons.mcap"))
-    assert sum(bool(f.skeletons) for f in frames) > len(frames) // 2
+    old = Path(__file__).resolve().parent / "data" / "skeleton_bag_before_3d"
+    frames = list(SkeletonBagSource(old / "skeleton_bag_before_3d.mcap"))
+    assert len(frames) == 596 and sum(bool(f.skeletons) for f in frames) > len(frames) // 2
     assert all(s.keypoints_3d is None for f in frames for s in f.skeletons)
+    # the shipped sample now carries the pose model's 3-D (the default, fused path)
+    sample = Path(__file__).resolve().parents[1] / "models" / "samples" / "squat_skeletons"
+    people = [s for f in SkeletonBagSource(sample) for s in f.skeletons]
+    assert sum(s.space_3d == "model" for s in people) > 0.9 * len(people)
 
 
 def test_skeleton_bag_records_the_qos_our_publishers_offer(tmp_path):
