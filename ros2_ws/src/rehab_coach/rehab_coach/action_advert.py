@@ -33,7 +33,7 @@ class ActionAdvert:
         self._make = make
         self.linger_s = linger_s
         self.server: ActionServer | None = None
-        self._running = 0  # goals between goal_started and goal_ended
+        self._running = 0  # goals whose (tracked) execute callback is running
         self._withdrawing = False
         self._timer = None
         self._lock = threading.Lock()
