@@ -33,6 +33,7 @@ from rehab_core.coaching import PlanGoal, load_plan, quality_record
 from rehab_core.coaching.screen import FeedbackRules, load_strings, repetition_feedback
 from rehab_core.errors import ConfigError
 from rehab_core.paths import repo_file
+from rehab_core.repetition.config import is_hold
 from rehab_core.reporting.session_html import session_report_html
 from rehab_core.skeleton import get_layout
 from rehab_core.types import Frame
@@ -172,7 +173,8 @@ class TherapistPageNode(LifecycleComponent):
                       "time_limit_s": g.time_limit_s,
                       "state": "done" if i in done_ids else "running" if i in started_ids
                       else "pending"} for i, g in enumerate(self.plan)],
-            "exercises": self.exercise_names, "goals": goals, "events": events,
+            "exercises": self.exercise_names, "events": events,
+            "goals": [dict(g, unit="s" if is_hold(g["exercise"]) else "") for g in goals],
             "server_ready": bool(self.client is not None and self.client.server_is_ready()),
         })
 

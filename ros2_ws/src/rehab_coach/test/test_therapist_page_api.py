@@ -102,3 +102,14 @@ def test_report_handles_missing_and_invalid_figures():
     assert "timeout" in html and ">nan<" not in html.lower() and "NaN" not in html
     assert html.count("<svg") == 3  # no plot for the reference distance: none recorded
     assert svg_series([None, float("inf"), -1.0], "empty") == ""
+
+
+def test_an_ended_plank_goal_is_shown_in_seconds(page):
+    """A plank's target and count are seconds held: the page's goal table says so."""
+    _camera, node, url = page
+    with node._lock2:
+        node.goals += [{"exercise": "plank", "repetitions_target": 30, "repetitions_done": 12},
+                       {"exercise": "squat", "repetitions_target": 5, "repetitions_done": 5}]
+    with urllib.request.urlopen(url + "/api/state", timeout=10) as reply:
+        goals = json.loads(reply.read())["goals"]
+    assert [(g["exercise"], g["unit"]) for g in goals] == [("plank", "s"), ("squat", "")]

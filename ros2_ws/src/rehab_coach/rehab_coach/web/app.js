@@ -77,7 +77,7 @@ function render(state) {
        g => [g.index + 1, g.exercise, g.repetitions, g.time_limit_s ? g.time_limit_s + " s" : "-", g.state],
        g => g.state);
   rows(document.querySelector("#goals tbody"), state.goals,
-       g => [state.goals.indexOf(g) + 1, g.exercise, `${g.repetitions_done} / ${g.repetitions_target}`,
+       g => [state.goals.indexOf(g) + 1, g.exercise, `${g.repetitions_done} / ${g.repetitions_target}${g.unit ? " " + g.unit : ""}`,
              g.success ? "completed" : g.reason]);
   const select = document.getElementById("custom-exercise");
   if (select.options.length !== state.exercises.length) {
